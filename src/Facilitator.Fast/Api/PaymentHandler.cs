@@ -1,0 +1,78 @@
+using Facilitator.Fast.Edge;
+using Facilitator.Fast.Protocol;
+using Facilitator.Fast.Routing;
+
+namespace Facilitator.Fast.Api;
+
+/// <summary>
+/// <c>POST /verify</c> and <c>POST /settle</c>: read the body once into a pooled buffer, check it is a facilitator
+/// request, route the original bytes, and answer either with the upstream's answer as it came or in the official
+/// failure shape.
+/// </summary>
+internal static class PaymentHandler
+{
+    public static async Task HandleAsync(HttpContext context, FacilitatorOperation operation)
+    {
+        var services = context.RequestServices;
+        var configuration = services.GetRequiredService<RoutingConfiguration>();
+        var limit = configuration.Aggregator.MaxRequestBodyBytes;
+
+        using var body = new PooledBytes((int)Math.Min(context.Request.ContentLength ?? 4096, limit) + 1);
+        if (!await RequestBodyReader.TryReadAsync(context.Request, body, limit, context.RequestAborted).ConfigureAwait(false))
+        {
+            await WriteFailureAsync(
+                context, operation, StatusCodes.Status413PayloadTooLarge, X402Reasons.InvalidPayload,
+                $"The request body exceeds {limit} bytes.", default, body).ConfigureAwait(false);
+            return;
+        }
+
+        var error = PaymentRequestReader.TryRead(body.Span, out var view);
+        if (error != PaymentRequestError.None)
+        {
+            await WriteFailureAsync(
+                context, operation, StatusCodes.Status400BadRequest, X402Reasons.For(error),
+                PaymentRequestReader.Describe(error), default, body).ConfigureAwait(false);
+            return;
+        }
+
+        var router = services.GetRequiredService<FailoverRouter>();
+        using var result = await router.RouteAsync(operation, body.Memory, null, context.RequestAborted).ConfigureAwait(false);
+        switch (result.Outcome)
+        {
+            case RouteOutcome.Answered:
+                await UpstreamAnswerWriter.WriteAsync(context, result).ConfigureAwait(false);
+                return;
+
+            case RouteOutcome.SettlementPending:
+                UpstreamAnswerWriter.WriteRoutingHeaders(context.Response, result);
+                await WriteFailureAsync(
+                    context, operation, StatusCodes.Status202Accepted, X402Reasons.SettlementPending,
+                    $"The settlement was sent to facilitator '{result.Upstream!.Id}' and its outcome is unknown ({result.Last.Describe()}); "
+                        + "it was not sent to any other facilitator.",
+                    view, body).ConfigureAwait(false);
+                return;
+
+            default:
+                UpstreamAnswerWriter.WriteRoutingHeaders(context.Response, result);
+                await WriteFailureAsync(
+                    context, operation, StatusCodes.Status503ServiceUnavailable,
+                    operation == FacilitatorOperation.Settle ? X402Reasons.UnexpectedSettleError : X402Reasons.UnexpectedVerifyError,
+                    result.Outcome == RouteOutcome.NoneEligible
+                        ? "No healthy facilitators available."
+                        : $"All facilitators failed: {result.FailureSummary}.",
+                    view, body).ConfigureAwait(false);
+                return;
+        }
+    }
+
+    private static async Task WriteFailureAsync(
+        HttpContext context, FacilitatorOperation operation, int status, string reason, string message, PaymentRequestView view, PooledBytes body)
+    {
+        var response = context.Response;
+        response.StatusCode = status;
+        response.ContentType = "application/json";
+        X402ResponseWriter.WriteFailure(
+            response.BodyWriter, operation, reason, message, view.Network.ToString(body.Span), view.Payer.ToString(body.Span));
+        await response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,82 @@
+namespace Facilitator.Fast.Api;
+
+// The body of GET /api/facilitator-status, field for field as the seed's monitoring API shows it, plus latency
+// percentiles. Sections are null (and omitted) when not included.
+
+internal sealed record StatusReport(
+    bool Enabled,
+    string Timestamp,
+    HealthSection? Health,
+    StatisticsSection? Statistics,
+    List<LogEntry>? Logs,
+    ConfigSection? Config);
+
+internal sealed record HealthSection(List<FacilitatorHealth> Facilitators, HealthSummary Summary);
+
+internal sealed record FacilitatorHealth(
+    string Id,
+    string Name,
+    bool Enabled,
+    string? DisabledReason,
+    bool IsHealthy,
+    int ConsecutiveFailures,
+    long TotalSuccesses,
+    long TotalFailures,
+    string SuccessRate,
+    double AverageResponseTimeMs,
+    string? LastSuccessfulCheck,
+    string? LastFailure,
+    string? LastError,
+    string? UnhealthySince);
+
+internal sealed record HealthSummary(int Total, int Healthy, int Unhealthy, int Disabled);
+
+internal sealed record StatisticsSection(List<FacilitatorStatistics> Facilitators);
+
+internal sealed record FacilitatorStatistics(string Id, OperationCounts Operations, ResultCounts Results, Performance Performance);
+
+internal sealed record OperationCounts(long Verify, long Settle, long Supported, long List, long Total);
+
+internal sealed record ResultCounts(long Success, long Failure, string SuccessRate);
+
+internal sealed record Performance(double AverageResponseTimeMs, double P50Ms, double P95Ms, double P99Ms);
+
+internal sealed record LogEntry(
+    string Timestamp,
+    string FacilitatorId,
+    string Operation,
+    bool Success,
+    int Attempt,
+    int? StatusCode,
+    double DurationMs,
+    string? Error);
+
+internal sealed record ConfigSection(
+    bool AggregatorEnabled,
+    int TimeoutMs,
+    int Retries,
+    bool HealthCheck,
+    int HealthCheckIntervalMs,
+    int MaxConsecutiveFailures,
+    int UnhealthyCooldownMs,
+    bool Logging,
+    int SupportedCacheMs,
+    int MaxRequestBodyBytes,
+    int OperationLogCapacity,
+    CdpConfig Cdp,
+    List<FacilitatorConfig> Facilitators);
+
+internal sealed record CdpConfig(bool ApiKeyIdConfigured, bool ApiKeySecretConfigured);
+
+internal sealed record FacilitatorConfig(
+    string Id,
+    string Name,
+    string Url,
+    int Priority,
+    bool Enabled,
+    string? DisabledReason,
+    int TimeoutMs,
+    int Retries,
+    Dictionary<string, List<string>> HeaderNames);
+
+internal sealed record StatusAction(string? Action);

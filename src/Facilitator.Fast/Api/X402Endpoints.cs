@@ -1,0 +1,66 @@
+using Facilitator.Fast.Edge;
+using Facilitator.Fast.Protocol;
+using Facilitator.Fast.Routing;
+
+namespace Facilitator.Fast.Api;
+
+/// <summary>
+/// The x402 facilitator API that resource servers point their facilitator URL at: <c>POST /verify</c>,
+/// <c>POST /settle</c>, <c>GET /supported</c> and <c>GET /discovery/resources</c>.
+/// </summary>
+public static class X402Endpoints
+{
+    public const string UpstreamHeader = "X-Facilitator-Upstream";
+    public const string AttemptsHeader = "X-Facilitator-Attempts";
+
+    public static IEndpointRouteBuilder MapX402Endpoints(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapPost("/verify", static context => PaymentHandler.HandleAsync(context, FacilitatorOperation.Verify));
+        endpoints.MapPost("/settle", static context => PaymentHandler.HandleAsync(context, FacilitatorOperation.Settle));
+        endpoints.MapGet("/supported", SupportedAsync);
+        endpoints.MapGet("/discovery/resources", DiscoveryAsync);
+        return endpoints;
+    }
+
+    private static async Task SupportedAsync(HttpContext context)
+    {
+        var catalog = context.RequestServices.GetRequiredService<SupportedCatalog>();
+        var answer = await catalog.GetAsync(context.RequestAborted).ConfigureAwait(false);
+        if (!answer.Available)
+        {
+            await ApiErrorWriter.WriteAsync(
+                context,
+                StatusCodes.Status503ServiceUnavailable,
+                ApiErrorWriter.UpstreamUnavailable,
+                $"No facilitator answered /supported: {answer.FailureSummary}").ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = answer.Json.Length;
+        await context.Response.Body.WriteAsync(answer.Json, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static async Task DiscoveryAsync(HttpContext context)
+    {
+        var router = context.RequestServices.GetRequiredService<FailoverRouter>();
+        using var result = await router.RouteAsync(
+            FacilitatorOperation.Discovery, default, context.Request.QueryString.Value, context.RequestAborted).ConfigureAwait(false);
+        switch (result.Outcome)
+        {
+            case RouteOutcome.Answered:
+                await UpstreamAnswerWriter.WriteAsync(context, result).ConfigureAwait(false);
+                return;
+            case RouteOutcome.NotOffered:
+                await ApiErrorWriter.WriteAsync(
+                    context, StatusCodes.Status404NotFound, ApiErrorWriter.NotFound,
+                    $"No upstream facilitator offers discovery: {result.FailureSummary}").ConfigureAwait(false);
+                return;
+            default:
+                await ApiErrorWriter.WriteAsync(
+                    context, StatusCodes.Status503ServiceUnavailable, ApiErrorWriter.UpstreamUnavailable,
+                    $"All facilitators failed: {result.FailureSummary}").ConfigureAwait(false);
+                return;
+        }
+    }
+}

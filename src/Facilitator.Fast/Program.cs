@@ -1,0 +1,65 @@
+using Facilitator.Fast;
+using Facilitator.Fast.Api;
+using Facilitator.Fast.Edge;
+using Facilitator.Fast.Routing;
+using Facilitator.Fast.State;
+using Facilitator.Fast.Telemetry;
+
+namespace Facilitator.Fast;
+
+/// <summary>The composition root: configuration, services, middleware and endpoints, and nothing else.</summary>
+public static partial class Program
+{
+    public static int Main(string[] args)
+    {
+        WebApplication app;
+        try
+        {
+            app = Build(args);
+        }
+        catch (InvalidSettingException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            return 2;
+        }
+
+        app.Run();
+        return 0;
+    }
+
+    /// <summary>Builds the service. <paramref name="configure"/> adds configuration sources last and
+    /// <paramref name="overrideServices"/> replaces services (a test's clock); production passes neither.</summary>
+    public static WebApplication Build(
+        string[] args, Action<IConfigurationBuilder>? configure = null, Action<IServiceCollection>? overrideServices = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        configure?.Invoke(builder.Configuration);
+
+        var routing = RoutingConfiguration.Load(builder.Configuration);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            // The handlers enforce the request size themselves (413 in the x402 shape); this is the backstop.
+            kestrel.Limits.MaxRequestBodySize = Math.Max(routing.Aggregator.MaxRequestBodyBytes * 2L, 1024 * 1024);
+        });
+
+        var services = builder.Services;
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(routing);
+        services.AddSingleton<IUpstreamHealthStore>(_ => new InMemoryUpstreamHealthStore(routing.Upstreams.Select(static u => u.Id)));
+        services.AddSingleton(_ => new OperationLog(routing.Aggregator.OperationLogCapacity));
+        services.AddSingleton(sp => new RoutingTable(routing, sp.GetRequiredService<IUpstreamHealthStore>(), sp.GetRequiredService<ILogger<RoutingTable>>()));
+        services.AddSingleton<FailoverRouter>();
+        services.AddSingleton<SupportedCatalog>();
+        services.AddSingleton<StatusReportBuilder>();
+        overrideServices?.Invoke(services);
+
+        var app = builder.Build();
+        app.Use(UnhandledExceptionShield.InvokeAsync);
+        app.MapX402Endpoints();
+        app.MapStatusEndpoints();
+
+        StartupLog.Routing(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Facilitator.Fast"), routing);
+        return app;
+    }
+}

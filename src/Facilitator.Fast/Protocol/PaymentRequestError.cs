@@ -1,0 +1,14 @@
+namespace Facilitator.Fast.Protocol;
+
+/// <summary>Why a body is not a facilitator request; each maps to an official reason and a message.</summary>
+public enum PaymentRequestError : byte
+{
+    None = 0,
+    MalformedJson,
+    NotAnObject,
+    MissingVersion,
+    UnsupportedVersion,
+    MissingPaymentPayload,
+    MissingPaymentRequirements,
+    DuplicateField,
+}

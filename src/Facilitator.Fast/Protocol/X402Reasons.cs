@@ -1,0 +1,28 @@
+namespace Facilitator.Fast.Protocol;
+
+/// <summary>
+/// Official x402 reason strings (<c>invalidReason</c>/<c>errorReason</c>), as the <c>x402</c> package's
+/// <c>ErrorReasons</c> and <c>@x402/evm</c> spell them, so the official clients and resource servers recognise them.
+/// </summary>
+public static class X402Reasons
+{
+    public const string InvalidPayload = "invalid_payload";
+    public const string InvalidPaymentRequirements = "invalid_payment_requirements";
+    public const string InvalidX402Version = "invalid_x402_version";
+    public const string InvalidNetwork = "invalid_network";
+    public const string InvalidScheme = "invalid_scheme";
+    public const string UnsupportedScheme = "unsupported_scheme";
+    public const string UnexpectedVerifyError = "unexpected_verify_error";
+    public const string UnexpectedSettleError = "unexpected_settle_error";
+
+    /// <summary><c>@x402/evm</c>'s reason for a settlement whose outcome is not known yet.</summary>
+    public const string SettlementPending = "settlement_pending";
+
+    /// <summary>The reason for a body that is not a facilitator request.</summary>
+    public static string For(PaymentRequestError error) => error switch
+    {
+        PaymentRequestError.MissingVersion or PaymentRequestError.UnsupportedVersion => InvalidX402Version,
+        PaymentRequestError.MissingPaymentRequirements => InvalidPaymentRequirements,
+        _ => InvalidPayload,
+    };
+}

@@ -1,0 +1,92 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace Facilitator.Fast.Protocol;
+
+/// <summary>
+/// Writes the gateway's own x402 answers in the official shapes: <c>{isValid:false, invalidReason, invalidMessage, payer}</c>
+/// for verify and <c>{success:false, errorReason, errorMessage, transaction:"", network, payer}</c> for settle.
+/// </summary>
+/// <remarks>
+/// Both official clients turn a non-200 answer into a typed <c>VerifyError</c>/<c>SettleError</c> only when the body
+/// carries <c>isValid</c>/<c>success</c>, and the v2 client rejects a settle answer without <c>transaction</c> and
+/// <c>network</c>; these shapes are what lets the caller's middleware surface the reason instead of crashing.
+/// </remarks>
+public static class X402ResponseWriter
+{
+    private static readonly ArrayBufferWriter<byte> s_detached = new(1);
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
+    public static void WriteVerifyFailure(IBufferWriter<byte> output, string reason, string message, string? payer)
+    {
+        var writer = Rent(output);
+        writer.WriteStartObject();
+        writer.WriteBoolean("isValid"u8, false);
+        writer.WriteString("invalidReason"u8, reason);
+        writer.WriteString("invalidMessage"u8, message);
+        if (payer is not null)
+        {
+            writer.WriteString("payer"u8, payer);
+        }
+
+        writer.WriteEndObject();
+        Complete(writer);
+    }
+
+    public static void WriteSettleFailure(IBufferWriter<byte> output, string reason, string message, string? network, string? payer)
+    {
+        var writer = Rent(output);
+        writer.WriteStartObject();
+        writer.WriteBoolean("success"u8, false);
+        writer.WriteString("errorReason"u8, reason);
+        writer.WriteString("errorMessage"u8, message);
+        writer.WriteString("transaction"u8, ""u8);
+        writer.WriteString("network"u8, network ?? "");
+        if (payer is not null)
+        {
+            writer.WriteString("payer"u8, payer);
+        }
+
+        writer.WriteEndObject();
+        Complete(writer);
+    }
+
+    /// <summary>The failure shape of <paramref name="operation"/>: verify's, or settle's for settle.</summary>
+    public static void WriteFailure(
+        IBufferWriter<byte> output, FacilitatorOperation operation, string reason, string message, string? network, string? payer)
+    {
+        if (operation == FacilitatorOperation.Settle)
+        {
+            WriteSettleFailure(output, reason, message, network, payer);
+        }
+        else
+        {
+            WriteVerifyFailure(output, reason, message, payer);
+        }
+    }
+
+    /// <summary>Flushes and detaches the cached writer from the response so it holds no reference to it.</summary>
+    private static void Complete(Utf8JsonWriter writer)
+    {
+        writer.Flush();
+        writer.Reset(s_detached);
+    }
+
+    private static Utf8JsonWriter Rent(IBufferWriter<byte> output)
+    {
+        var writer = t_writer;
+        if (writer is null)
+        {
+            writer = new Utf8JsonWriter(output, new JsonWriterOptions { SkipValidation = true });
+            t_writer = writer;
+        }
+        else
+        {
+            writer.Reset(output);
+        }
+
+        return writer;
+    }
+}

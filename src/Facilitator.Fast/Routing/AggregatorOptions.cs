@@ -1,0 +1,46 @@
+namespace Facilitator.Fast.Routing;
+
+/// <summary>
+/// How the gateway routes across upstream facilitators: section <c>Aggregator</c>, overridden by the seed's
+/// <c>FACILITATOR_*</c> environment variables (see <see cref="SeedEnvironmentSettings"/>).
+/// </summary>
+public sealed class AggregatorOptions
+{
+    public const string SectionName = "Aggregator";
+
+    /// <summary>When false only the first enabled upstream is used, without failover (<c>ENABLE_FACILITATOR_AGGREGATOR</c>).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Per-attempt timeout unless an upstream sets its own (<c>FACILITATOR_TIMEOUT_MS</c>).</summary>
+    public int TimeoutMs { get; set; } = 5000;
+
+    /// <summary>Extra attempts on the same upstream before the next one (<c>FACILITATOR_RETRIES</c>).</summary>
+    public int Retries { get; set; } = 1;
+
+    /// <summary>Consecutive failures that mark an upstream unhealthy (<c>FACILITATOR_MAX_CONSECUTIVE_FAILURES</c>).</summary>
+    public int MaxConsecutiveFailures { get; set; } = 3;
+
+    /// <summary>How long an unhealthy upstream is skipped before one request may try it again.</summary>
+    public int UnhealthyCooldownMs { get; set; } = 30_000;
+
+    /// <summary>Active health checks (<c>FACILITATOR_HEALTH_CHECK</c>); the probe loop itself arrives with active health.</summary>
+    public bool HealthCheck { get; set; } = true;
+
+    /// <summary>Interval of active health checks (<c>FACILITATOR_HEALTH_CHECK_INTERVAL_MS</c>).</summary>
+    public int HealthCheckIntervalMs { get; set; } = 30_000;
+
+    /// <summary>Log every upstream operation at Information level (<c>FACILITATOR_LOGGING</c>); otherwise at Debug.</summary>
+    public bool Logging { get; set; }
+
+    /// <summary>How long the merged <c>/supported</c> answer is served from cache.</summary>
+    public int SupportedCacheMs { get; set; } = 60_000;
+
+    /// <summary>How many recent operations the status API's <c>logs</c> keeps.</summary>
+    public int OperationLogCapacity { get; set; } = 1000;
+
+    /// <summary>Largest verify/settle request body accepted; larger bodies get 413.</summary>
+    public int MaxRequestBodyBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Largest upstream answer read; a larger one counts as a failed attempt.</summary>
+    public int MaxResponseBodyBytes { get; set; } = 1024 * 1024;
+}

@@ -1,0 +1,52 @@
+using Facilitator.Fast.Protocol;
+
+namespace Facilitator.Fast.Routing;
+
+/// <summary>How a routed call ended.</summary>
+public enum RouteOutcome : byte
+{
+    /// <summary>An upstream answered; its status and bytes are to be returned as they came.</summary>
+    Answered = 0,
+
+    /// <summary>Every eligible upstream failed.</summary>
+    AllFailed,
+
+    /// <summary>No upstream was eligible (all unhealthy and cooling down).</summary>
+    NoneEligible,
+
+    /// <summary>A settle may have been processed by <see cref="RouteResult.Upstream"/>; its outcome is unknown.</summary>
+    SettlementPending,
+
+    /// <summary>No upstream offers the operation (discovery).</summary>
+    NotOffered,
+}
+
+/// <summary>The result of routing one call: the answer, or why there is none and what was tried.</summary>
+public sealed class RouteResult : IDisposable
+{
+    public RouteResult(RouteOutcome outcome, Upstream? upstream, AttemptResult last, int attempts, string? failureSummary)
+    {
+        Outcome = outcome;
+        Upstream = upstream;
+        Last = last;
+        Attempts = attempts;
+        FailureSummary = failureSummary;
+    }
+
+    public RouteOutcome Outcome { get; }
+
+    /// <summary>The upstream that answered, or that holds a pending settlement.</summary>
+    public Upstream? Upstream { get; }
+
+    /// <summary>The last attempt; holds the answer's bytes when <see cref="Outcome"/> is <see cref="RouteOutcome.Answered"/>.</summary>
+    public AttemptResult Last { get; }
+
+    public int Attempts { get; }
+
+    /// <summary>Each upstream tried and why it failed, e.g. "x402-rs: timed out (after 5000 ms) ×2; payai-network: ...".</summary>
+    public string? FailureSummary { get; }
+
+    public PooledBytes? Body => Last.Body;
+
+    public void Dispose() => Last.Body?.Dispose();
+}

@@ -1,0 +1,141 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Facilitator.Fast.Routing;
+
+/// <summary>
+/// The environment variables of the original aggregator (<c>ENABLE_FACILITATOR_AGGREGATOR</c>,
+/// <c>FACILITATOR_{N}_URL</c>, <c>FACILITATOR_{N}_ENABLED</c>, <c>FACILITATOR_TIMEOUT_MS</c>, ...), applied on top of
+/// the <c>Aggregator</c> and <c>Upstreams</c> sections so that deployments configured for it keep working.
+/// </summary>
+/// <remarks>
+/// Without an <c>Upstreams</c> section the seed's three upstreams are the list: x402.rs (N=1), PayAI (N=2) and
+/// Coinbase CDP (N=3). <c>FACILITATOR_{N}_*</c> applies to the N-th entry of the list and adds an entry for any
+/// N beyond it, with priority N. Values are read from configuration rather than the process environment so
+/// that every configuration source (and every test) can set them.
+/// </remarks>
+public static partial class SeedEnvironmentSettings
+{
+    public const string CdpUpstreamKind = "coinbase-cdp";
+
+    /// <summary>The seed's default upstreams, used when no <c>Upstreams</c> section is configured.</summary>
+    public static List<UpstreamOptions> Defaults() =>
+    [
+        new() { Id = "x402-rs", Name = "x402.rs", Url = "https://facilitator.x402.rs", Priority = 1 },
+        new() { Id = "payai-network", Name = "PayAI Network", Url = "https://facilitator.payai.network", Priority = 2 },
+        new()
+        {
+            Id = "coinbase-cdp", Name = "Coinbase CDP", Url = "https://api.cdp.coinbase.com/platform/v2/x402",
+            Priority = 3, Kind = CdpUpstreamKind,
+        },
+    ];
+
+    public static void Apply(IConfiguration configuration, AggregatorOptions aggregator, List<UpstreamOptions> upstreams, CdpOptions cdp)
+    {
+        ApplyBool(configuration, "ENABLE_FACILITATOR_AGGREGATOR", v => aggregator.Enabled = v);
+        ApplyInt(configuration, "FACILITATOR_TIMEOUT_MS", v => aggregator.TimeoutMs = v);
+        ApplyInt(configuration, "FACILITATOR_RETRIES", v => aggregator.Retries = v);
+        ApplyBool(configuration, "FACILITATOR_HEALTH_CHECK", v => aggregator.HealthCheck = v);
+        ApplyInt(configuration, "FACILITATOR_HEALTH_CHECK_INTERVAL_MS", v => aggregator.HealthCheckIntervalMs = v);
+        ApplyInt(configuration, "FACILITATOR_MAX_CONSECUTIVE_FAILURES", v => aggregator.MaxConsecutiveFailures = v);
+        ApplyBool(configuration, "FACILITATOR_LOGGING", v => aggregator.Logging = v);
+
+        if (configuration["CDP_API_KEY_ID"] is { Length: > 0 } keyId)
+        {
+            cdp.ApiKeyId = keyId;
+        }
+
+        if (configuration["CDP_API_KEY_SECRET"] is { Length: > 0 } keySecret)
+        {
+            cdp.ApiKeySecret = keySecret;
+        }
+
+        ApplyNumberedUpstreams(configuration, upstreams);
+    }
+
+    private static void ApplyNumberedUpstreams(IConfiguration configuration, List<UpstreamOptions> upstreams)
+    {
+        var numbers = new SortedSet<int>();
+        foreach (var child in configuration.GetChildren())
+        {
+            var match = NumberedVariable().Match(child.Key);
+            if (match.Success && int.TryParse(match.Groups[1].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1)
+            {
+                numbers.Add(n);
+            }
+        }
+
+        foreach (var n in numbers)
+        {
+            var urlKey = $"FACILITATOR_{n}_URL";
+            var enabledKey = $"FACILITATOR_{n}_ENABLED";
+            var url = configuration[urlKey];
+            var enabledText = configuration[enabledKey];
+
+            UpstreamOptions entry;
+            if (n <= upstreams.Count)
+            {
+                entry = upstreams[n - 1];
+            }
+            else
+            {
+                if (string.IsNullOrWhiteSpace(url))
+                {
+                    // The seed ignores FACILITATOR_{N}_ENABLED for an upstream that has no URL.
+                    continue;
+                }
+
+                entry = new UpstreamOptions
+                {
+                    Id = $"facilitator-{n}", Name = $"Facilitator {n}", Priority = n,
+                    SettingPath = $"FACILITATOR_{n}", UrlSetting = urlKey,
+                };
+                upstreams.Add(entry);
+            }
+
+            if (!string.IsNullOrWhiteSpace(url))
+            {
+                entry.Url = url.Trim();
+                entry.UrlSetting = urlKey;
+            }
+
+            if (enabledText is not null)
+            {
+                entry.Enabled = ParseBool(enabledKey, enabledText);
+            }
+        }
+    }
+
+    private static void ApplyInt(IConfiguration configuration, string key, Action<int> apply)
+    {
+        if (configuration[key] is not { } text)
+        {
+            return;
+        }
+
+        if (!int.TryParse(text.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+        {
+            throw new InvalidSettingException(key, $"'{text}' is not a whole number.");
+        }
+
+        apply(value);
+    }
+
+    private static void ApplyBool(IConfiguration configuration, string key, Action<bool> apply)
+    {
+        if (configuration[key] is { } text)
+        {
+            apply(ParseBool(key, text));
+        }
+    }
+
+    internal static bool ParseBool(string key, string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "true" or "1" or "yes" or "on" => true,
+        "false" or "0" or "no" or "off" => false,
+        _ => throw new InvalidSettingException(key, $"'{text}' is not true or false."),
+    };
+
+    [GeneratedRegex("^FACILITATOR_([0-9]{1,4})_(URL|ENABLED)$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex NumberedVariable();
+}

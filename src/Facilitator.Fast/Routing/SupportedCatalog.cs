@@ -1,0 +1,170 @@
+using System.Text.Json;
+using Facilitator.Fast.Protocol;
+
+namespace Facilitator.Fast.Routing;
+
+/// <summary>
+/// Answers <c>GET /supported</c> with the union of what the upstreams support, and keeps each upstream's own answer as
+/// its known capabilities. The merged answer is cached; concurrent requests for an expired cache share one refresh.
+/// </summary>
+/// <remarks>
+/// A refresh asks every upstream of the current snapshot at once. When only some answer, the union of those is
+/// served but cached for at most <see cref="PartialCacheLimit"/>, so a missing upstream's kinds come back soon.
+/// When none answers there is nothing to cache and the caller gets 503.
+/// </remarks>
+public sealed class SupportedCatalog
+{
+    public static readonly TimeSpan PartialCacheLimit = TimeSpan.FromSeconds(5);
+
+    private readonly RoutingTable _table;
+    private readonly FailoverRouter _router;
+    private readonly TimeProvider _time;
+    private readonly ILogger<SupportedCatalog> _logger;
+    private readonly TimeSpan _cacheFor;
+    private readonly int _maxResponseBytes;
+    private SupportedAnswer? _cached;
+    private Task<SupportedAnswer>? _refreshing;
+
+    public SupportedCatalog(RoutingTable table, FailoverRouter router, RoutingConfiguration configuration, TimeProvider time, ILogger<SupportedCatalog> logger)
+    {
+        _table = table;
+        _router = router;
+        _time = time;
+        _logger = logger;
+        _cacheFor = TimeSpan.FromMilliseconds(configuration.Aggregator.SupportedCacheMs);
+        _maxResponseBytes = configuration.Aggregator.MaxResponseBodyBytes;
+    }
+
+    public ValueTask<SupportedAnswer> GetAsync(CancellationToken cancellationToken)
+    {
+        var cached = Volatile.Read(ref _cached);
+        if (cached is not null && _time.GetUtcNow() < cached.ExpiresAt)
+        {
+            return ValueTask.FromResult(cached);
+        }
+
+        return new ValueTask<SupportedAnswer>(SharedRefresh().WaitAsync(cancellationToken));
+    }
+
+    /// <summary>Asks one upstream for <c>/supported</c> now, recording the outcome; returns the attempt's failure, if any.</summary>
+    public async Task<AttemptResult> ProbeAsync(Upstream upstream)
+    {
+        var result = await UpstreamCall.SendAsync(upstream, FacilitatorOperation.Supported, default, null, _maxResponseBytes, CancellationToken.None).ConfigureAwait(false);
+        using (result.Body)
+        {
+            if (result.Answered)
+            {
+                if (TryParse(result.Body!.Span) is { } capabilities)
+                {
+                    upstream.Capabilities = capabilities;
+                }
+                else
+                {
+                    result = result with { Failure = AttemptFailure.InvalidResponse, Detail = "kinds could not be read", Body = null };
+                }
+            }
+
+            _router.Record(upstream, FacilitatorOperation.Supported, 1, result);
+            if (!result.Answered)
+            {
+                RoutingLog.SupportedUnavailable(_logger, upstream.Id, result.Describe());
+            }
+
+            return result with { Body = null };
+        }
+    }
+
+    /// <summary>Drops the cached union, so the next request reads the upstreams again.</summary>
+    public void Invalidate() => Volatile.Write(ref _cached, null);
+
+    private Task<SupportedAnswer> SharedRefresh()
+    {
+        while (true)
+        {
+            var running = Volatile.Read(ref _refreshing);
+            if (running is { IsCompleted: false })
+            {
+                return running;
+            }
+
+            var source = new TaskCompletionSource<SupportedAnswer>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (Interlocked.CompareExchange(ref _refreshing, source.Task, running) == running)
+            {
+                _ = RefreshAsync(source);
+                return source.Task;
+            }
+        }
+    }
+
+    private async Task RefreshAsync(TaskCompletionSource<SupportedAnswer> completion)
+    {
+        try
+        {
+            var routes = _table.Current.Routes;
+            var probes = new Task<AttemptResult>[routes.Length];
+            for (var i = 0; i < routes.Length; i++)
+            {
+                probes[i] = ProbeAsync(routes[i].Upstream);
+            }
+
+            var results = await Task.WhenAll(probes).ConfigureAwait(false);
+            var answers = new List<SupportedResponse>(routes.Length);
+            var failures = new List<string>();
+            for (var i = 0; i < routes.Length; i++)
+            {
+                if (results[i].Answered && routes[i].Upstream.Capabilities is { } capabilities)
+                {
+                    answers.Add(capabilities);
+                }
+                else
+                {
+                    failures.Add($"{routes[i].Upstream.Id}: {results[i].Describe()}");
+                }
+            }
+
+            var now = _time.GetUtcNow();
+            var merged = SupportedKindsMerger.Merge(answers);
+            var json = JsonSerializer.SerializeToUtf8Bytes(merged, X402JsonContext.Default.SupportedResponse);
+            var answer = answers.Count == 0
+                ? new SupportedAnswer(json, now, false, string.Join("; ", failures))
+                : new SupportedAnswer(json, now + (failures.Count == 0 ? _cacheFor : Min(_cacheFor, PartialCacheLimit)), true, null);
+            if (answer.Available)
+            {
+                Volatile.Write(ref _cached, answer);
+            }
+
+            completion.SetResult(answer);
+        }
+        catch (Exception ex)
+        {
+            completion.SetException(ex);
+        }
+    }
+
+    private static SupportedResponse? TryParse(ReadOnlySpan<byte> body)
+    {
+        try
+        {
+            var parsed = JsonSerializer.Deserialize(body, X402JsonContext.Default.SupportedResponse);
+            if (parsed?.Kinds is null)
+            {
+                return null;
+            }
+
+            parsed.Kinds.RemoveAll(static k => k is null || k.Scheme is null || k.Network is null);
+            parsed.Extensions ??= [];
+            parsed.Signers ??= [];
+            return parsed;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+}
+
+/// <summary>The merged <c>/supported</c> body and until when it may be served.</summary>
+/// <param name="Available">False when no upstream answered; <paramref name="FailureSummary"/> says why.</param>
+public sealed record SupportedAnswer(byte[] Json, DateTimeOffset ExpiresAt, bool Available, string? FailureSummary);

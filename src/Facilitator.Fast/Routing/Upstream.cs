@@ -1,0 +1,72 @@
+using Facilitator.Fast.Protocol;
+
+namespace Facilitator.Fast.Routing;
+
+/// <summary>
+/// An upstream facilitator at run time: its definition, its own connection pool, its endpoints and statistics,
+/// and the gate that lets one request at a time try it again after it was marked unhealthy.
+/// </summary>
+public sealed class Upstream : IDisposable
+{
+    private readonly Uri[] _endpoints;
+    private long _nextTrialTicks;
+
+    public Upstream(UpstreamDefinition definition, HttpMessageHandler handler)
+    {
+        Definition = definition;
+        Invoker = new HttpMessageInvoker(handler, disposeHandler: true);
+        _endpoints = new Uri[FacilitatorOperations.Count];
+        for (var i = 0; i < _endpoints.Length; i++)
+        {
+            _endpoints[i] = definition.EndpointFor((FacilitatorOperation)i);
+        }
+    }
+
+    public UpstreamDefinition Definition { get; }
+
+    public string Id => Definition.Id;
+
+    public HttpMessageInvoker Invoker { get; }
+
+    public UpstreamStatistics Statistics { get; } = new();
+
+    private SupportedResponse? _capabilities;
+
+    /// <summary>The upstream's last readable <c>/supported</c> answer; null until one was read.</summary>
+    public SupportedResponse? Capabilities
+    {
+        get => Volatile.Read(ref _capabilities);
+        set => Volatile.Write(ref _capabilities, value);
+    }
+
+    public Uri Endpoint(FacilitatorOperation operation) => _endpoints[(int)operation];
+
+    /// <summary>Closes the gate until <paramref name="until"/>: no trial request before then.</summary>
+    public void HoldTrialsUntil(DateTimeOffset until) => Volatile.Write(ref _nextTrialTicks, until.UtcTicks);
+
+    /// <summary>
+    /// Claims the single trial request allowed once the cool-down has passed; the claim moves the gate forward by
+    /// <paramref name="cooldown"/> so concurrent requests do not all land on an upstream that may still be down.
+    /// </summary>
+    public bool TryClaimTrial(DateTimeOffset now, TimeSpan cooldown)
+    {
+        var due = Volatile.Read(ref _nextTrialTicks);
+        return now.UtcTicks >= due && Interlocked.CompareExchange(ref _nextTrialTicks, (now + cooldown).UtcTicks, due) == due;
+    }
+
+    public void Dispose() => Invoker.Dispose();
+
+    /// <summary>The connection pool of one upstream, set up for calls that must fail fast and never follow a redirect.</summary>
+    public static SocketsHttpHandler CreateHandler(UpstreamDefinition definition) => new()
+    {
+        AllowAutoRedirect = false,
+        UseCookies = false,
+        AutomaticDecompression = System.Net.DecompressionMethods.None,
+        // Connection set-up must fail before the attempt times out, so that a settle that never reached the
+        // upstream is recognised as such (a connect failure) and may move to the next upstream.
+        ConnectTimeout = definition.Timeout * 3 / 4,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
+        EnableMultipleHttp2Connections = true,
+    };
+}

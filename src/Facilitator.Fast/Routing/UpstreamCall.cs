@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using Facilitator.Fast.Protocol;
+
+namespace Facilitator.Fast.Routing;
+
+/// <summary>
+/// One attempt on one upstream: sends the caller's bytes unchanged, reads the answer into a pooled buffer under
+/// the attempt's timeout, and classifies the outcome as an answer or as a failure of a known kind.
+/// </summary>
+/// <remarks>
+/// The classification is what settle safety rests on: only failures where the request provably never reached the
+/// upstream, or was refused unread (connect/DNS/TLS failures, 401/403/404/405/408/429), are marked as such; a
+/// timeout, a 5xx or a connection that broke after sending may have been acted on.
+/// </remarks>
+public static class UpstreamCall
+{
+    private static readonly MediaTypeHeaderValue s_json = new("application/json");
+
+    /// <param name="body">The request body to forward; empty for GET operations.</param>
+    /// <param name="query">The caller's query string (with '?') for discovery, else null.</param>
+    /// <param name="callerAborted">Cancels the attempt when the caller is gone; settle passes <c>None</c>.</param>
+    public static async ValueTask<AttemptResult> SendAsync(
+        Upstream upstream,
+        FacilitatorOperation operation,
+        ReadOnlyMemory<byte> body,
+        string? query,
+        int maxResponseBytes,
+        CancellationToken callerAborted)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var timeout = callerAborted.CanBeCanceled
+            ? CancellationTokenSource.CreateLinkedTokenSource(callerAborted)
+            : new CancellationTokenSource();
+        timeout.CancelAfter(upstream.Definition.Timeout);
+
+        using var request = CreateRequest(upstream, operation, body, query);
+        PooledBytes? buffer = null;
+        try
+        {
+            using var response = await upstream.Invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
+            var status = (int)response.StatusCode;
+            var early = ClassifyStatus(operation, status);
+            if (early != AttemptFailure.None)
+            {
+                return Failed(early, status, $"HTTP {status}", started);
+            }
+
+            var declared = response.Content.Headers.ContentLength;
+            if (declared > maxResponseBytes)
+            {
+                return Failed(AttemptFailure.InvalidResponse, status, $"answer of {declared} bytes exceeds {maxResponseBytes}", started);
+            }
+
+            buffer = new PooledBytes((int)(declared ?? 1024));
+            if (!await ReadBodyAsync(response, buffer, maxResponseBytes, timeout.Token).ConfigureAwait(false))
+            {
+                return Failed(AttemptFailure.InvalidResponse, status, $"answer exceeds {maxResponseBytes} bytes", started);
+            }
+
+            if (!X402AnswerShape.IsAnswer(operation, status is >= 200 and < 300, buffer.Span))
+            {
+                return Failed(AttemptFailure.InvalidResponse, status, $"HTTP {status} body is not a {FacilitatorOperations.Name(operation)} answer", started);
+            }
+
+            var answer = new AttemptResult(
+                AttemptFailure.None, status, response.Content.Headers.ContentType?.ToString(), buffer, null, Elapsed(started));
+            buffer = null;
+            return answer;
+        }
+        catch (OperationCanceledException) when (!callerAborted.IsCancellationRequested)
+        {
+            return Failed(AttemptFailure.Timeout, 0, $"after {upstream.Definition.Timeout.TotalMilliseconds:0} ms", started);
+        }
+        catch (HttpRequestException ex)
+        {
+            return Failed(Classify(ex), 0, ex.HttpRequestError.ToString(), started);
+        }
+        catch (IOException)
+        {
+            return Failed(AttemptFailure.Transport, 0, null, started);
+        }
+        finally
+        {
+            buffer?.Dispose();
+        }
+    }
+
+    private static HttpRequestMessage CreateRequest(Upstream upstream, FacilitatorOperation operation, ReadOnlyMemory<byte> body, string? query)
+    {
+        var endpoint = upstream.Endpoint(operation);
+        var request = new HttpRequestMessage(
+            operation is FacilitatorOperation.Verify or FacilitatorOperation.Settle ? HttpMethod.Post : HttpMethod.Get,
+            string.IsNullOrEmpty(query) ? endpoint : new Uri(endpoint + query));
+        if (!body.IsEmpty)
+        {
+            request.Content = new ReadOnlyMemoryContent(body);
+            request.Content.Headers.ContentType = s_json;
+        }
+
+        foreach (var header in upstream.Definition.Headers[(int)operation])
+        {
+            if (!request.Headers.TryAddWithoutValidation(header.Key, header.Value))
+            {
+                request.Content?.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            }
+        }
+
+        return request;
+    }
+
+    private static AttemptFailure ClassifyStatus(FacilitatorOperation operation, int status) => status switch
+    {
+        >= 200 and < 300 => AttemptFailure.None,
+        429 => AttemptFailure.TooManyRequests,
+        404 or 405 or 501 when operation == FacilitatorOperation.Discovery => AttemptFailure.NotOffered,
+        401 or 403 or 404 or 405 or 407 or 408 => AttemptFailure.Refused,
+        >= 400 and < 500 => AttemptFailure.None,
+        >= 500 => AttemptFailure.ServerError,
+        _ => AttemptFailure.InvalidResponse,
+    };
+
+    private static AttemptFailure Classify(HttpRequestException ex) => ex.HttpRequestError switch
+    {
+        HttpRequestError.NameResolutionError => AttemptFailure.NameResolution,
+        HttpRequestError.ConnectionError or HttpRequestError.ProxyTunnelError => AttemptFailure.ConnectFailed,
+        HttpRequestError.SecureConnectionError => AttemptFailure.SecureConnection,
+        HttpRequestError.InvalidResponse or HttpRequestError.HttpProtocolError => AttemptFailure.InvalidResponse,
+        _ => AttemptFailure.Transport,
+    };
+
+    private static async ValueTask<bool> ReadBodyAsync(HttpResponseMessage response, PooledBytes buffer, int maxBytes, CancellationToken cancellationToken)
+    {
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            while (true)
+            {
+                var read = await stream.ReadAsync(buffer.GetWritableMemory(4096), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return true;
+                }
+
+                buffer.Advance(read);
+                if (buffer.Length > maxBytes)
+                {
+                    return false;
+                }
+            }
+        }
+    }
+
+    private static AttemptResult Failed(AttemptFailure failure, int status, string? detail, long started) =>
+        new(failure, status, null, null, detail, Elapsed(started));
+
+    private static long Elapsed(long started) => (long)Stopwatch.GetElapsedTime(started).TotalMicroseconds;
+}

@@ -1,0 +1,61 @@
+using Facilitator.Fast.Protocol;
+
+namespace Facilitator.Fast.Routing;
+
+/// <summary>A validated, immutable upstream facilitator: where it is, how to call it, and whether it may be used.</summary>
+public sealed class UpstreamDefinition
+{
+    public UpstreamDefinition(
+        string id,
+        string name,
+        Uri baseUri,
+        int priority,
+        int order,
+        bool enabled,
+        string? disabledReason,
+        bool isCoinbaseCdp,
+        TimeSpan timeout,
+        int retries,
+        KeyValuePair<string, string>[][] headers)
+    {
+        Id = id;
+        Name = name;
+        BaseUri = baseUri;
+        Priority = priority;
+        Order = order;
+        Enabled = enabled;
+        DisabledReason = disabledReason;
+        IsCoinbaseCdp = isCoinbaseCdp;
+        Timeout = timeout;
+        Retries = retries;
+        Headers = headers;
+    }
+
+    public string Id { get; }
+
+    public string Name { get; }
+
+    /// <summary>Base URL, always ending in '/', so operation paths resolve below it.</summary>
+    public Uri BaseUri { get; }
+
+    public int Priority { get; }
+
+    /// <summary>Position in configuration; breaks ties between equal priorities.</summary>
+    public int Order { get; }
+
+    public bool Enabled { get; }
+
+    /// <summary>Why the upstream is not used, when <see cref="Enabled"/> is false.</summary>
+    public string? DisabledReason { get; }
+
+    public bool IsCoinbaseCdp { get; }
+
+    public TimeSpan Timeout { get; }
+
+    public int Retries { get; }
+
+    /// <summary>Extra headers per <see cref="FacilitatorOperation"/> (indexed by its value). Secret values.</summary>
+    public KeyValuePair<string, string>[][] Headers { get; }
+
+    public Uri EndpointFor(FacilitatorOperation operation) => new(BaseUri, FacilitatorOperations.Path(operation));
+}

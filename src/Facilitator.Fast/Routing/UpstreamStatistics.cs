@@ -1,0 +1,53 @@
+using Facilitator.Fast.Protocol;
+using Facilitator.Fast.Telemetry;
+
+namespace Facilitator.Fast.Routing;
+
+/// <summary>Per-upstream counters behind the status API: operations, results and latency. Interlocked, no locks.</summary>
+public sealed class UpstreamStatistics
+{
+    private readonly long[] _operations = new long[FacilitatorOperations.Count];
+    private long _successes;
+    private long _failures;
+    private long _totalMicroseconds;
+
+    public LatencyHistogram Latency { get; } = new();
+
+    public long Successes => Volatile.Read(ref _successes);
+
+    public long Failures => Volatile.Read(ref _failures);
+
+    public long Operations(FacilitatorOperation operation) => Volatile.Read(ref _operations[(int)operation]);
+
+    public long TotalOperations
+    {
+        get
+        {
+            long total = 0;
+            for (var i = 0; i < _operations.Length; i++)
+            {
+                total += Volatile.Read(ref _operations[i]);
+            }
+
+            return total;
+        }
+    }
+
+    /// <summary>Mean latency of all recorded calls in milliseconds; 0 before the first.</summary>
+    public double AverageMilliseconds
+    {
+        get
+        {
+            var count = Latency.Count;
+            return count == 0 ? 0 : Volatile.Read(ref _totalMicroseconds) / (double)count / 1000.0;
+        }
+    }
+
+    public void Record(FacilitatorOperation operation, bool success, long microseconds)
+    {
+        Interlocked.Increment(ref _operations[(int)operation]);
+        Interlocked.Increment(ref success ? ref _successes : ref _failures);
+        Interlocked.Add(ref _totalMicroseconds, microseconds);
+        Latency.Record(microseconds);
+    }
+}

@@ -1,0 +1,37 @@
+using Facilitator.Fast.Routing;
+
+namespace Facilitator.Fast.Telemetry;
+
+/// <summary>What the service says once at start: the upstreams it routes to and where its state lives. No secrets.</summary>
+internal static partial class StartupLog
+{
+    public static void Routing(ILogger logger, RoutingConfiguration configuration)
+    {
+        AggregatorMode(logger, configuration.Aggregator.Enabled ? "priority failover across enabled upstreams" : "single upstream (ENABLE_FACILITATOR_AGGREGATOR=false)");
+        foreach (var upstream in configuration.Upstreams)
+        {
+            if (upstream.Enabled)
+            {
+                UpstreamEnabled(logger, upstream.Priority, upstream.Id, upstream.BaseUri.ToString(), (int)upstream.Timeout.TotalMilliseconds, upstream.Retries);
+            }
+            else
+            {
+                UpstreamDisabled(logger, upstream.Id, upstream.DisabledReason ?? "disabled");
+            }
+        }
+
+        InMemoryState(logger);
+    }
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Routing mode: {Mode}")]
+    private static partial void AggregatorMode(ILogger logger, string mode);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Upstream {Priority}. {UpstreamId} at {Url} (timeout {TimeoutMs} ms, {Retries} retries)")]
+    private static partial void UpstreamEnabled(ILogger logger, int priority, string upstreamId, string url, int timeoutMs, int retries);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "Upstream {UpstreamId} is not used: {Reason}")]
+    private static partial void UpstreamDisabled(ILogger logger, string upstreamId, string reason);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "State is in memory: health and statistics are per instance and are lost on restart")]
+    private static partial void InMemoryState(ILogger logger);
+}

@@ -1,0 +1,117 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Facilitator.Fast.Tests.Infrastructure;
+
+/// <summary>
+/// An upstream facilitator for tests: a real Kestrel server on a loopback port whose answers are scripted per
+/// path, and which records every request it received (path, query, headers, exact body bytes).
+/// </summary>
+internal sealed class FakeFacilitator : IAsyncDisposable
+{
+    public const string Payer = "0x857b06519E91e3A54538791bDbb0E22373e36b66";
+
+    private readonly WebApplication _app;
+    private readonly ConcurrentDictionary<string, Func<HttpContext, Task>> _handlers = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentQueue<ReceivedRequest> _received = new();
+    private int _cancelled;
+
+    private FakeFacilitator(WebApplication app)
+    {
+        _app = app;
+        Answer("/verify", 200, $$"""{"isValid":true,"payer":"{{Payer}}"}""");
+        Answer("/settle", 200, $$"""{"success":true,"transaction":"0xabc123","network":"base-sepolia","payer":"{{Payer}}"}""");
+        Answer("/supported", 200, """{"kinds":[{"x402Version":1,"scheme":"exact","network":"base-sepolia"}],"extensions":[],"signers":{}}""");
+        Answer("/discovery/resources", 200, """{"x402Version":1,"items":[],"pagination":{"limit":20,"offset":0,"total":0}}""");
+    }
+
+    public string Url { get; private set; } = "";
+
+    public IReadOnlyCollection<ReceivedRequest> Received => _received;
+
+    /// <summary>Requests whose handler saw the caller cancel (the gateway gave up on them).</summary>
+    public int Cancelled => Volatile.Read(ref _cancelled);
+
+    public static async Task<FakeFacilitator> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        var fake = new FakeFacilitator(app);
+        app.Run(fake.HandleAsync);
+        await app.StartAsync();
+        fake.Url = app.Urls.First();
+        return fake;
+    }
+
+    public int CountOf(string path) => _received.Count(r => string.Equals(r.Path, path, StringComparison.OrdinalIgnoreCase));
+
+    public void On(string path, Func<HttpContext, Task> handler) => _handlers[path] = handler;
+
+    public void Answer(string path, int status, string json) => On(path, context => WriteAsync(context, status, json));
+
+    /// <summary>Never answers: waits until the caller gives up.</summary>
+    public void Hang(string path) => On(path, async context =>
+    {
+        try
+        {
+            await Task.Delay(Timeout.Infinite, context.RequestAborted);
+        }
+        catch (OperationCanceledException)
+        {
+            Interlocked.Increment(ref _cancelled);
+        }
+    });
+
+    /// <summary>Answers <paramref name="first"/> to the first <paramref name="count"/> requests, then <paramref name="then"/>.</summary>
+    public void Sequence(string path, int count, Func<HttpContext, Task> first, Func<HttpContext, Task> then)
+    {
+        var seen = 0;
+        On(path, context => Interlocked.Increment(ref seen) <= count ? first(context) : then(context));
+    }
+
+    public static Task WriteAsync(HttpContext context, int status, string body, string contentType = "application/json")
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = contentType;
+        return context.Response.WriteAsync(body);
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer);
+        _received.Enqueue(new ReceivedRequest(
+            context.Request.Method,
+            context.Request.Path.Value ?? "",
+            context.Request.QueryString.Value ?? "",
+            context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
+            buffer.ToArray()));
+
+        var path = context.Request.Path.Value ?? "";
+        if (_handlers.TryGetValue(path, out var handler))
+        {
+            await handler(context);
+        }
+        else
+        {
+            context.Response.StatusCode = 404;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+internal sealed record ReceivedRequest(string Method, string Path, string Query, Dictionary<string, string> Headers, byte[] Body)
+{
+    public string BodyText => Encoding.UTF8.GetString(Body);
+}
