@@ -27,6 +27,9 @@ public static partial class Program
         return 0;
     }
 
+    /// <summary>Where the service listens when neither <c>--urls</c>, <c>ASPNETCORE_URLS</c> nor <c>Urls</c> says.</summary>
+    public const string DefaultUrl = "http://localhost:4020";
+
     /// <summary>Builds the service. <paramref name="configure"/> adds configuration sources last and
     /// <paramref name="overrideServices"/> replaces services (a test's clock); production passes neither.</summary>
     public static WebApplication Build(
@@ -36,6 +39,12 @@ public static partial class Program
         configure?.Invoke(builder.Configuration);
 
         var routing = RoutingConfiguration.Load(builder.Configuration);
+        if (string.IsNullOrWhiteSpace(builder.Configuration[WebHostDefaults.ServerUrlsKey])
+            && string.IsNullOrWhiteSpace(builder.Configuration["HTTP_PORTS"]) && string.IsNullOrWhiteSpace(builder.Configuration["HTTPS_PORTS"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

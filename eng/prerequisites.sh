@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what the build, the service and the tests need when it is missing. Idempotent: a machine that has
+# everything installs nothing. Sourced by run.sh and test.sh.
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+_apt_updated=""
+
+# ensure_debian_packages PKG...: installs the Debian packages that are not installed yet.
+ensure_debian_packages() {
+  local missing=()
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "Installing Debian packages: ${missing[*]}"
+  if [ -z "$_apt_updated" ]; then
+    as_root apt-get update -qq
+    _apt_updated=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# require_dotnet: the .NET 10 SDK is part of this kind of machine; it is not a Debian package.
+require_dotnet() {
+  if ! command -v dotnet >/dev/null 2>&1 || ! dotnet --list-sdks | grep -q '^10\.'; then
+    echo "The .NET 10 SDK is required (dotnet on PATH)." >&2
+    exit 1
+  fi
+  export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+}
+
+# ensure_native_aot_toolchain: Native AOT links with clang and zlib.
+ensure_native_aot_toolchain() {
+  ensure_debian_packages clang zlib1g-dev
+}
+
+# ensure_node: Node.js runs the official x402 clients in the compatibility tests.
+ensure_node() {
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    ensure_debian_packages nodejs npm
+  fi
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every test of Facilitator.Fast on a fresh machine: installs what is missing, builds the solution with
+# warnings as errors, publishes the Native-AOT binary (zero trim/AOT warnings), installs the official x402 clients
+# for the compatibility tests, and runs the whole suite, including the AOT binary smoke test.
+set -euo pipefail
+cd "$(dirname "$0")"
+source eng/prerequisites.sh
+
+require_dotnet
+ensure_native_aot_toolchain
+ensure_node
+
+echo "== official x402 clients (tests/compat)"
+if [ ! -f tests/compat/node_modules/.package-lock.json ] || [ tests/compat/package-lock.json -nt tests/compat/node_modules/.package-lock.json ]; then
+  (cd tests/compat && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+echo "== build (warnings are errors)"
+dotnet build Facilitator.Fast.sln -c Release -nologo -clp:ErrorsOnly
+
+echo "== publish the Native-AOT binary"
+eng/publish-aot.sh artifacts/aot
+
+echo "== tests"
+mkdir -p artifacts
+rm -f artifacts/aot-smoke.txt
+set +e
+dotnet test tests/Facilitator.Fast.Tests -c Release --no-build 2>&1 | tee artifacts/test-output.txt
+status=${PIPESTATUS[0]}
+set -e
+
+[ -f artifacts/aot-smoke.txt ] && { echo "== AOT smoke"; cat artifacts/aot-smoke.txt; }
+total_line() { grep -E "^\s*$1: [0-9]+" artifacts/test-output.txt | tail -n 1 | grep -oE '[0-9]+' || echo 0; }
+echo "tests: $(total_line succeeded) passed, $(total_line failed) failed, $(total_line skipped) skipped"
+exit "$status"

@@ -1,0 +1,110 @@
+using System.Net;
+using Facilitator.Fast.Tests.Infrastructure;
+using static Facilitator.Fast.Tests.Api.PaymentEndpointsFailoverTests;
+
+namespace Facilitator.Fast.Tests.Api;
+
+/// <summary><c>GET /supported</c> (merged, cached) and <c>GET /discovery/resources</c> (passed through).</summary>
+public sealed class SupportedAndDiscoveryTests
+{
+    [Fact]
+    public async Task Supported_TwoUpstreams_UnionDeduplicatedWithVersionsSeparate()
+    {
+        await using var first = await FakeFacilitator.StartAsync();
+        await using var second = await FakeFacilitator.StartAsync();
+        first.Answer("/supported", 200, """
+            {"kinds":[{"x402Version":1,"scheme":"exact","network":"base-sepolia"},{"x402Version":2,"scheme":"exact","network":"eip155:84532","extra":{"from":"first"}}],
+             "extensions":["bazaar"],"signers":{"eip155:*":["0xAAA"]}}
+            """);
+        second.Answer("/supported", 200, """
+            {"kinds":[{"x402Version":2,"scheme":"exact","network":"eip155:84532","extra":{"from":"second"}},{"x402Version":2,"scheme":"exact","network":"eip155:8453"}],
+             "extensions":["bazaar","sign-in-with-x"],"signers":{"eip155:*":["0xBBB","0xaaa"],"solana:*":["So1"]}}
+            """);
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("first", first.Url), ("second", second.Url)));
+
+        using var response = await gateway.Client.GetAsync("/supported");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var json = Json(await response.Content.ReadAsStringAsync());
+        var kinds = json.GetProperty("kinds").EnumerateArray()
+            .Select(k => $"{k.GetProperty("x402Version").GetInt32()}/{k.GetProperty("scheme").GetString()}/{k.GetProperty("network").GetString()}")
+            .ToArray();
+        Assert.Equal(["1/exact/base-sepolia", "2/exact/eip155:84532", "2/exact/eip155:8453"], kinds);
+        Assert.Equal("first", json.GetProperty("kinds")[1].GetProperty("extra").GetProperty("from").GetString());
+        Assert.Equal(["bazaar", "sign-in-with-x"], json.GetProperty("extensions").EnumerateArray().Select(e => e.GetString()).ToArray());
+        Assert.Equal(["0xAAA", "0xBBB"], json.GetProperty("signers").GetProperty("eip155:*").EnumerateArray().Select(e => e.GetString()).ToArray());
+        Assert.Equal(["So1"], json.GetProperty("signers").GetProperty("solana:*").EnumerateArray().Select(e => e.GetString()).ToArray());
+    }
+
+    [Fact]
+    public async Task Supported_RepeatedWithinCacheTime_UpstreamsAskedOnce()
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("only", upstream.Url)));
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => gateway.Client.GetAsync("/supported")));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.Equal(1, upstream.CountOf("/supported"));
+    }
+
+    [Fact]
+    public async Task Supported_OneUpstreamDown_UnionOfTheOthers()
+    {
+        using var down = new RefusingEndpoint();
+        await using var up = await FakeFacilitator.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("down", down.Url), ("up", up.Url)));
+
+        using var response = await gateway.Client.GetAsync("/supported");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Single(Json(await response.Content.ReadAsStringAsync()).GetProperty("kinds").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task Supported_NoUpstreamAnswers_503()
+    {
+        using var down = new RefusingEndpoint();
+        await using var garbage = await FakeFacilitator.StartAsync();
+        garbage.Answer("/supported", 200, "not json");
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("down", down.Url), ("garbage", garbage.Url)));
+
+        using var response = await gateway.Client.GetAsync("/supported");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        var message = Json(await response.Content.ReadAsStringAsync()).GetProperty("error").GetProperty("message").GetString()!;
+        Assert.Contains("down: connection failed", message);
+        Assert.Contains("garbage: invalid response", message);
+    }
+
+    [Fact]
+    public async Task Discovery_FirstDoesNotOfferIt_SecondAnswersWithQueryPassedThrough()
+    {
+        await using var first = await FakeFacilitator.StartAsync();
+        await using var second = await FakeFacilitator.StartAsync();
+        first.Answer("/discovery/resources", 404, "{}");
+        const string Listing = """{"x402Version":1,"items":[{"resource":"https://api.example.com/a"}],"pagination":{"limit":5,"offset":10,"total":11}}""";
+        second.Answer("/discovery/resources", 200, Listing);
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("first", first.Url), ("second", second.Url)));
+
+        using var response = await gateway.Client.GetAsync("/discovery/resources?type=http&limit=5&offset=10");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(Listing, await response.Content.ReadAsStringAsync());
+        Assert.Equal("?type=http&limit=5&offset=10", second.Received.Single().Query);
+        Assert.Equal(1, first.CountOf("/discovery/resources"));
+    }
+
+    [Fact]
+    public async Task Discovery_NoUpstreamOffersIt_404()
+    {
+        await using var only = await FakeFacilitator.StartAsync();
+        only.Answer("/discovery/resources", 404, "{}");
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("only", only.Url)));
+
+        using var response = await gateway.Client.GetAsync("/discovery/resources");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("NOT_FOUND", Json(await response.Content.ReadAsStringAsync()).GetProperty("error").GetProperty("code").GetString());
+    }
+}

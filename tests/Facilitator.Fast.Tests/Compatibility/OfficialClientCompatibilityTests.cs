@@ -1,0 +1,91 @@
+using System.Text.Json;
+using Facilitator.Fast.Tests.Infrastructure;
+
+namespace Facilitator.Fast.Tests.Compatibility;
+
+/// <summary>
+/// The official x402 clients (<c>@x402/core</c>'s <c>HTTPFacilitatorClient</c>, <c>x402</c>'s <c>useFacilitator</c>),
+/// run by Node from <c>tests/compat</c>, calling supported, verify and settle through the gateway.
+/// </summary>
+public sealed class OfficialClientCompatibilityTests
+{
+    private static readonly string CompatDirectory = Path.Combine(RepositoryPaths.Root, "tests", "compat");
+
+    [Fact]
+    public async Task OfficialClients_ThroughGateway_EveryCallSucceedsAndUnknownFieldsArrive()
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+        upstream.Answer("/supported", 200, """
+            {"kinds":[{"x402Version":1,"scheme":"exact","network":"base-sepolia"},{"x402Version":2,"scheme":"exact","network":"eip155:84532"}],"extensions":[],"signers":{"eip155:*":["0x1111111111111111111111111111111111111111"]}}
+            """);
+        upstream.On("/settle", context =>
+        {
+            var v2 = upstream.Received.Last(r => r.Path == "/settle").BodyText.Contains("\"x402Version\":2", StringComparison.Ordinal);
+            return FakeFacilitator.WriteAsync(context, 200, $$"""
+                {"success":true,"transaction":"0x{{new string('a', 64)}}","network":"{{(v2 ? "eip155:84532" : "base-sepolia")}}","payer":"{{FakeFacilitator.Payer}}"}
+                """);
+        });
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("upstream", upstream.Url)));
+
+        var result = await RunHarnessAsync(gateway.Client.BaseAddress!.ToString());
+
+        foreach (var version in new[] { "v1", "v2" })
+        {
+            foreach (var call in new[] { "supported", "verify", "settle" })
+            {
+                var outcome = result.GetProperty(version).GetProperty(call);
+                Assert.True(outcome.GetProperty("ok").GetBoolean(), $"{version} {call}: {outcome}");
+            }
+        }
+
+        Assert.True(result.GetProperty("v2").GetProperty("verify").GetProperty("value").GetProperty("isValid").GetBoolean());
+        Assert.True(result.GetProperty("v1").GetProperty("settle").GetProperty("value").GetProperty("success").GetBoolean());
+        Assert.Equal("eip155:84532", result.GetProperty("v2").GetProperty("settle").GetProperty("value").GetProperty("network").GetString());
+        Assert.Equal(2, result.GetProperty("v2").GetProperty("supported").GetProperty("value").GetProperty("kinds").GetArrayLength());
+
+        var forwardedV2Verify = upstream.Received.First(r => r.Path == "/verify" && r.BodyText.Contains("\"x402Version\":2", StringComparison.Ordinal));
+        Assert.Contains("\"extensions\":{\"compatProbe\":{\"keep\":\"me\"}}", forwardedV2Verify.BodyText);
+    }
+
+    [Fact]
+    public async Task OfficialClients_EveryUpstreamDown_TypedErrorsWithOfficialReasons()
+    {
+        using var down = new RefusingEndpoint();
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("down", down.Url)));
+
+        var result = await RunHarnessAsync(gateway.Client.BaseAddress!.ToString());
+
+        Assert.Equal("VerifyError: unexpected_verify_error: ", Prefix(result, "v2", "verify"));
+        Assert.Equal("SettleError: unexpected_settle_error: ", Prefix(result, "v2", "settle"));
+        Assert.Equal("VerifyError: Failed to verify payment: unexpected_verify_error", Error(result, "v1", "verify"));
+        Assert.Equal("SettleError: Failed to settle payment: unexpected_settle_error", Error(result, "v1", "settle"));
+    }
+
+    private static string Error(JsonElement result, string version, string call)
+    {
+        var outcome = result.GetProperty(version).GetProperty(call);
+        Assert.False(outcome.GetProperty("ok").GetBoolean(), $"{version} {call} should fail: {outcome}");
+        return outcome.GetProperty("error").GetString()!;
+    }
+
+    private static string Prefix(JsonElement result, string version, string call)
+    {
+        var error = Error(result, version, call);
+        var end = error.IndexOf(": ", error.IndexOf(": ", StringComparison.Ordinal) + 2, StringComparison.Ordinal);
+        return end < 0 ? error : error[..(end + 2)];
+    }
+
+    private static async Task<JsonElement> RunHarnessAsync(string gatewayUrl)
+    {
+        RepositoryPaths.Require(Directory.Exists(Path.Combine(CompatDirectory, "node_modules", "@x402", "core")), "tests/compat/node_modules (npm ci)");
+
+        var run = await ProcessRunner.RunAsync(
+            "node", ["compat.mjs", gatewayUrl], CompatDirectory, null, TimeSpan.FromSeconds(90));
+
+        Assert.True(run.ExitCode == 0, $"compat.mjs exited {run.ExitCode}: {run.StandardError}");
+        var line = run.StandardOutput.Trim();
+        var json = JsonDocument.Parse(line).RootElement.Clone();
+        Assert.False(json.TryGetProperty("harnessError", out var harnessError), harnessError.ToString());
+        return json;
+    }
+}

@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Facilitator.Fast.Tests.Infrastructure;
+
+namespace Facilitator.Fast.Tests.Packaging;
+
+/// <summary>
+/// The published Native-AOT binary, started as a process against a fake upstream: it answers a verify call, and a
+/// bad setting stops it with one line. Its size, time to first answer and RSS are written to
+/// <c>artifacts/aot-smoke.txt</c>, which the test command prints.
+/// </summary>
+public sealed class AotBinaryTests
+{
+    private static readonly string Binary = Environment.GetEnvironmentVariable("FACILITATOR_AOT_BINARY")
+        ?? Path.Combine(RepositoryPaths.Root, "artifacts", "aot", "Facilitator.Fast");
+
+    [Fact]
+    public async Task AotBinary_AgainstFakeUpstream_AnswersVerify()
+    {
+        RepositoryPaths.Require(File.Exists(Binary), $"the AOT binary {Binary} (dotnet publish)");
+        await using var upstream = await FakeFacilitator.StartAsync();
+        var port = FreePort();
+        var url = $"http://127.0.0.1:{port}";
+
+        var started = Stopwatch.StartNew();
+        using var process = ProcessRunner.Start(Binary, [], Path.GetDirectoryName(Binary)!, new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = url,
+            ["FACILITATOR_1_URL"] = upstream.Url,
+            ["FACILITATOR_2_ENABLED"] = "false",
+            ["FACILITATOR_3_ENABLED"] = "false",
+            ["Logging__LogLevel__Default"] = "Warning",
+        });
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            using var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(5) };
+            var response = await FirstAnswerAsync(client, process);
+            var firstAnswer = started.Elapsed;
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Contains("\"isValid\":true", await response.Content.ReadAsStringAsync());
+            Assert.Equal("x402-rs", response.Headers.GetValues("X-Facilitator-Upstream").Single());
+            Assert.Equal(1, upstream.CountOf("/verify"));
+
+            var rssKiB = ReadRssKiB(process.Id);
+            var sizeMiB = new FileInfo(Binary).Length / 1024.0 / 1024.0;
+            var report = string.Create(CultureInfo.InvariantCulture,
+                $"AOT binary: {sizeMiB:0.0} MiB, time to first verify answer: {firstAnswer.TotalMilliseconds:0} ms, RSS after it: {rssKiB / 1024.0:0.0} MiB");
+            TestContext.Current.SendDiagnosticMessage(report);
+            Directory.CreateDirectory(Path.Combine(RepositoryPaths.Root, "artifacts"));
+            await File.WriteAllTextAsync(Path.Combine(RepositoryPaths.Root, "artifacts", "aot-smoke.txt"), report + "\n");
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
+    public async Task AotBinary_InvalidUpstreamUrl_ExitsWithOneLineNamingTheSetting()
+    {
+        RepositoryPaths.Require(File.Exists(Binary), $"the AOT binary {Binary} (dotnet publish)");
+
+        var run = await ProcessRunner.RunAsync(Binary, [], Path.GetDirectoryName(Binary)!, new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort()}",
+            ["FACILITATOR_1_URL"] = "not-a-url",
+        }, TimeSpan.FromSeconds(20));
+
+        Assert.Equal(2, run.ExitCode);
+        var line = Assert.Single(run.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("FACILITATOR_1_URL", line);
+    }
+
+    private static async Task<HttpResponseMessage> FirstAnswerAsync(HttpClient client, Process process)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            Assert.False(process.HasExited, $"the binary exited with {(process.HasExited ? process.ExitCode : 0)}");
+            try
+            {
+                return await client.PostAsync("/verify", new StringContent(Payments.V1, Encoding.UTF8, "application/json"));
+            }
+            catch (HttpRequestException) when (deadline.Elapsed < TimeSpan.FromSeconds(20))
+            {
+                await Task.Delay(5);
+            }
+        }
+    }
+
+    private static long ReadRssKiB(int pid)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
