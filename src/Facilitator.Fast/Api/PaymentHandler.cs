@@ -9,13 +9,13 @@ namespace Facilitator.Fast.Api;
 /// request, route the original bytes, and answer either with the upstream's answer as it came or in the official
 /// failure shape.
 /// </summary>
-internal static class PaymentHandler
+internal sealed class PaymentHandler(FailoverRouter router, RoutingConfiguration configuration)
 {
-    public static async Task HandleAsync(HttpContext context, FacilitatorOperation operation)
+    private readonly int _limit = configuration.Aggregator.MaxRequestBodyBytes;
+
+    public async Task HandleAsync(HttpContext context, FacilitatorOperation operation)
     {
-        var services = context.RequestServices;
-        var configuration = services.GetRequiredService<RoutingConfiguration>();
-        var limit = configuration.Aggregator.MaxRequestBodyBytes;
+        var limit = _limit;
 
         using var body = new PooledBytes((int)Math.Min(context.Request.ContentLength ?? 4096, limit) + 1);
         if (!await RequestBodyReader.TryReadAsync(context.Request, body, limit, context.RequestAborted).ConfigureAwait(false))
@@ -35,7 +35,6 @@ internal static class PaymentHandler
             return;
         }
 
-        var router = services.GetRequiredService<FailoverRouter>();
         using var result = await router.RouteAsync(operation, body.Memory, null, context.RequestAborted).ConfigureAwait(false);
         switch (result.Outcome)
         {

@@ -15,8 +15,10 @@ public static class X402Endpoints
 
     public static IEndpointRouteBuilder MapX402Endpoints(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapPost("/verify", static context => PaymentHandler.HandleAsync(context, FacilitatorOperation.Verify));
-        endpoints.MapPost("/settle", static context => PaymentHandler.HandleAsync(context, FacilitatorOperation.Settle));
+        var services = endpoints.ServiceProvider;
+        var payments = new PaymentHandler(services.GetRequiredService<FailoverRouter>(), services.GetRequiredService<RoutingConfiguration>());
+        endpoints.MapPost("/verify", context => payments.HandleAsync(context, FacilitatorOperation.Verify));
+        endpoints.MapPost("/settle", context => payments.HandleAsync(context, FacilitatorOperation.Settle));
         endpoints.MapGet("/supported", SupportedAsync);
         endpoints.MapGet("/discovery/resources", DiscoveryAsync);
         return endpoints;
