@@ -1,6 +1,6 @@
 using System.Net;
-using System.Text.Json;
 using Facilitator.Fast.Tests.Infrastructure;
+using static Facilitator.Fast.Tests.Infrastructure.Responses;
 
 namespace Facilitator.Fast.Tests.Api;
 
@@ -258,9 +258,4 @@ public sealed class PaymentEndpointsFailoverTests
         Assert.Equal("settle-token", settle.Headers["X-Custom-Auth"]);
         Assert.Equal("acme", verify.Headers["X-Tenant"]);
     }
-
-    internal static string? Header(HttpResponseMessage response, string name) =>
-        response.Headers.TryGetValues(name, out var values) ? values.Single() : null;
-
-    internal static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement.Clone();
 }

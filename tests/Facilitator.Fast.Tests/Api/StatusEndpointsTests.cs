@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 using Facilitator.Fast.Tests.Infrastructure;
-using static Facilitator.Fast.Tests.Api.PaymentEndpointsFailoverTests;
+using static Facilitator.Fast.Tests.Infrastructure.Responses;
 
 namespace Facilitator.Fast.Tests.Api;
 

@@ -1,6 +1,6 @@
 using System.Net;
 using Facilitator.Fast.Tests.Infrastructure;
-using static Facilitator.Fast.Tests.Api.PaymentEndpointsFailoverTests;
+using static Facilitator.Fast.Tests.Infrastructure.Responses;
 
 namespace Facilitator.Fast.Tests.Routing;
 
