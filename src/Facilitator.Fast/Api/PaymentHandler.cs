@@ -17,13 +17,19 @@ internal sealed class PaymentHandler(FailoverRouter router, RoutingConfiguration
     {
         var limit = _limit;
 
-        using var body = new PooledBytes((int)Math.Min(context.Request.ContentLength ?? 4096, limit) + 1);
-        if (!await RequestBodyReader.TryReadAsync(context.Request, body, limit, context.RequestAborted).ConfigureAwait(false))
+        using var body = RequestBodyReader.RentFor(context.Request, limit);
+        switch (await RequestBodyReader.ReadAsync(context.Request, body, limit, context.RequestAborted).ConfigureAwait(false))
         {
-            await WriteFailureAsync(
-                context, operation, StatusCodes.Status413PayloadTooLarge, X402Reasons.InvalidPayload,
-                $"The request body exceeds {limit} bytes.", default, body).ConfigureAwait(false);
-            return;
+            case BodyReadOutcome.TooLarge:
+                await WriteFailureAsync(
+                    context, operation, StatusCodes.Status413PayloadTooLarge, X402Reasons.InvalidPayload,
+                    $"The request body exceeds {limit} bytes.", default, body).ConfigureAwait(false);
+                return;
+            case BodyReadOutcome.Malformed:
+                await WriteFailureAsync(
+                    context, operation, StatusCodes.Status400BadRequest, X402Reasons.InvalidPayload,
+                    "The request body could not be read as HTTP.", default, body).ConfigureAwait(false);
+                return;
         }
 
         var error = PaymentRequestReader.TryRead(body.Span, out var view);

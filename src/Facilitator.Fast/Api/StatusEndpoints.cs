@@ -70,8 +70,9 @@ public static class StatusEndpoints
 
     private static async Task PostAsync(HttpContext context)
     {
-        using var body = new PooledBytes(512);
-        if (!await RequestBodyReader.TryReadAsync(context.Request, body, MaxActionBodyBytes, context.RequestAborted).ConfigureAwait(false))
+        using var body = RequestBodyReader.RentFor(context.Request, MaxActionBodyBytes);
+        if (await RequestBodyReader.ReadAsync(context.Request, body, MaxActionBodyBytes, context.RequestAborted).ConfigureAwait(false)
+            == BodyReadOutcome.TooLarge)
         {
             await ApiErrorWriter.WriteAsync(
                 context, StatusCodes.Status413PayloadTooLarge, ApiErrorWriter.ValidationError, $"The body exceeds {MaxActionBodyBytes} bytes.").ConfigureAwait(false);
@@ -100,10 +101,7 @@ public static class StatusEndpoints
         }
 
         var services = context.RequestServices;
-        var catalog = services.GetRequiredService<SupportedCatalog>();
-        var table = services.GetRequiredService<RoutingTable>();
-        await Task.WhenAll(table.Current.Routes.Select(r => catalog.ProbeAsync(r.Upstream))).ConfigureAwait(false);
-        catalog.Invalidate();
+        await services.GetRequiredService<SupportedCatalog>().RefreshAsync().WaitAsync(context.RequestAborted).ConfigureAwait(false);
 
         var report = services.GetRequiredService<StatusReportBuilder>().Build(true, false, false, false, 0);
         await WriteAsync(context, report).ConfigureAwait(false);

@@ -54,6 +54,7 @@ internal sealed record LogEntry(
 internal sealed record ConfigSection(
     bool AggregatorEnabled,
     int TimeoutMs,
+    int SettleTimeoutMs,
     int Retries,
     bool HealthCheck,
     int HealthCheckIntervalMs,
@@ -76,6 +77,7 @@ internal sealed record FacilitatorConfig(
     bool Enabled,
     string? DisabledReason,
     int TimeoutMs,
+    int SettleTimeoutMs,
     int Retries,
     Dictionary<string, List<string>> HeaderNames);
 

@@ -108,6 +108,7 @@ internal sealed class StatusReportBuilder(
         return new ConfigSection(
             options.Enabled,
             options.TimeoutMs,
+            options.SettleTimeoutMs,
             options.Retries,
             options.HealthCheck,
             options.HealthCheckIntervalMs,
@@ -126,6 +127,7 @@ internal sealed class StatusReportBuilder(
                 u.Definition.Enabled,
                 u.Definition.DisabledReason,
                 (int)u.Definition.Timeout.TotalMilliseconds,
+                (int)u.Definition.SettleTimeout.TotalMilliseconds,
                 u.Definition.Retries,
                 HeaderNames(u.Definition)))]);
     }

@@ -2,33 +2,56 @@ using Facilitator.Fast.Protocol;
 
 namespace Facilitator.Fast.Edge;
 
+/// <summary>How reading a request body ended.</summary>
+public enum BodyReadOutcome : byte
+{
+    Complete = 0,
+
+    /// <summary>The body is larger than the limit (declared or streamed); answer 413.</summary>
+    TooLarge,
+
+    /// <summary>The body is not valid HTTP (a broken chunked encoding, a client too slow to send it); answer 400.</summary>
+    Malformed,
+}
+
 /// <summary>
 /// Reads a request body into a pooled buffer and stops at a size limit, so an oversized body costs at most the
 /// limit in memory and gets a clear 413 instead of a Kestrel error page.
 /// </summary>
 public static class RequestBodyReader
 {
-    /// <summary>Reads the whole body into <paramref name="buffer"/>; false when it is larger than <paramref name="limit"/>.</summary>
-    public static async ValueTask<bool> TryReadAsync(HttpRequest request, PooledBytes buffer, int limit, CancellationToken cancellationToken)
+    /// <summary>A buffer sized for the declared body (plus the byte that shows its end), or 4 KiB when undeclared.</summary>
+    public static PooledBytes RentFor(HttpRequest request, int limit) =>
+        new((int)Math.Min(request.ContentLength ?? 4095, limit) + 1);
+
+    /// <summary>Reads the whole body into <paramref name="buffer"/>, stopping once it exceeds <paramref name="limit"/>.</summary>
+    public static async ValueTask<BodyReadOutcome> ReadAsync(HttpRequest request, PooledBytes buffer, int limit, CancellationToken cancellationToken)
     {
         if (request.ContentLength > limit)
         {
-            return false;
+            return BodyReadOutcome.TooLarge;
         }
 
-        while (true)
+        try
         {
-            var read = await request.Body.ReadAsync(buffer.GetWritableMemory(4096), cancellationToken).ConfigureAwait(false);
-            if (read == 0)
+            while (true)
             {
-                return true;
-            }
+                var read = await request.Body.ReadAsync(buffer.GetReadMemory(), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return BodyReadOutcome.Complete;
+                }
 
-            buffer.Advance(read);
-            if (buffer.Length > limit)
-            {
-                return false;
+                buffer.Advance(read);
+                if (buffer.Length > limit)
+                {
+                    return BodyReadOutcome.TooLarge;
+                }
             }
+        }
+        catch (BadHttpRequestException ex)
+        {
+            return ex.StatusCode == StatusCodes.Status413PayloadTooLarge ? BodyReadOutcome.TooLarge : BodyReadOutcome.Malformed;
         }
     }
 }

@@ -15,7 +15,7 @@ public static partial class UnhandledExceptionShield
         {
             await next(context).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
         {
             // The caller went away; there is no one to answer.
         }

@@ -34,6 +34,12 @@ public sealed class PooledBytes : IDisposable
         return _array.AsMemory(_length);
     }
 
+    /// <summary>
+    /// Space to read into: what is free after the content, grown (doubled, at least 4 KiB more) only when nothing is
+    /// free, so a buffer rented at the known body length plus one byte reads the body and its end without regrowing.
+    /// </summary>
+    public Memory<byte> GetReadMemory() => _array.Length > _length ? _array.AsMemory(_length) : GetWritableMemory(4096);
+
     public void Advance(int count) => _length += count;
 
     public void Append(ReadOnlySpan<byte> bytes)

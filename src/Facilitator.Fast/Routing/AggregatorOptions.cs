@@ -14,6 +14,12 @@ public sealed class AggregatorOptions
     /// <summary>Per-attempt timeout unless an upstream sets its own (<c>FACILITATOR_TIMEOUT_MS</c>).</summary>
     public int TimeoutMs { get; set; } = 5000;
 
+    /// <summary>
+    /// Per-attempt timeout of settle. Longer than <see cref="TimeoutMs"/> by default because a settle waits for the
+    /// transaction, and a settle that times out cannot be retried elsewhere: it is answered <c>settlement_pending</c>.
+    /// </summary>
+    public int SettleTimeoutMs { get; set; } = 30_000;
+
     /// <summary>Extra attempts on the same upstream before the next one (<c>FACILITATOR_RETRIES</c>).</summary>
     public int Retries { get; set; } = 1;
 

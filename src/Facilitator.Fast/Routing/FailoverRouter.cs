@@ -56,10 +56,14 @@ public sealed class FailoverRouter
         Upstream? summarized = null;
         AttemptResult last = default;
 
+        // A settle is never the trial request that finds out whether a failing upstream is back: a hang there would
+        // leave the payment pending although a healthy upstream was available. Trials are left to other calls.
+        var settleAvoidsTrials = operation == FacilitatorOperation.Settle && snapshot.HasHealthyRoute;
         foreach (var route in snapshot.Routes)
         {
             var upstream = route.Upstream;
-            if (!route.IsHealthy && snapshot.FailoverEnabled && !upstream.TryClaimTrial(_time.GetUtcNow(), _cooldown))
+            if (!route.IsHealthy && snapshot.FailoverEnabled
+                && (settleAvoidsTrials || !upstream.TryClaimTrial(_time.GetUtcNow(), _cooldown)))
             {
                 continue;
             }
@@ -128,10 +132,10 @@ public sealed class FailoverRouter
         {
             error = result.Describe();
             RoutingLog.AttemptFailed(_logger, name, attempt, upstream.Id, error);
-            if (_health.RecordFailure(upstream.Id, now, error, _options.MaxConsecutiveFailures) == HealthTransition.BecameUnhealthy)
-            {
-                upstream.HoldTrialsUntil(now + _cooldown);
-            }
+
+            // Held before the failure is counted: the transition it may cause publishes a snapshot that lets trials in.
+            upstream.HoldTrialsUntil(now + _cooldown);
+            _health.RecordFailure(upstream.Id, now, error, _options.MaxConsecutiveFailures);
         }
 
         _operations.Add(new OperationRecord(

@@ -58,6 +58,7 @@ public sealed class RoutingConfiguration
     private static void Validate(AggregatorOptions options)
     {
         RequireRange("Aggregator:TimeoutMs (FACILITATOR_TIMEOUT_MS)", options.TimeoutMs, 1, 600_000);
+        RequireRange("Aggregator:SettleTimeoutMs", options.SettleTimeoutMs, 1, 600_000);
         RequireRange("Aggregator:Retries (FACILITATOR_RETRIES)", options.Retries, 0, 10);
         RequireRange("Aggregator:MaxConsecutiveFailures (FACILITATOR_MAX_CONSECUTIVE_FAILURES)", options.MaxConsecutiveFailures, 1, 1000);
         RequireRange("Aggregator:HealthCheckIntervalMs (FACILITATOR_HEALTH_CHECK_INTERVAL_MS)", options.HealthCheckIntervalMs, 100, 86_400_000);
@@ -90,6 +91,8 @@ public sealed class RoutingConfiguration
             var uri = ParseBaseUri(u.UrlSetting, u.Url);
             var timeout = u.TimeoutMs ?? aggregator.TimeoutMs;
             RequireRange($"{path}:TimeoutMs", timeout, 1, 600_000);
+            var settleTimeout = u.SettleTimeoutMs ?? aggregator.SettleTimeoutMs;
+            RequireRange($"{path}:SettleTimeoutMs", settleTimeout, 1, 600_000);
             var retries = u.Retries ?? aggregator.Retries;
             RequireRange($"{path}:Retries", retries, 0, 10);
 
@@ -117,6 +120,7 @@ public sealed class RoutingConfiguration
                 disabledReason,
                 isCdp,
                 TimeSpan.FromMilliseconds(timeout),
+                TimeSpan.FromMilliseconds(settleTimeout),
                 retries,
                 BuildHeaders(path, u.Headers)));
         }

@@ -10,11 +10,13 @@ namespace Facilitator.Fast.Routing;
 /// <remarks>
 /// A refresh asks every upstream of the current snapshot at once. When only some answer, the union of those is
 /// served but cached for at most <see cref="PartialCacheLimit"/>, so a missing upstream's kinds come back soon.
-/// When none answers there is nothing to cache and the caller gets 503.
+/// When none answers the caller gets 503, and that too is remembered for <see cref="FailureCacheLimit"/> so that a
+/// burst of requests during an outage does not become a burst of probes against failing upstreams.
 /// </remarks>
 public sealed class SupportedCatalog
 {
     public static readonly TimeSpan PartialCacheLimit = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan FailureCacheLimit = TimeSpan.FromSeconds(2);
 
     private readonly RoutingTable _table;
     private readonly FailoverRouter _router;
@@ -46,6 +48,9 @@ public sealed class SupportedCatalog
         return new ValueTask<SupportedAnswer>(SharedRefresh().WaitAsync(cancellationToken));
     }
 
+    /// <summary>Asks every upstream now (joining a refresh already under way) and caches the result.</summary>
+    public Task<SupportedAnswer> RefreshAsync() => SharedRefresh();
+
     /// <summary>Asks one upstream for <c>/supported</c> now, recording the outcome; returns the attempt's failure, if any.</summary>
     public async Task<AttemptResult> ProbeAsync(Upstream upstream)
     {
@@ -73,9 +78,6 @@ public sealed class SupportedCatalog
             return result with { Body = null };
         }
     }
-
-    /// <summary>Drops the cached union, so the next request reads the upstreams again.</summary>
-    public void Invalidate() => Volatile.Write(ref _cached, null);
 
     private Task<SupportedAnswer> SharedRefresh()
     {
@@ -126,12 +128,9 @@ public sealed class SupportedCatalog
             var merged = SupportedKindsMerger.Merge(answers);
             var json = JsonSerializer.SerializeToUtf8Bytes(merged, X402JsonContext.Default.SupportedResponse);
             var answer = answers.Count == 0
-                ? new SupportedAnswer(json, now, false, string.Join("; ", failures))
+                ? new SupportedAnswer(json, now + Min(_cacheFor, FailureCacheLimit), false, string.Join("; ", failures))
                 : new SupportedAnswer(json, now + (failures.Count == 0 ? _cacheFor : Min(_cacheFor, PartialCacheLimit)), true, null);
-            if (answer.Available)
-            {
-                Volatile.Write(ref _cached, answer);
-            }
+            Volatile.Write(ref _cached, answer);
 
             completion.SetResult(answer);
         }

@@ -41,7 +41,8 @@ public sealed class Upstream : IDisposable
 
     public Uri Endpoint(FacilitatorOperation operation) => _endpoints[(int)operation];
 
-    /// <summary>Closes the gate until <paramref name="until"/>: no trial request before then.</summary>
+    /// <summary>Closes the gate until <paramref name="until"/>: no trial request before then. Set on every failure,
+    /// so the gate is already closed when a failure makes the upstream unhealthy.</summary>
     public void HoldTrialsUntil(DateTimeOffset until) => Volatile.Write(ref _nextTrialTicks, until.UtcTicks);
 
     /// <summary>
@@ -64,7 +65,7 @@ public sealed class Upstream : IDisposable
         AutomaticDecompression = System.Net.DecompressionMethods.None,
         // Connection set-up must fail before the attempt times out, so that a settle that never reached the
         // upstream is recognised as such (a connect failure) and may move to the next upstream.
-        ConnectTimeout = definition.Timeout * 3 / 4,
+        ConnectTimeout = (definition.Timeout < definition.SettleTimeout ? definition.Timeout : definition.SettleTimeout) * 3 / 4,
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
         EnableMultipleHttp2Connections = true,

@@ -11,8 +11,8 @@ namespace Facilitator.Fast.Routing;
 /// </summary>
 /// <remarks>
 /// The classification is what settle safety rests on: only failures where the request provably never reached the
-/// upstream, or was refused unread (connect/DNS/TLS failures, 401/403/404/405/408/429), are marked as such; a
-/// timeout, a 5xx or a connection that broke after sending may have been acted on.
+/// upstream, or was refused unread (connect/DNS/TLS failures and connect timeouts, 401/403/404/405/407/429), are
+/// marked as such; a timeout (or 408), a 5xx, or a connection that broke after sending may have been acted on.
 /// </remarks>
 public static class UpstreamCall
 {
@@ -30,10 +30,11 @@ public static class UpstreamCall
         CancellationToken callerAborted)
     {
         var started = Stopwatch.GetTimestamp();
+        var limit = upstream.Definition.TimeoutFor(operation);
         using var timeout = callerAborted.CanBeCanceled
             ? CancellationTokenSource.CreateLinkedTokenSource(callerAborted)
             : new CancellationTokenSource();
-        timeout.CancelAfter(upstream.Definition.Timeout);
+        timeout.CancelAfter(limit);
 
         using var request = CreateRequest(upstream, operation, body, query);
         PooledBytes? buffer = null;
@@ -53,7 +54,7 @@ public static class UpstreamCall
                 return Failed(AttemptFailure.InvalidResponse, status, $"answer of {declared} bytes exceeds {maxResponseBytes}", started);
             }
 
-            buffer = new PooledBytes((int)(declared ?? 1024));
+            buffer = new PooledBytes((int)(declared ?? 1023) + 1);
             if (!await ReadBodyAsync(response, buffer, maxResponseBytes, timeout.Token).ConfigureAwait(false))
             {
                 return Failed(AttemptFailure.InvalidResponse, status, $"answer exceeds {maxResponseBytes} bytes", started);
@@ -64,14 +65,19 @@ public static class UpstreamCall
                 return Failed(AttemptFailure.InvalidResponse, status, $"HTTP {status} body is not a {FacilitatorOperations.Name(operation)} answer", started);
             }
 
-            var answer = new AttemptResult(
-                AttemptFailure.None, status, response.Content.Headers.ContentType?.ToString(), buffer, null, Elapsed(started));
+            var contentType = response.Content.Headers.NonValidated.TryGetValues("Content-Type", out var values) ? values.ToString() : null;
+            var answer = new AttemptResult(AttemptFailure.None, status, contentType, buffer, null, Elapsed(started));
             buffer = null;
             return answer;
         }
+        catch (OperationCanceledException ex) when (!timeout.IsCancellationRequested && ex.InnerException is TimeoutException)
+        {
+            // SocketsHttpHandler.ConnectTimeout: the connection was never established, so nothing was sent.
+            return Failed(AttemptFailure.ConnectFailed, 0, "connect timed out", started);
+        }
         catch (OperationCanceledException) when (!callerAborted.IsCancellationRequested)
         {
-            return Failed(AttemptFailure.Timeout, 0, $"after {upstream.Definition.Timeout.TotalMilliseconds:0} ms", started);
+            return Failed(AttemptFailure.Timeout, 0, $"after {limit.TotalMilliseconds:0} ms", started);
         }
         catch (HttpRequestException ex)
         {
@@ -115,7 +121,10 @@ public static class UpstreamCall
         >= 200 and < 300 => AttemptFailure.None,
         429 => AttemptFailure.TooManyRequests,
         404 or 405 or 501 when operation == FacilitatorOperation.Discovery => AttemptFailure.NotOffered,
-        401 or 403 or 404 or 405 or 407 or 408 => AttemptFailure.Refused,
+        401 or 403 or 404 or 405 or 407 => AttemptFailure.Refused,
+
+        // Proxies and gateways also answer 408 for their own timeouts after forwarding: it proves nothing.
+        408 => AttemptFailure.Timeout,
         >= 400 and < 500 => AttemptFailure.None,
         >= 500 => AttemptFailure.ServerError,
         _ => AttemptFailure.InvalidResponse,
@@ -137,7 +146,7 @@ public static class UpstreamCall
         {
             while (true)
             {
-                var read = await stream.ReadAsync(buffer.GetWritableMemory(4096), cancellationToken).ConfigureAwait(false);
+                var read = await stream.ReadAsync(buffer.GetReadMemory(), cancellationToken).ConfigureAwait(false);
                 if (read == 0)
                 {
                     return true;

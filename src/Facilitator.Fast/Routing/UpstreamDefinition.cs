@@ -15,6 +15,7 @@ public sealed class UpstreamDefinition
         string? disabledReason,
         bool isCoinbaseCdp,
         TimeSpan timeout,
+        TimeSpan settleTimeout,
         int retries,
         KeyValuePair<string, string>[][] headers)
     {
@@ -27,6 +28,7 @@ public sealed class UpstreamDefinition
         DisabledReason = disabledReason;
         IsCoinbaseCdp = isCoinbaseCdp;
         Timeout = timeout;
+        SettleTimeout = settleTimeout;
         Retries = retries;
         Headers = headers;
     }
@@ -50,7 +52,14 @@ public sealed class UpstreamDefinition
 
     public bool IsCoinbaseCdp { get; }
 
+    /// <summary>Per-attempt timeout of verify, supported and discovery.</summary>
     public TimeSpan Timeout { get; }
+
+    /// <summary>Per-attempt timeout of settle, which waits for the chain; expiry means <c>settlement_pending</c>.</summary>
+    public TimeSpan SettleTimeout { get; }
+
+    public TimeSpan TimeoutFor(FacilitatorOperation operation) =>
+        operation == FacilitatorOperation.Settle ? SettleTimeout : Timeout;
 
     public int Retries { get; }
 

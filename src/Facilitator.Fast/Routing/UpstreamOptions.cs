@@ -22,6 +22,8 @@ public sealed class UpstreamOptions
 
     public int? TimeoutMs { get; set; }
 
+    public int? SettleTimeoutMs { get; set; }
+
     public int? Retries { get; set; }
 
     /// <summary>Extra request headers per operation (<c>verify</c>, <c>settle</c>, <c>supported</c>, <c>list</c>) or <c>*</c> for all.

@@ -3,6 +3,11 @@ using System.Collections.Frozen;
 namespace Facilitator.Fast.State;
 
 /// <summary>The embedded health store: one set of interlocked cells per upstream, for a service running alone.</summary>
+/// <remarks>
+/// The consecutive-failure count and the unhealthy flag share one 64-bit word changed by compare-and-swap, so a
+/// success racing a failure can never leave the upstream unhealthy with its count reset. A success on a healthy
+/// upstream with no failures (the common case) only reads that word.
+/// </remarks>
 public sealed class InMemoryUpstreamHealthStore : IUpstreamHealthStore
 {
     private readonly FrozenDictionary<string, Cell> _cells;
@@ -17,15 +22,19 @@ public sealed class InMemoryUpstreamHealthStore : IUpstreamHealthStore
 
     public event Action<string, HealthTransition>? Transitioned;
 
-    public bool IsHealthy(string upstreamId) => Volatile.Read(ref CellOf(upstreamId).Unhealthy) == 0;
+    private const long UnhealthyFlag = 1L << 32;
+    private const long CountMask = uint.MaxValue;
+
+    public bool IsHealthy(string upstreamId) => (Volatile.Read(ref CellOf(upstreamId).State) & UnhealthyFlag) == 0;
 
     public UpstreamHealth Read(string upstreamId)
     {
         var cell = CellOf(upstreamId);
+        var state = Volatile.Read(ref cell.State);
         return new UpstreamHealth(
             upstreamId,
-            Volatile.Read(ref cell.Unhealthy) == 0,
-            Volatile.Read(ref cell.ConsecutiveFailures),
+            (state & UnhealthyFlag) == 0,
+            (int)Math.Min(state & CountMask, int.MaxValue),
             FromTicks(Volatile.Read(ref cell.LastSuccessTicks)),
             FromTicks(Volatile.Read(ref cell.LastFailureTicks)),
             Volatile.Read(ref cell.LastError),
@@ -36,18 +45,25 @@ public sealed class InMemoryUpstreamHealthStore : IUpstreamHealthStore
     {
         var cell = CellOf(upstreamId);
         Volatile.Write(ref cell.LastSuccessTicks, at.UtcTicks);
-        if (Volatile.Read(ref cell.ConsecutiveFailures) != 0)
+        var state = Volatile.Read(ref cell.State);
+        while (state != 0)
         {
-            Interlocked.Exchange(ref cell.ConsecutiveFailures, 0);
+            var seen = Interlocked.CompareExchange(ref cell.State, 0, state);
+            if (seen == state)
+            {
+                if ((state & UnhealthyFlag) == 0)
+                {
+                    return HealthTransition.None;
+                }
+
+                Volatile.Write(ref cell.UnhealthySinceTicks, 0);
+                return Publish(upstreamId, HealthTransition.BecameHealthy);
+            }
+
+            state = seen;
         }
 
-        if (Volatile.Read(ref cell.Unhealthy) == 0 || Interlocked.CompareExchange(ref cell.Unhealthy, 0, 1) != 1)
-        {
-            return HealthTransition.None;
-        }
-
-        Volatile.Write(ref cell.UnhealthySinceTicks, 0);
-        return Publish(upstreamId, HealthTransition.BecameHealthy);
+        return HealthTransition.None;
     }
 
     public HealthTransition RecordFailure(string upstreamId, DateTimeOffset at, string error, int threshold)
@@ -55,14 +71,28 @@ public sealed class InMemoryUpstreamHealthStore : IUpstreamHealthStore
         var cell = CellOf(upstreamId);
         Volatile.Write(ref cell.LastFailureTicks, at.UtcTicks);
         Volatile.Write(ref cell.LastError, error);
-        var failures = Interlocked.Increment(ref cell.ConsecutiveFailures);
-        if (failures < threshold || Interlocked.CompareExchange(ref cell.Unhealthy, 1, 0) != 0)
+        var state = Volatile.Read(ref cell.State);
+        while (true)
         {
-            return HealthTransition.None;
-        }
+            var count = Math.Min((state & CountMask) + 1, int.MaxValue);
+            var wasUnhealthy = (state & UnhealthyFlag) != 0;
+            var unhealthy = wasUnhealthy || count >= threshold;
+            var next = count | (unhealthy ? UnhealthyFlag : 0);
+            var seen = Interlocked.CompareExchange(ref cell.State, next, state);
+            if (seen != state)
+            {
+                state = seen;
+                continue;
+            }
 
-        Volatile.Write(ref cell.UnhealthySinceTicks, at.UtcTicks);
-        return Publish(upstreamId, HealthTransition.BecameUnhealthy);
+            if (wasUnhealthy || !unhealthy)
+            {
+                return HealthTransition.None;
+            }
+
+            Volatile.Write(ref cell.UnhealthySinceTicks, at.UtcTicks);
+            return Publish(upstreamId, HealthTransition.BecameUnhealthy);
+        }
     }
 
     private HealthTransition Publish(string upstreamId, HealthTransition transition)
@@ -79,8 +109,8 @@ public sealed class InMemoryUpstreamHealthStore : IUpstreamHealthStore
 
     private sealed class Cell
     {
-        public int ConsecutiveFailures;
-        public int Unhealthy;
+        /// <summary>Consecutive failures in the low 32 bits, <see cref="UnhealthyFlag"/> above them.</summary>
+        public long State;
         public long LastSuccessTicks;
         public long LastFailureTicks;
         public long UnhealthySinceTicks;

@@ -5,9 +5,10 @@ namespace Facilitator.Fast.Telemetry;
 /// (the seed's "约1-2MB用于日志" bound, made explicit by <c>Aggregator:OperationLogCapacity</c>).
 /// </summary>
 /// <remarks>
-/// Writers claim a slot with one <see cref="Interlocked.Increment(ref long)"/> and publish the record with a
-/// per-slot sequence number; a reader that sees a slot's sequence change while copying it drops that slot rather
-/// than return a torn record. No lock is taken on the request path.
+/// Writers take a sequence number with one <see cref="Interlocked.Increment(ref long)"/> and claim its slot by
+/// swapping an older published sequence for the negated new one; a writer that finds the slot held by another
+/// writer, or already used by a newer one, drops its record rather than write over it. Readers copy a slot only while its
+/// sequence is published and unchanged, so they never return a torn record. No lock is taken on the request path.
 /// </remarks>
 public sealed class OperationLog
 {
@@ -32,8 +33,23 @@ public sealed class OperationLog
     {
         var sequence = Interlocked.Increment(ref _next);
         var slot = _slots[(sequence - 1) % _slots.Length];
-        Volatile.Write(ref slot.Sequence, -sequence);
-        Interlocked.MemoryBarrier();
+        var current = Volatile.Read(ref slot.Sequence);
+        while (true)
+        {
+            if (current < 0 || current >= sequence)
+            {
+                return;
+            }
+
+            var seen = Interlocked.CompareExchange(ref slot.Sequence, -sequence, current);
+            if (seen == current)
+            {
+                break;
+            }
+
+            current = seen;
+        }
+
         slot.Record = record;
         Volatile.Write(ref slot.Sequence, sequence);
     }

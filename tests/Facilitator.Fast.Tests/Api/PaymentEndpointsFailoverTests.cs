@@ -106,7 +106,7 @@ public sealed class PaymentEndpointsFailoverTests
         await using var secondary = await FakeFacilitator.StartAsync();
         primary.Hang("/settle");
         var settings = GatewayHost.Upstreams(("primary", primary.Url), ("secondary", secondary.Url));
-        settings["FACILITATOR_TIMEOUT_MS"] = "300";
+        settings["Aggregator:SettleTimeoutMs"] = "300";
         await using var gateway = await GatewayHost.StartAsync(settings);
 
         using var response = await gateway.PostAsync("/settle", Payments.V1);

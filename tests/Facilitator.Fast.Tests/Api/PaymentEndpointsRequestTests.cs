@@ -60,6 +60,33 @@ public sealed class PaymentEndpointsRequestTests
         Assert.Empty(upstream.Received);
     }
 
+    [Fact]
+    public async Task Verify_ChunkedBodyOverLimit_413WithoutReadingItAll()
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("only", upstream.Url)));
+        var body = Encoding.UTF8.GetBytes(Payments.V1[..^1] + new string(' ', 200 * 1024) + "}");
+
+        using var response = await gateway.Client.PostAsync("/verify", new UndeclaredLengthContent(body));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("invalid_payload", Json(await response.Content.ReadAsStringAsync()).GetProperty("invalidReason").GetString());
+        Assert.Empty(upstream.Received);
+    }
+
+    [Fact]
+    public async Task Verify_ChunkedBodyWithinLimit_ForwardedWhole()
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("only", upstream.Url)));
+        var body = Encoding.UTF8.GetBytes(Payments.V2);
+
+        using var response = await gateway.Client.PostAsync("/verify", new UndeclaredLengthContent(body));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(body, Assert.Single(upstream.Received).Body);
+    }
+
     [Theory]
     [InlineData("not json", "invalid_payload")]
     [InlineData("", "invalid_payload")]

@@ -61,6 +61,24 @@ public sealed class OfficialClientCompatibilityTests
         Assert.Equal("SettleError: Failed to settle payment: unexpected_settle_error", Error(result, "v1", "settle"));
     }
 
+    [Fact]
+    public async Task OfficialClients_SettlementPending_V2ReturnsItV1RaisesSettleError()
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+        upstream.Hang("/settle");
+        var settings = GatewayHost.Upstreams(("upstream", upstream.Url));
+        settings["Aggregator:SettleTimeoutMs"] = "300";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+
+        var result = await RunHarnessAsync(gateway.Client.BaseAddress!.ToString());
+
+        var v2 = result.GetProperty("v2").GetProperty("settle");
+        Assert.True(v2.GetProperty("ok").GetBoolean(), v2.ToString());
+        Assert.False(v2.GetProperty("value").GetProperty("success").GetBoolean());
+        Assert.Equal("settlement_pending", v2.GetProperty("value").GetProperty("errorReason").GetString());
+        Assert.Equal("SettleError: Failed to settle payment: settlement_pending", Error(result, "v1", "settle"));
+    }
+
     private static string Error(JsonElement result, string version, string call)
     {
         var outcome = result.GetProperty(version).GetProperty(call);

@@ -19,6 +19,7 @@ internal sealed class FakeFacilitator : IAsyncDisposable
     private readonly ConcurrentDictionary<string, Func<HttpContext, Task>> _handlers = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentQueue<ReceivedRequest> _received = new();
     private int _cancelled;
+    private int _completedLate;
 
     private FakeFacilitator(WebApplication app)
     {
@@ -35,6 +36,9 @@ internal sealed class FakeFacilitator : IAsyncDisposable
 
     /// <summary>Requests whose handler saw the caller cancel (the gateway gave up on them).</summary>
     public int Cancelled => Volatile.Read(ref _cancelled);
+
+    /// <summary>Requests answered by <see cref="AnswerLate"/> after their whole delay.</summary>
+    public int CompletedLate => Volatile.Read(ref _completedLate);
 
     public static async Task<FakeFacilitator> StartAsync()
     {
@@ -66,6 +70,30 @@ internal sealed class FakeFacilitator : IAsyncDisposable
         {
             Interlocked.Increment(ref _cancelled);
         }
+    });
+
+    /// <summary>Answers after <paramref name="delay"/>, unless the caller gives up first (counted in <see cref="Cancelled"/>).</summary>
+    public void AnswerLate(string path, TimeSpan delay, int status, string json) => On(path, async context =>
+    {
+        try
+        {
+            await Task.Delay(delay, context.RequestAborted);
+        }
+        catch (OperationCanceledException)
+        {
+            Interlocked.Increment(ref _cancelled);
+            return;
+        }
+
+        await WriteAsync(context, status, json);
+        Interlocked.Increment(ref _completedLate);
+    });
+
+    /// <summary>Reads the request, then drops the connection without answering.</summary>
+    public void Drop(string path) => On(path, context =>
+    {
+        context.Abort();
+        return Task.CompletedTask;
     });
 
     /// <summary>Answers <paramref name="first"/> to the first <paramref name="count"/> requests, then <paramref name="then"/>.</summary>

@@ -17,10 +17,18 @@ public sealed class AotBinaryTests
     private static readonly string Binary = Environment.GetEnvironmentVariable("FACILITATOR_AOT_BINARY")
         ?? Path.Combine(RepositoryPaths.Root, "artifacts", "aot", "Facilitator.Fast");
 
+    /// <summary>The binary exists and was published after the service assembly these tests were built with.</summary>
+    private static void RequireFreshBinary()
+    {
+        RepositoryPaths.Require(File.Exists(Binary), $"the AOT binary {Binary} (eng/publish-aot.sh)");
+        var built = File.GetLastWriteTimeUtc(typeof(Program).Assembly.Location);
+        RepositoryPaths.Require(File.GetLastWriteTimeUtc(Binary) >= built, $"an AOT binary published after the current build ({Binary} is older)");
+    }
+
     [Fact]
     public async Task AotBinary_AgainstFakeUpstream_AnswersVerify()
     {
-        RepositoryPaths.Require(File.Exists(Binary), $"the AOT binary {Binary} (dotnet publish)");
+        RequireFreshBinary();
         await using var upstream = await FakeFacilitator.StartAsync();
         var port = FreePort();
         var url = $"http://127.0.0.1:{port}";
@@ -65,7 +73,7 @@ public sealed class AotBinaryTests
     [Fact]
     public async Task AotBinary_InvalidUpstreamUrl_ExitsWithOneLineNamingTheSetting()
     {
-        RepositoryPaths.Require(File.Exists(Binary), $"the AOT binary {Binary} (dotnet publish)");
+        RequireFreshBinary();
 
         var run = await ProcessRunner.RunAsync(Binary, [], Path.GetDirectoryName(Binary)!, new Dictionary<string, string>
         {
