@@ -37,6 +37,45 @@ public readonly record struct Utf8Slice(int Start, int Length, bool IsEscaped)
         return reader.GetString();
     }
 
+    /// <summary>
+    /// Copies the value, unescaped, into <paramref name="destination"/> without allocating; false when it does not fit.
+    /// </summary>
+    public bool TryCopyUnescaped(ReadOnlySpan<byte> source, Span<byte> destination, out int written)
+    {
+        if (!IsEscaped)
+        {
+            written = Length;
+            return RawIn(source).TryCopyTo(destination);
+        }
+
+        written = 0;
+        if (Length + 2 > 512)
+        {
+            return false;
+        }
+
+        Span<byte> quoted = stackalloc byte[Length + 2];
+        quoted[0] = (byte)'"';
+        RawIn(source).CopyTo(quoted[1..]);
+        quoted[^1] = (byte)'"';
+        var reader = new Utf8JsonReader(quoted);
+        reader.Read();
+        if (reader.ValueSpan.Length > destination.Length + 8)
+        {
+            return false;
+        }
+
+        try
+        {
+            written = reader.CopyString(destination);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
     internal static Utf8Slice Of(ref Utf8JsonReader reader) =>
         new((int)reader.TokenStartIndex + 1, reader.ValueSpan.Length, reader.ValueIsEscaped);
 }

@@ -1,0 +1,41 @@
+using System.Buffers;
+
+namespace Facilitator.Fast.Protocol;
+
+/// <summary>Decodes <c>0x</c>-prefixed hex straight from UTF-8 JSON text into bytes, without a string.</summary>
+public static class HexBytes
+{
+    /// <summary>
+    /// Decodes <c>0x</c> followed by exactly <c>2 × destination.Length</c> hex digits (either case).
+    /// </summary>
+    public static bool TryDecodeExact(ReadOnlySpan<byte> text, Span<byte> destination)
+    {
+        if (!TryStripPrefix(text, out var digits) || digits.Length != destination.Length * 2)
+        {
+            return false;
+        }
+
+        return Convert.FromHexString(digits, destination, out _, out var written) == OperationStatus.Done
+            && written == destination.Length;
+    }
+
+    /// <summary>The number of bytes <c>0x</c>-prefixed hex text encodes, or -1 when it is not such text.</summary>
+    public static int DecodedLength(ReadOnlySpan<byte> text) =>
+        TryStripPrefix(text, out var digits) && digits.Length % 2 == 0 && digits.IndexOfAnyExcept(HexDigits) < 0
+            ? digits.Length / 2
+            : -1;
+
+    private static readonly SearchValues<byte> HexDigits = SearchValues.Create("0123456789abcdefABCDEF"u8);
+
+    private static bool TryStripPrefix(ReadOnlySpan<byte> text, out ReadOnlySpan<byte> digits)
+    {
+        if (text.Length >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
+        {
+            digits = text[2..];
+            return true;
+        }
+
+        digits = default;
+        return false;
+    }
+}
