@@ -6,4 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")"
 source eng/prerequisites.sh
 require_dotnet
+ensure_secp256k1
 exec dotnet run --project src/Facilitator.Fast -c Release -- "$@"

@@ -32,9 +32,16 @@ require_dotnet() {
   export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 }
 
-# ensure_native_aot_toolchain: Native AOT links with clang and zlib.
+# ensure_secp256k1: libsecp256k1 with its recovery module; the -dev package brings the static library the AOT
+# binary links and the headers, and pulls in libsecp256k1-1 (libsecp256k1.so.1), which the JIT build loads.
+ensure_secp256k1() {
+  ensure_debian_packages libsecp256k1-dev
+}
+
+# ensure_native_aot_toolchain: Native AOT links with clang and zlib, and libsecp256k1 statically.
 ensure_native_aot_toolchain() {
   ensure_debian_packages clang zlib1g-dev
+  ensure_secp256k1
 }
 
 # ensure_node: Node.js runs the official x402 clients in the compatibility tests.
