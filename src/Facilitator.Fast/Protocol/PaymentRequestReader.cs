@@ -7,13 +7,26 @@ namespace Facilitator.Fast.Protocol;
 /// <see cref="Utf8JsonReader"/>, without building a document or copying strings.
 /// </summary>
 /// <remarks>
-/// The reader validates the whole body as JSON (so malformed input never reaches an upstream), rejects duplicate
-/// keys among the fields it reads (two readers of the same bytes must not see two different payments), and skips
-/// everything it does not model; unknown fields are still forwarded because the gateway forwards the original bytes.
+/// The reader validates the whole body as UTF-8 JSON (so malformed input never reaches an upstream), captures the
+/// fields of <see cref="PaymentField"/> as slices, rejects a repeated key anywhere along those fields' paths (two
+/// parsers of the same bytes must not see two different payments), and skips everything else; unknown fields are
+/// still forwarded because the gateway forwards the original bytes.
 /// </remarks>
 public static class PaymentRequestReader
 {
     private const int MaxDepth = 64;
+
+    /// <summary>The objects along the paths of the captured fields.</summary>
+    private enum Scope : byte
+    {
+        Root,
+        Payload,
+        Accepted,
+        InnerPayload,
+        Authorization,
+        Requirements,
+        Extra,
+    }
 
     public static PaymentRequestError TryRead(ReadOnlySpan<byte> body, out PaymentRequestView view)
     {
@@ -29,6 +42,7 @@ public static class PaymentRequestReader
         }
         catch (JsonException)
         {
+            view = default;
             return PaymentRequestError.MalformedJson;
         }
     }
@@ -62,16 +76,14 @@ public static class PaymentRequestReader
             return PaymentRequestError.NotAnObject;
         }
 
+        var state = new ReadState();
         int? version = null;
-        bool versionIsInvalid = false, hasPayload = false, hasRequirements = false;
-        Utf8Slice scheme = default, network = default, payer = default;
-        var duplicate = false;
-
+        bool versionInvalid = false, hasPayload = false, hasRequirements = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("x402Version"u8))
             {
-                duplicate |= version is not null || versionIsInvalid;
+                state.Duplicate |= version is not null || versionInvalid;
                 reader.Read();
                 if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var v))
                 {
@@ -79,55 +91,46 @@ public static class PaymentRequestReader
                 }
                 else
                 {
-                    versionIsInvalid = true;
+                    versionInvalid = true;
                     reader.Skip();
                 }
+
+                continue;
             }
-            else if (reader.ValueTextEquals("paymentPayload"u8))
+
+            var scope = reader.ValueTextEquals("paymentPayload"u8) ? Scope.Payload
+                : reader.ValueTextEquals("paymentRequirements"u8) ? Scope.Requirements
+                : Scope.Root;
+            reader.Read();
+            if (scope == Scope.Root)
             {
-                duplicate |= hasPayload;
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.StartObject)
-                {
-                    hasPayload = true;
-                    duplicate |= !ReadPayload(ref reader, ref payer);
-                }
-                else
-                {
-                    reader.Skip();
-                }
+                reader.Skip();
+                continue;
             }
-            else if (reader.ValueTextEquals("paymentRequirements"u8))
+
+            ref var seen = ref scope == Scope.Payload ? ref hasPayload : ref hasRequirements;
+            state.Duplicate |= seen;
+            if (reader.TokenType == JsonTokenType.StartObject)
             {
-                duplicate |= hasRequirements;
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.StartObject)
-                {
-                    hasRequirements = true;
-                    duplicate |= !ReadRequirements(ref reader, ref scheme, ref network);
-                }
-                else
-                {
-                    reader.Skip();
-                }
+                seen = true;
+                ReadObject(ref reader, ref state, scope);
             }
             else
             {
-                reader.Read();
                 reader.Skip();
             }
         }
 
         EnsureEnd(ref reader);
 
-        if (duplicate)
+        if (state.Duplicate)
         {
             return PaymentRequestError.DuplicateField;
         }
 
         if (version is null)
         {
-            return versionIsInvalid ? PaymentRequestError.UnsupportedVersion : PaymentRequestError.MissingVersion;
+            return versionInvalid ? PaymentRequestError.UnsupportedVersion : PaymentRequestError.MissingVersion;
         }
 
         if (version is not (1 or 2))
@@ -145,130 +148,87 @@ public static class PaymentRequestReader
             return PaymentRequestError.MissingPaymentRequirements;
         }
 
-        view = new PaymentRequestView(version.Value, scheme, network, payer);
+        view = state.View;
+        view.Version = version.Value;
         return PaymentRequestError.None;
     }
 
-    /// <summary>Reads <c>paymentPayload</c>; returns false when a field it reads is repeated.</summary>
-    private static bool ReadPayload(ref Utf8JsonReader reader, ref Utf8Slice payer)
+    /// <summary>Reads the object the reader has just entered, capturing the fields and descending into the scopes of <paramref name="scope"/>.</summary>
+    private static void ReadObject(ref Utf8JsonReader reader, ref ReadState state, Scope scope)
     {
-        var unique = true;
-        var seenPayload = false;
+        var seenChildren = 0u;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("payload"u8))
-            {
-                unique &= !seenPayload;
-                seenPayload = true;
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.StartObject)
-                {
-                    unique &= ReadInnerPayload(ref reader, ref payer);
-                    continue;
-                }
-            }
-            else
-            {
-                reader.Read();
-            }
-
-            reader.Skip();
-        }
-
-        return unique;
-    }
-
-    private static bool ReadInnerPayload(ref Utf8JsonReader reader, ref Utf8Slice payer)
-    {
-        var unique = true;
-        var seenAuthorization = false;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            if (reader.ValueTextEquals("authorization"u8))
-            {
-                unique &= !seenAuthorization;
-                seenAuthorization = true;
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.StartObject)
-                {
-                    unique &= ReadStringField(ref reader, "from"u8, ref payer);
-                    continue;
-                }
-            }
-            else
-            {
-                reader.Read();
-            }
-
-            reader.Skip();
-        }
-
-        return unique;
-    }
-
-    private static bool ReadRequirements(ref Utf8JsonReader reader, ref Utf8Slice scheme, ref Utf8Slice network)
-    {
-        var unique = true;
-        bool seenScheme = false, seenNetwork = false;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            if (reader.ValueTextEquals("scheme"u8))
-            {
-                unique &= !seenScheme;
-                seenScheme = true;
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.String)
-                {
-                    scheme = Utf8Slice.Of(ref reader);
-                    continue;
-                }
-            }
-            else if (reader.ValueTextEquals("network"u8))
-            {
-                unique &= !seenNetwork;
-                seenNetwork = true;
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.String)
-                {
-                    network = Utf8Slice.Of(ref reader);
-                    continue;
-                }
-            }
-            else
-            {
-                reader.Read();
-            }
-
-            reader.Skip();
-        }
-
-        return unique;
-    }
-
-    /// <summary>Reads the object the reader is in, capturing the string property <paramref name="name"/>.</summary>
-    private static bool ReadStringField(ref Utf8JsonReader reader, ReadOnlySpan<byte> name, ref Utf8Slice value)
-    {
-        var unique = true;
-        var seen = false;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            var matches = reader.ValueTextEquals(name);
+            var (field, child) = Match(ref reader, scope);
             reader.Read();
-            if (matches)
+            if (field is { } captured)
             {
-                unique &= !seen;
-                seen = true;
-                if (reader.TokenType == JsonTokenType.String)
+                var bit = 1u << (int)captured;
+                state.Duplicate |= (state.SeenFields & bit) != 0;
+                state.SeenFields |= bit;
+                state.View.Set(captured, Utf8Slice.Of(ref reader));
+                reader.Skip();
+                continue;
+            }
+
+            if (child != Scope.Root)
+            {
+                var bit = 1u << (int)child;
+                state.Duplicate |= (seenChildren & bit) != 0;
+                seenChildren |= bit;
+                if (reader.TokenType == JsonTokenType.StartObject)
                 {
-                    value = Utf8Slice.Of(ref reader);
+                    ReadObject(ref reader, ref state, child);
                     continue;
                 }
             }
 
             reader.Skip();
         }
+    }
 
-        return unique;
+    private static (PaymentField? Field, Scope Child) Match(ref Utf8JsonReader reader, Scope scope)
+    {
+        switch (scope)
+        {
+            case Scope.Requirements:
+                if (reader.ValueTextEquals("scheme"u8)) return (PaymentField.RequirementsScheme, Scope.Root);
+                if (reader.ValueTextEquals("network"u8)) return (PaymentField.RequirementsNetwork, Scope.Root);
+                if (reader.ValueTextEquals("maxAmountRequired"u8)) return (PaymentField.RequirementsMaxAmountRequired, Scope.Root);
+                if (reader.ValueTextEquals("amount"u8)) return (PaymentField.RequirementsAmount, Scope.Root);
+                if (reader.ValueTextEquals("payTo"u8)) return (PaymentField.RequirementsPayTo, Scope.Root);
+                if (reader.ValueTextEquals("asset"u8)) return (PaymentField.RequirementsAsset, Scope.Root);
+                if (reader.ValueTextEquals("extra"u8)) return (null, Scope.Extra);
+                break;
+            case Scope.Extra:
+                if (reader.ValueTextEquals("name"u8)) return (PaymentField.RequirementsExtraName, Scope.Root);
+                if (reader.ValueTextEquals("version"u8)) return (PaymentField.RequirementsExtraVersion, Scope.Root);
+                break;
+            case Scope.Payload:
+                if (reader.ValueTextEquals("scheme"u8)) return (PaymentField.PayloadScheme, Scope.Root);
+                if (reader.ValueTextEquals("network"u8)) return (PaymentField.PayloadNetwork, Scope.Root);
+                if (reader.ValueTextEquals("accepted"u8)) return (null, Scope.Accepted);
+                if (reader.ValueTextEquals("payload"u8)) return (null, Scope.InnerPayload);
+                break;
+            case Scope.Accepted:
+                if (reader.ValueTextEquals("scheme"u8)) return (PaymentField.AcceptedScheme, Scope.Root);
+                if (reader.ValueTextEquals("network"u8)) return (PaymentField.AcceptedNetwork, Scope.Root);
+                break;
+            case Scope.InnerPayload:
+                if (reader.ValueTextEquals("signature"u8)) return (PaymentField.Signature, Scope.Root);
+                if (reader.ValueTextEquals("authorization"u8)) return (null, Scope.Authorization);
+                break;
+            case Scope.Authorization:
+                if (reader.ValueTextEquals("from"u8)) return (PaymentField.From, Scope.Root);
+                if (reader.ValueTextEquals("to"u8)) return (PaymentField.To, Scope.Root);
+                if (reader.ValueTextEquals("value"u8)) return (PaymentField.Value, Scope.Root);
+                if (reader.ValueTextEquals("validAfter"u8)) return (PaymentField.ValidAfter, Scope.Root);
+                if (reader.ValueTextEquals("validBefore"u8)) return (PaymentField.ValidBefore, Scope.Root);
+                if (reader.ValueTextEquals("nonce"u8)) return (PaymentField.Nonce, Scope.Root);
+                break;
+        }
+
+        return (null, Scope.Root);
     }
 
     /// <summary>Throws <see cref="JsonException"/> when anything but whitespace follows the top-level value.</summary>
@@ -278,5 +238,12 @@ public static class PaymentRequestReader
         {
             throw new JsonException("Unexpected content after the top-level value.");
         }
+    }
+
+    private struct ReadState
+    {
+        public PaymentRequestView View;
+        public uint SeenFields;
+        public bool Duplicate;
     }
 }

@@ -1,29 +1,37 @@
+using System.Runtime.CompilerServices;
+
 namespace Facilitator.Fast.Protocol;
 
 /// <summary>
-/// What the gateway knows about a verify/settle request after one pass over its bytes: the protocol version
-/// and the fields that routing, error answers and logs need. Values are slices of the original body, which
-/// stays the thing that is forwarded.
+/// What the gateway knows about a verify/settle request after one pass over its bytes: the protocol version and
+/// every field routing, local verification, error answers and logs need. Values are slices of the original body,
+/// which stays the thing that is forwarded.
 /// </summary>
-public readonly struct PaymentRequestView
+public struct PaymentRequestView
 {
-    public PaymentRequestView(int version, Utf8Slice scheme, Utf8Slice network, Utf8Slice payer)
-    {
-        Version = version;
-        Scheme = scheme;
-        Network = network;
-        Payer = payer;
-    }
+    public const int FieldCount = (int)PaymentField.Nonce + 1;
+
+    private Fields _fields;
 
     /// <summary><c>x402Version</c> of the request: 1 or 2.</summary>
-    public int Version { get; }
+    public int Version { get; internal set; }
+
+    public readonly Utf8Slice this[PaymentField field] => _fields[(int)field];
 
     /// <summary><c>paymentRequirements.scheme</c>.</summary>
-    public Utf8Slice Scheme { get; }
+    public readonly Utf8Slice Scheme => this[PaymentField.RequirementsScheme];
 
     /// <summary><c>paymentRequirements.network</c> (a v1 name such as <c>base-sepolia</c>, or a CAIP-2 id in v2).</summary>
-    public Utf8Slice Network { get; }
+    public readonly Utf8Slice Network => this[PaymentField.RequirementsNetwork];
 
     /// <summary><c>paymentPayload.payload.authorization.from</c> when the payload carries an EIP-3009 authorization.</summary>
-    public Utf8Slice Payer { get; }
+    public readonly Utf8Slice Payer => this[PaymentField.From];
+
+    internal void Set(PaymentField field, Utf8Slice value) => _fields[(int)field] = value;
+
+    [InlineArray(FieldCount)]
+    private struct Fields
+    {
+        private Utf8Slice _element0;
+    }
 }

@@ -3,12 +3,29 @@ using System.Text.Json;
 
 namespace Facilitator.Fast.Protocol;
 
+/// <summary>What a field of a request body held.</summary>
+public enum SliceKind : byte
+{
+    Absent = 0,
+    String,
+    Null,
+
+    /// <summary>A number, boolean, object or array where a string was expected.</summary>
+    Other,
+}
+
 /// <summary>
 /// Where a JSON string value lies in a request body: offsets into the original bytes instead of a copy, so a
 /// request can be inspected without allocating a string per field.
 /// </summary>
-public readonly record struct Utf8Slice(int Start, int Length, bool IsEscaped)
+public readonly record struct Utf8Slice(int Start, int Length, bool IsEscaped, SliceKind Kind = SliceKind.String)
 {
+    public static Utf8Slice Null => new(0, 0, false, SliceKind.Null);
+
+    public static Utf8Slice Other => new(0, 0, false, SliceKind.Other);
+
+    public bool IsString => Kind == SliceKind.String;
+
     public bool IsEmpty => Length == 0;
 
     /// <summary>The raw (possibly escaped) bytes of the value.</summary>
@@ -17,7 +34,7 @@ public readonly record struct Utf8Slice(int Start, int Length, bool IsEscaped)
     /// <summary>The value as a string; allocates, so meant for answers and logs, not for routing decisions.</summary>
     public string? ToString(ReadOnlySpan<byte> source)
     {
-        if (Length == 0)
+        if (!IsString)
         {
             return null;
         }
@@ -27,44 +44,34 @@ public readonly record struct Utf8Slice(int Start, int Length, bool IsEscaped)
             return Encoding.UTF8.GetString(RawIn(source));
         }
 
-        // Re-read the escaped token through the JSON reader, which is the one place that knows JSON escapes.
-        Span<byte> quoted = Length + 2 <= 512 ? stackalloc byte[Length + 2] : new byte[Length + 2];
-        quoted[0] = (byte)'"';
-        RawIn(source).CopyTo(quoted[1..]);
-        quoted[^1] = (byte)'"';
-        var reader = new Utf8JsonReader(quoted);
-        reader.Read();
+        var reader = QuotedReader(source, Length + 2 <= 512 ? stackalloc byte[Length + 2] : new byte[Length + 2]);
         return reader.GetString();
     }
 
     /// <summary>
-    /// Copies the value, unescaped, into <paramref name="destination"/> without allocating; false when it does not fit.
+    /// Copies the value, unescaped, into <paramref name="destination"/> without allocating; false when it is not a
+    /// string or does not fit.
     /// </summary>
     public bool TryCopyUnescaped(ReadOnlySpan<byte> source, Span<byte> destination, out int written)
     {
+        written = 0;
+        if (!IsString)
+        {
+            return false;
+        }
+
         if (!IsEscaped)
         {
             written = Length;
             return RawIn(source).TryCopyTo(destination);
         }
 
-        written = 0;
-        if (Length + 2 > 512)
+        if (Length + 2 > 512 || Length > destination.Length * 6)
         {
             return false;
         }
 
-        Span<byte> quoted = stackalloc byte[Length + 2];
-        quoted[0] = (byte)'"';
-        RawIn(source).CopyTo(quoted[1..]);
-        quoted[^1] = (byte)'"';
-        var reader = new Utf8JsonReader(quoted);
-        reader.Read();
-        if (reader.ValueSpan.Length > destination.Length + 8)
-        {
-            return false;
-        }
-
+        var reader = QuotedReader(source, stackalloc byte[Length + 2]);
         try
         {
             written = reader.CopyString(destination);
@@ -76,6 +83,53 @@ public readonly record struct Utf8Slice(int Start, int Length, bool IsEscaped)
         }
     }
 
-    internal static Utf8Slice Of(ref Utf8JsonReader reader) =>
-        new((int)reader.TokenStartIndex + 1, reader.ValueSpan.Length, reader.ValueIsEscaped);
+    /// <summary>True when the value is a string equal to <paramref name="other"/>'s string in its own body.</summary>
+    public bool ValueEquals(ReadOnlySpan<byte> source, in Utf8Slice other)
+    {
+        if (!IsString || !other.IsString)
+        {
+            return false;
+        }
+
+        if (!IsEscaped && !other.IsEscaped)
+        {
+            return RawIn(source).SequenceEqual(other.RawIn(source));
+        }
+
+        return string.Equals(ToString(source), other.ToString(source), StringComparison.Ordinal);
+    }
+
+    /// <summary>True when the value is a string equal to <paramref name="literal"/>.</summary>
+    public bool ValueEquals(ReadOnlySpan<byte> source, ReadOnlySpan<byte> literal)
+    {
+        if (!IsString)
+        {
+            return false;
+        }
+
+        if (!IsEscaped)
+        {
+            return RawIn(source).SequenceEqual(literal);
+        }
+
+        Span<byte> unescaped = stackalloc byte[64];
+        return TryCopyUnescaped(source, unescaped, out var written) && unescaped[..written].SequenceEqual(literal);
+    }
+
+    private Utf8JsonReader QuotedReader(ReadOnlySpan<byte> source, Span<byte> quoted)
+    {
+        quoted[0] = (byte)'"';
+        RawIn(source).CopyTo(quoted[1..]);
+        quoted[^1] = (byte)'"';
+        var reader = new Utf8JsonReader(quoted);
+        reader.Read();
+        return reader;
+    }
+
+    internal static Utf8Slice Of(ref Utf8JsonReader reader) => reader.TokenType switch
+    {
+        JsonTokenType.String => new((int)reader.TokenStartIndex + 1, reader.ValueSpan.Length, reader.ValueIsEscaped),
+        JsonTokenType.Null => Null,
+        _ => Other,
+    };
 }

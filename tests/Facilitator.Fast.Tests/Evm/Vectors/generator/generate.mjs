@@ -42,7 +42,7 @@ const clone = (o) => JSON.parse(JSON.stringify(o));
 // ---- networks and assets (EIP-712 domains as in the official default asset tables) ----
 // USDC names/addresses: @x402/evm DEFAULT_ASSETS (chunk "defaultAssets") and, for networks it lacks
 // (avalanche-fuji, polygon-amoy, iotex), the legacy x402 package's USDC config; version "2" for USDC.
-const TEST_TOKEN = "0x5Ee1A2f0A7C6c1dE8a46F3b2e0a6Aa5f2F7b9C01"; // made-up EIP-3009 token
+const TEST_TOKEN = "0x5EE1A2F0a7c6c1dE8A46F3B2e0a6aA5F2f7b9c01"; // made-up EIP-3009 token
 const T = (ver, slug, network, asset, name, version, symbol) => ({ ver, slug, network, asset, name, version, symbol });
 const TARGETS = [
   T(1, "base", "base", "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", "USD Coin", "2", "usdc"),
@@ -169,6 +169,11 @@ const KINDS = [
     a.from = a.from.toLowerCase(); a.to = a.to.toLowerCase();
     return both(c, (r) => { r.payTo = r.payTo.toLowerCase(); r.asset = r.asset.toLowerCase(); });
   }),
+  K("valid-hex-authorization-numbers", "valid", null, null, undefined, async (t) => {
+    const c = await pay(t), a = c.request.paymentPayload.payload.authorization;
+    for (const f of ["value", "validAfter", "validBefore"]) a[f] = "0x" + BigInt(a[f]).toString(16);
+    return c;
+  }, undefined, "the spec allows 0x-hex for value/validAfter/validBefore; @x402/evm parses them with BigInt()"),
   K("valid-valid-before-now-plus-6", "valid", null, null, null, (t) => pay(t, { maxTimeoutSeconds: 6 })),
   K("valid-valid-after-equals-now", "valid", null, null, null, (t) =>
     t.ver === 1 ? pay(t, { at: NOW + 600, maxTimeoutSeconds: 60 }) : pay(t, { auth: { validAfter: String(NOW) } })),
@@ -233,6 +238,8 @@ const KINDS = [
   K("signature-non-hex", "invalid", R.sig, R.sig, undefined, async (t) => { const c = await pay(t); return setSig(c, sigOf(c).slice(0, 100) + "zz" + sigOf(c).slice(102)); }),
   K("signature-without-0x-prefix", "invalid", R.sig, R.sig, undefined, async (t) => { const c = await pay(t); return setSig(c, sigOf(c).slice(2)); }),
   K("signature-uppercase-hex", "valid", null, null, undefined, async (t) => { const c = await pay(t); return setSig(c, "0x" + sigOf(c).slice(2).toUpperCase()); }),
+  K("signature-0X-prefix", "invalid", R.sig, R.sig, undefined, async (t) => { const c = await pay(t); return setSig(c, "0X" + sigOf(c).slice(2)); },
+    undefined, "the spec allows a 0X prefix, but @x402/evm only strips a lower-case 0x, so the length check fails"),
   K("signature-bad-v", "invalid", R.sig, R.sig, undefined, async (t) => { const c = await pay(t); return setSig(c, sigOf(c).slice(0, 130) + pick(["1d", "02", "25", "ff"])); }),
   K("signature-zero-r-s", "invalid", R.sig, R.sig, undefined, async (t) => { const c = await pay(t); return setSig(c, "0x" + "0".repeat(128) + "1b"); }),
   K("signature-erc6492-wrapped", "unjudged", null, null, undefined, async (t) => { const c = await pay(t); return setSig(c, erc6492Wrap(sigOf(c), newAddress())); },
