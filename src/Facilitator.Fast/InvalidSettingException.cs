@@ -13,4 +13,13 @@ public sealed class InvalidSettingException : Exception
     }
 
     public string Setting { get; }
+
+    /// <summary>Stops the start when <paramref name="value"/> is outside <paramref name="min"/>..<paramref name="max"/>.</summary>
+    public static void ThrowIfOutOfRange(string setting, int value, int min, int max)
+    {
+        if (value < min || value > max)
+        {
+            throw new InvalidSettingException(setting, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{value} is outside {min}..{max}."));
+        }
+    }
 }

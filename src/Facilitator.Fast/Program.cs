@@ -1,6 +1,7 @@
 using Facilitator.Fast;
 using Facilitator.Fast.Api;
 using Facilitator.Fast.Edge;
+using Facilitator.Fast.Evm;
 using Facilitator.Fast.Routing;
 using Facilitator.Fast.State;
 using Facilitator.Fast.Telemetry;
@@ -39,6 +40,7 @@ public static partial class Program
         configure?.Invoke(builder.Configuration);
 
         var routing = RoutingConfiguration.Load(builder.Configuration);
+        var localVerification = LocalVerificationSettings.Load(builder.Configuration);
         if (string.IsNullOrWhiteSpace(builder.Configuration[WebHostDefaults.ServerUrlsKey])
             && string.IsNullOrWhiteSpace(builder.Configuration["HTTP_PORTS"]) && string.IsNullOrWhiteSpace(builder.Configuration["HTTPS_PORTS"]))
         {
@@ -60,6 +62,8 @@ public static partial class Program
         services.AddSingleton(sp => new RoutingTable(routing, sp.GetRequiredService<IUpstreamHealthStore>(), sp.GetRequiredService<ILogger<RoutingTable>>()));
         services.AddSingleton<FailoverRouter>();
         services.AddSingleton<SupportedCatalog>();
+        services.AddSingleton(localVerification);
+        services.AddSingleton<LocalVerifier>();
         services.AddSingleton<StatusReportBuilder>();
         overrideServices?.Invoke(services);
 

@@ -1,4 +1,5 @@
 using Facilitator.Fast.Edge;
+using Facilitator.Fast.Evm;
 using Facilitator.Fast.Protocol;
 using Facilitator.Fast.Routing;
 
@@ -6,17 +7,18 @@ namespace Facilitator.Fast.Api;
 
 /// <summary>
 /// <c>POST /verify</c> and <c>POST /settle</c>: read the body once into a pooled buffer, check it is a facilitator
-/// request, route the original bytes, and answer either with the upstream's answer as it came or in the official
-/// failure shape.
+/// request, judge the payment locally, then either answer a locally rejected payment at once or route the original
+/// bytes and answer with the upstream's answer as it came, or in the official failure shape.
 /// </summary>
-internal sealed class PaymentHandler(FailoverRouter router, RoutingConfiguration configuration)
+internal sealed class PaymentHandler(FailoverRouter router, RoutingConfiguration configuration, LocalVerifier local)
 {
+    public const string LocalVerdictHeader = "X-Facilitator-Local-Verdict";
+
     private readonly int _limit = configuration.Aggregator.MaxRequestBodyBytes;
 
     public async Task HandleAsync(HttpContext context, FacilitatorOperation operation)
     {
         var limit = _limit;
-
         using var body = RequestBodyReader.RentFor(context.Request, limit);
         switch (await RequestBodyReader.ReadAsync(context.Request, body, limit, context.RequestAborted).ConfigureAwait(false))
         {
@@ -41,10 +43,24 @@ internal sealed class PaymentHandler(FailoverRouter router, RoutingConfiguration
             return;
         }
 
+        var verdict = local.Judge(body.Span, view);
+        if (verdict.Kind != LocalVerdictKind.NotChecked)
+        {
+            context.Response.Headers[LocalVerdictHeader] = VerdictName(verdict.Kind);
+        }
+
+        if (local.AnswersLocally(verdict))
+        {
+            await WriteFailureAsync(
+                context, operation, StatusCodes.Status200OK, verdict.Reason(view.Version), verdict.Message, view, body).ConfigureAwait(false);
+            return;
+        }
+
         using var result = await router.RouteAsync(operation, body.Memory, null, context.RequestAborted).ConfigureAwait(false);
         switch (result.Outcome)
         {
             case RouteOutcome.Answered:
+                local.CompareWithUpstream(verdict, view.Version, operation, result.Body!.Span);
                 await UpstreamAnswerWriter.WriteAsync(context, result).ConfigureAwait(false);
                 return;
 
@@ -70,14 +86,20 @@ internal sealed class PaymentHandler(FailoverRouter router, RoutingConfiguration
         }
     }
 
+    private static string VerdictName(LocalVerdictKind kind) => kind switch
+    {
+        LocalVerdictKind.Valid => "valid",
+        LocalVerdictKind.Invalid => "invalid",
+        _ => "unjudged",
+    };
+
     private static async Task WriteFailureAsync(
         HttpContext context, FacilitatorOperation operation, int status, string reason, string message, PaymentRequestView view, PooledBytes body)
     {
         var response = context.Response;
         response.StatusCode = status;
         response.ContentType = "application/json";
-        X402ResponseWriter.WriteFailure(
-            response.BodyWriter, operation, reason, message, view.Network.ToString(body.Span), view.Payer.ToString(body.Span));
+        X402ResponseWriter.WriteFailure(response.BodyWriter, operation, reason, message, view.Network, view.Payer, body.Span);
         await response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
     }
 }

@@ -8,8 +8,19 @@ internal sealed record StatusReport(
     string Timestamp,
     HealthSection? Health,
     StatisticsSection? Statistics,
+    LocalVerificationReport? LocalVerification,
     List<LogEntry>? Logs,
     ConfigSection? Config);
+
+/// <summary>Local verification: verdicts by check and cause, and in shadow mode how they compared with the upstreams.</summary>
+internal sealed record LocalVerificationReport(
+    string Mode,
+    long Valid,
+    Dictionary<string, long> Invalid,
+    Dictionary<string, long> Unjudged,
+    ShadowComparison Shadow);
+
+internal sealed record ShadowComparison(long Agreements, long LocalStricter, long UpstreamStricter);
 
 internal sealed record HealthSection(List<FacilitatorHealth> Facilitators, HealthSummary Summary);
 

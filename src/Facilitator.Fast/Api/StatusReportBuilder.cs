@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Text.Json;
+using Facilitator.Fast.Evm;
 using Facilitator.Fast.Protocol;
 using Facilitator.Fast.Routing;
 using Facilitator.Fast.State;
@@ -16,6 +18,7 @@ internal sealed class StatusReportBuilder(
     RoutingTable table,
     IUpstreamHealthStore health,
     OperationLog operations,
+    LocalVerifier local,
     TimeProvider time)
 {
     public StatusReport Build(bool includeHealth, bool includeStats, bool includeLogs, bool includeConfig, int logLimit) => new(
@@ -23,6 +26,7 @@ internal sealed class StatusReportBuilder(
         Format(time.GetUtcNow()),
         includeHealth ? Health() : null,
         includeStats ? Statistics() : null,
+        includeStats ? LocalVerification() : null,
         includeLogs ? Logs(logLimit) : null,
         includeConfig ? Config() : null);
 
@@ -94,6 +98,35 @@ internal sealed class StatusReportBuilder(
         }
 
         return new StatisticsSection(facilitators);
+    }
+
+    private LocalVerificationReport LocalVerification()
+    {
+        var stats = local.Statistics;
+        var invalid = new Dictionary<string, long>();
+        foreach (var check in Enum.GetValues<LocalCheck>())
+        {
+            if (check != LocalCheck.None && stats.InvalidBy(check) is > 0 and var count)
+            {
+                invalid[JsonNamingPolicy.CamelCase.ConvertName(check.ToString())] = count;
+            }
+        }
+
+        var unjudged = new Dictionary<string, long>();
+        foreach (var cause in Enum.GetValues<UnjudgedCause>())
+        {
+            if (cause != UnjudgedCause.None && stats.UnjudgedBy(cause) is > 0 and var count)
+            {
+                unjudged[JsonNamingPolicy.CamelCase.ConvertName(cause.ToString())] = count;
+            }
+        }
+
+        return new LocalVerificationReport(
+            local.Mode.ToString().ToLowerInvariant(),
+            stats.Valid,
+            invalid,
+            unjudged,
+            new ShadowComparison(stats.Agreements, stats.LocalStricter, stats.UpstreamStricter));
     }
 
     private List<LogEntry> Logs(int limit) =>

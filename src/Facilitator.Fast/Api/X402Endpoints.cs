@@ -1,4 +1,5 @@
 using Facilitator.Fast.Edge;
+using Facilitator.Fast.Evm;
 using Facilitator.Fast.Protocol;
 using Facilitator.Fast.Routing;
 
@@ -16,7 +17,8 @@ public static class X402Endpoints
     public static IEndpointRouteBuilder MapX402Endpoints(this IEndpointRouteBuilder endpoints)
     {
         var services = endpoints.ServiceProvider;
-        var payments = new PaymentHandler(services.GetRequiredService<FailoverRouter>(), services.GetRequiredService<RoutingConfiguration>());
+        var payments = new PaymentHandler(
+            services.GetRequiredService<FailoverRouter>(), services.GetRequiredService<RoutingConfiguration>(), services.GetRequiredService<LocalVerifier>());
         endpoints.MapPost("/verify", context => payments.HandleAsync(context, FacilitatorOperation.Verify));
         endpoints.MapPost("/settle", context => payments.HandleAsync(context, FacilitatorOperation.Settle));
         endpoints.MapGet("/supported", SupportedAsync);

@@ -35,8 +35,9 @@ public static partial class UnhandledExceptionShield
                     settle ? FacilitatorOperation.Settle : FacilitatorOperation.Verify,
                     settle ? X402Reasons.UnexpectedSettleError : X402Reasons.UnexpectedVerifyError,
                     "The gateway failed unexpectedly; the request id identifies it in the gateway's logs.",
-                    null,
-                    null);
+                    default,
+                    default,
+                    default);
                 await context.Response.BodyWriter.FlushAsync().ConfigureAwait(false);
                 return;
             }

@@ -8,9 +8,10 @@ public static class HexBytes
     /// <summary>
     /// Decodes <c>0x</c> followed by exactly <c>2 × destination.Length</c> hex digits (either case).
     /// </summary>
-    public static bool TryDecodeExact(ReadOnlySpan<byte> text, Span<byte> destination)
+    /// <param name="requirePrefix">False accepts the digits without <c>0x</c> too, as some decoders do.</param>
+    public static bool TryDecodeExact(ReadOnlySpan<byte> text, Span<byte> destination, bool requirePrefix = true)
     {
-        if (!TryStripPrefix(text, out var digits) || digits.Length != destination.Length * 2)
+        if (!TryStripPrefix(text, requirePrefix, out var digits) || digits.Length != destination.Length * 2)
         {
             return false;
         }
@@ -20,14 +21,14 @@ public static class HexBytes
     }
 
     /// <summary>The number of bytes <c>0x</c>-prefixed hex text encodes, or -1 when it is not such text.</summary>
-    public static int DecodedLength(ReadOnlySpan<byte> text) =>
-        TryStripPrefix(text, out var digits) && digits.Length % 2 == 0 && digits.IndexOfAnyExcept(HexDigits) < 0
+    public static int DecodedLength(ReadOnlySpan<byte> text, bool requirePrefix = true) =>
+        TryStripPrefix(text, requirePrefix, out var digits) && digits.Length % 2 == 0 && digits.IndexOfAnyExcept(HexDigits) < 0
             ? digits.Length / 2
             : -1;
 
     private static readonly SearchValues<byte> HexDigits = SearchValues.Create("0123456789abcdefABCDEF"u8);
 
-    private static bool TryStripPrefix(ReadOnlySpan<byte> text, out ReadOnlySpan<byte> digits)
+    private static bool TryStripPrefix(ReadOnlySpan<byte> text, bool requirePrefix, out ReadOnlySpan<byte> digits)
     {
         if (text.Length >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
         {
@@ -35,7 +36,7 @@ public static class HexBytes
             return true;
         }
 
-        digits = default;
-        return false;
+        digits = requirePrefix ? default : text;
+        return !requirePrefix;
     }
 }

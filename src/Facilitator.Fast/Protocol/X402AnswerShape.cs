@@ -43,6 +43,50 @@ public static class X402AnswerShape
         }
     }
 
+    /// <summary>
+    /// Reads a verify or settle answer's verdict: <c>isValid</c>/<c>success</c> and <c>invalidReason</c>/<c>errorReason</c>.
+    /// </summary>
+    public static bool TryReadVerdict(FacilitatorOperation operation, ReadOnlySpan<byte> body, out bool accepted, out Utf8Slice reason)
+    {
+        accepted = false;
+        reason = default;
+        var verdictField = operation == FacilitatorOperation.Settle ? "success"u8 : "isValid"u8;
+        var reasonField = operation == FacilitatorOperation.Settle ? "errorReason"u8 : "invalidReason"u8;
+        var found = false;
+        try
+        {
+            var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 64 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isVerdict = reader.ValueTextEquals(verdictField);
+                var isReason = !isVerdict && reader.ValueTextEquals(reasonField);
+                reader.Read();
+                if (isVerdict && reader.TokenType is JsonTokenType.True or JsonTokenType.False)
+                {
+                    accepted = reader.TokenType == JsonTokenType.True;
+                    found = true;
+                }
+                else if (isReason)
+                {
+                    reason = Utf8Slice.Of(ref reader);
+                }
+
+                reader.Skip();
+            }
+
+            return found;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
     private static ReadOnlySpan<byte> RequiredField(FacilitatorOperation operation) => operation switch
     {
         FacilitatorOperation.Verify => "isValid"u8,

@@ -19,55 +19,44 @@ public static class X402ResponseWriter
     [ThreadStatic]
     private static Utf8JsonWriter? t_writer;
 
-    public static void WriteVerifyFailure(IBufferWriter<byte> output, string reason, string message, string? payer)
-    {
-        var writer = Rent(output);
-        writer.WriteStartObject();
-        writer.WriteBoolean("isValid"u8, false);
-        writer.WriteString("invalidReason"u8, reason);
-        writer.WriteString("invalidMessage"u8, message);
-        if (payer is not null)
-        {
-            writer.WriteString("payer"u8, payer);
-        }
-
-        writer.WriteEndObject();
-        Complete(writer);
-    }
-
-    public static void WriteSettleFailure(IBufferWriter<byte> output, string reason, string message, string? network, string? payer)
-    {
-        var writer = Rent(output);
-        writer.WriteStartObject();
-        writer.WriteBoolean("success"u8, false);
-        writer.WriteString("errorReason"u8, reason);
-        writer.WriteString("errorMessage"u8, message);
-        writer.WriteString("transaction"u8, ""u8);
-        writer.WriteString("network"u8, network ?? "");
-        if (payer is not null)
-        {
-            writer.WriteString("payer"u8, payer);
-        }
-
-        writer.WriteEndObject();
-        Complete(writer);
-    }
-
-    /// <summary>The failure shape of <paramref name="operation"/>: verify's, or settle's for settle.</summary>
+    /// <summary>
+    /// The failure shape of <paramref name="operation"/>: verify's, or settle's for settle. Network and payer are
+    /// slices of the request <paramref name="body"/> (default when unknown), copied as they are without making a string.
+    /// </summary>
     public static void WriteFailure(
-        IBufferWriter<byte> output, FacilitatorOperation operation, string reason, string message, string? network, string? payer)
+        IBufferWriter<byte> output, FacilitatorOperation operation, string reason, string message, Utf8Slice network, Utf8Slice payer, ReadOnlySpan<byte> body)
     {
+        Span<byte> networkBytes = stackalloc byte[128];
+        Span<byte> payerBytes = stackalloc byte[128];
+        var hasNetwork = network.TryCopyUnescaped(body, networkBytes, out var networkLength);
+        var hasPayer = payer.TryCopyUnescaped(body, payerBytes, out var payerLength);
+
+        var writer = Rent(output);
+        writer.WriteStartObject();
         if (operation == FacilitatorOperation.Settle)
         {
-            WriteSettleFailure(output, reason, message, network, payer);
+            writer.WriteBoolean("success"u8, false);
+            writer.WriteString("errorReason"u8, reason);
+            writer.WriteString("errorMessage"u8, message);
+            writer.WriteString("transaction"u8, ""u8);
+            writer.WriteString("network"u8, hasNetwork ? networkBytes[..networkLength] : default);
         }
         else
         {
-            WriteVerifyFailure(output, reason, message, payer);
+            writer.WriteBoolean("isValid"u8, false);
+            writer.WriteString("invalidReason"u8, reason);
+            writer.WriteString("invalidMessage"u8, message);
         }
+
+        if (hasPayer)
+        {
+            writer.WriteString("payer"u8, payerBytes[..payerLength]);
+        }
+
+        writer.WriteEndObject();
+        Complete(writer);
     }
 
-    /// <summary>Flushes and detaches the cached writer from the response so it holds no reference to it.</summary>
     private static void Complete(Utf8JsonWriter writer)
     {
         writer.Flush();

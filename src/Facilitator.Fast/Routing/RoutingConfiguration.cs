@@ -1,4 +1,3 @@
-using System.Globalization;
 using Facilitator.Fast.Protocol;
 
 namespace Facilitator.Fast.Routing;
@@ -57,16 +56,16 @@ public sealed class RoutingConfiguration
 
     private static void Validate(AggregatorOptions options)
     {
-        RequireRange("Aggregator:TimeoutMs (FACILITATOR_TIMEOUT_MS)", options.TimeoutMs, 1, 600_000);
-        RequireRange("Aggregator:SettleTimeoutMs", options.SettleTimeoutMs, 1, 600_000);
-        RequireRange("Aggregator:Retries (FACILITATOR_RETRIES)", options.Retries, 0, 10);
-        RequireRange("Aggregator:MaxConsecutiveFailures (FACILITATOR_MAX_CONSECUTIVE_FAILURES)", options.MaxConsecutiveFailures, 1, 1000);
-        RequireRange("Aggregator:HealthCheckIntervalMs (FACILITATOR_HEALTH_CHECK_INTERVAL_MS)", options.HealthCheckIntervalMs, 100, 86_400_000);
-        RequireRange("Aggregator:UnhealthyCooldownMs", options.UnhealthyCooldownMs, 0, 86_400_000);
-        RequireRange("Aggregator:SupportedCacheMs", options.SupportedCacheMs, 0, 86_400_000);
-        RequireRange("Aggregator:OperationLogCapacity", options.OperationLogCapacity, 1, 1_000_000);
-        RequireRange("Aggregator:MaxRequestBodyBytes", options.MaxRequestBodyBytes, 1024, 16 * 1024 * 1024);
-        RequireRange("Aggregator:MaxResponseBodyBytes", options.MaxResponseBodyBytes, 1024, 64 * 1024 * 1024);
+        InvalidSettingException.ThrowIfOutOfRange("Aggregator:TimeoutMs (FACILITATOR_TIMEOUT_MS)", options.TimeoutMs, 1, 600_000);
+        InvalidSettingException.ThrowIfOutOfRange("Aggregator:SettleTimeoutMs", options.SettleTimeoutMs, 1, 600_000);
+        InvalidSettingException.ThrowIfOutOfRange("Aggregator:Retries (FACILITATOR_RETRIES)", options.Retries, 0, 10);
+        InvalidSettingException.ThrowIfOutOfRange("Aggregator:MaxConsecutiveFailures (FACILITATOR_MAX_CONSECUTIVE_FAILURES)", options.MaxConsecutiveFailures, 1, 1000);
+        InvalidSettingException.ThrowIfOutOfRange("Aggregator:HealthCheckIntervalMs (FACILITATOR_HEALTH_CHECK_INTERVAL_MS)", options.HealthCheckIntervalMs, 100, 86_400_000);
+        InvalidSettingException.ThrowIfOutOfRange("Aggregator:UnhealthyCooldownMs", options.UnhealthyCooldownMs, 0, 86_400_000);
+        InvalidSettingException.ThrowIfOutOfRange("Aggregator:SupportedCacheMs", options.SupportedCacheMs, 0, 86_400_000);
+        InvalidSettingException.ThrowIfOutOfRange("Aggregator:OperationLogCapacity", options.OperationLogCapacity, 1, 1_000_000);
+        InvalidSettingException.ThrowIfOutOfRange("Aggregator:MaxRequestBodyBytes", options.MaxRequestBodyBytes, 1024, 16 * 1024 * 1024);
+        InvalidSettingException.ThrowIfOutOfRange("Aggregator:MaxResponseBodyBytes", options.MaxResponseBodyBytes, 1024, 64 * 1024 * 1024);
     }
 
     private static UpstreamDefinition[] BuildDefinitions(AggregatorOptions aggregator, List<UpstreamOptions> upstreams, CdpOptions cdp)
@@ -90,11 +89,11 @@ public sealed class RoutingConfiguration
 
             var uri = ParseBaseUri(u.UrlSetting, u.Url);
             var timeout = u.TimeoutMs ?? aggregator.TimeoutMs;
-            RequireRange($"{path}:TimeoutMs", timeout, 1, 600_000);
+            InvalidSettingException.ThrowIfOutOfRange($"{path}:TimeoutMs", timeout, 1, 600_000);
             var settleTimeout = u.SettleTimeoutMs ?? aggregator.SettleTimeoutMs;
-            RequireRange($"{path}:SettleTimeoutMs", settleTimeout, 1, 600_000);
+            InvalidSettingException.ThrowIfOutOfRange($"{path}:SettleTimeoutMs", settleTimeout, 1, 600_000);
             var retries = u.Retries ?? aggregator.Retries;
-            RequireRange($"{path}:Retries", retries, 0, 10);
+            InvalidSettingException.ThrowIfOutOfRange($"{path}:Retries", retries, 0, 10);
 
             var isCdp = string.Equals(u.Kind, SeedEnvironmentSettings.CdpUpstreamKind, StringComparison.OrdinalIgnoreCase);
             if (u.Kind is not null && !isCdp && !string.Equals(u.Kind, "standard", StringComparison.OrdinalIgnoreCase))
@@ -203,14 +202,6 @@ public sealed class RoutingConfiguration
         }
 
         return [.. perOperation.Select(static l => l.ToArray())];
-    }
-
-    private static void RequireRange(string setting, int value, int min, int max)
-    {
-        if (value < min || value > max)
-        {
-            throw new InvalidSettingException(setting, string.Create(CultureInfo.InvariantCulture, $"{value} is outside {min}..{max}."));
-        }
     }
 
     private static bool IsValidId(string id) =>

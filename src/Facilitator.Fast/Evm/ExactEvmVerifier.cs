@@ -1,0 +1,250 @@
+using Facilitator.Fast.Protocol;
+
+namespace Facilitator.Fast.Evm;
+
+/// <summary>
+/// Judges an x402 <c>exact</c> payment on an EVM network (an EIP-3009 <c>TransferWithAuthorization</c>) without a
+/// chain: scheme, EIP-712 domain, network agreement, signature, recipient, validity window and amount. No allocation.
+/// </summary>
+/// <remarks>
+/// <para>A check rejects only where every reference facilitator (the official TypeScript one and x402-rs) rejects
+/// too; where they differ or a chain is needed the verdict is <see cref="LocalVerdictKind.Unjudged"/> and the payment
+/// goes upstream. Checks run in the official facilitator's order, so the first failure carries the reason it would
+/// give: v2 scheme, domain, network, signature, recipient, validBefore, validAfter, value; v1 the same without the
+/// domain and network checks, which the v1 facilitators resolve from the chain or do not make.</para>
+/// <para>A signature is judged only when it is 65 bytes with <c>v</c> of 27/28/0/1 and a low <c>s</c>: longer ones
+/// are smart-wallet signatures (ERC-1271/6492), 64-byte ones ERC-2098, and x402-rs repairs high <c>s</c> and EIP-155
+/// <c>v</c>; a <c>v</c> no reference accepts is rejected.</para>
+/// </remarks>
+public sealed class ExactEvmVerifier
+{
+    private const int ExpiryMarginSeconds = 6;
+
+    private readonly DomainSeparatorCache _domains;
+    private readonly TimeProvider _time;
+    private readonly bool _assumeEoaPayers;
+    private readonly long _clockSkew;
+    private readonly long _validAfterSlack;
+
+    public ExactEvmVerifier(LocalVerificationOptions options, TimeProvider time)
+    {
+        _domains = new DomainSeparatorCache(options.DomainCacheSize);
+        _time = time;
+        _assumeEoaPayers = options.AssumeEoaPayers;
+        _clockSkew = options.ClockSkewSeconds;
+        _validAfterSlack = options.ValidAfterSlackSeconds;
+    }
+
+    public LocalVerdict Verify(ReadOnlySpan<byte> body, in PaymentRequestView view)
+    {
+        if (!view[PaymentField.RequirementsScheme].ValueEquals(body, "exact"u8))
+        {
+            return LocalVerdict.Unjudged(UnjudgedCause.NotExactEvm);
+        }
+
+        var network = view[PaymentField.RequirementsNetwork];
+        Span<byte> networkText = stackalloc byte[64];
+        if (!network.TryCopyUnescaped(body, networkText, out var networkLength))
+        {
+            return LocalVerdict.Unjudged(UnjudgedCause.NotExactEvm);
+        }
+
+        ulong chainId;
+        if (view.Version == 2)
+        {
+            if (!EvmNetworks.TryGetCaip2ChainId(networkText[..networkLength], out chainId))
+            {
+                return LocalVerdict.Unjudged(UnjudgedCause.NotExactEvm);
+            }
+
+            if (!view[PaymentField.AcceptedScheme].ValueEquals(body, "exact"u8))
+            {
+                return LocalVerdict.Invalid(LocalCheck.Scheme);
+            }
+
+            var name = view[PaymentField.RequirementsExtraName];
+            var version = view[PaymentField.RequirementsExtraVersion];
+            if (name.Kind is SliceKind.Absent or SliceKind.Null || version.Kind is SliceKind.Absent or SliceKind.Null)
+            {
+                return LocalVerdict.Invalid(LocalCheck.MissingEip712Domain);
+            }
+
+            if (!view[PaymentField.AcceptedNetwork].ValueEquals(body, network))
+            {
+                return LocalVerdict.Invalid(LocalCheck.NetworkMismatch);
+            }
+        }
+        else
+        {
+            if (!EvmNetworks.TryGetV1ChainId(networkText[..networkLength], out chainId))
+            {
+                return LocalVerdict.Unjudged(UnjudgedCause.NotExactEvm);
+            }
+
+            if (!view[PaymentField.PayloadScheme].ValueEquals(body, "exact"u8))
+            {
+                return LocalVerdict.Invalid(LocalCheck.Scheme);
+            }
+
+            if (!view[PaymentField.PayloadNetwork].ValueEquals(body, network))
+            {
+                return LocalVerdict.Unjudged(UnjudgedCause.PayloadNetworkDiffers);
+            }
+        }
+
+        return VerifyAuthorization(body, view, chainId);
+    }
+
+    private LocalVerdict VerifyAuthorization(ReadOnlySpan<byte> body, in PaymentRequestView view, ulong chainId)
+    {
+        Span<byte> name = stackalloc byte[128];
+        Span<byte> version = stackalloc byte[32];
+        if (!view[PaymentField.RequirementsExtraName].TryCopyUnescaped(body, name, out var nameLength) || nameLength == 0
+            || !view[PaymentField.RequirementsExtraVersion].TryCopyUnescaped(body, version, out var versionLength) || versionLength == 0)
+        {
+            return LocalVerdict.Unjudged(UnjudgedCause.NoDomain);
+        }
+
+        TransferAuthorization authorization = default;
+        if (!TryDecode(body, view, ref authorization, out var payTo, out var asset, out var required))
+        {
+            return LocalVerdict.Unjudged(UnjudgedCause.MalformedAuthorization);
+        }
+
+        var signatureUnjudged = CheckSignature(body, view, chainId, name[..nameLength], version[..versionLength], authorization, asset, out var signatureInvalid);
+        if (signatureInvalid)
+        {
+            return LocalVerdict.Invalid(LocalCheck.Signature);
+        }
+
+        if (!authorization.To.Equals(payTo))
+        {
+            return LocalVerdict.Invalid(LocalCheck.Recipient);
+        }
+
+        var now = _time.GetUtcNow().ToUnixTimeSeconds();
+        var validBefore = authorization.ValidBefore.SaturatedUInt64;
+        if (validBefore < (ulong)Math.Max(now + ExpiryMarginSeconds - _clockSkew, 0))
+        {
+            return LocalVerdict.Invalid(LocalCheck.ValidBefore);
+        }
+
+        var validAfter = authorization.ValidAfter.SaturatedUInt64;
+        if (validAfter > (ulong)Math.Max(now + _validAfterSlack, 0))
+        {
+            return LocalVerdict.Invalid(LocalCheck.ValidAfter);
+        }
+
+        if (authorization.Value < required)
+        {
+            return LocalVerdict.Invalid(LocalCheck.Value);
+        }
+
+        if (signatureUnjudged != UnjudgedCause.None)
+        {
+            return LocalVerdict.Unjudged(signatureUnjudged);
+        }
+
+        if (validBefore < (ulong)Math.Max(now + ExpiryMarginSeconds, 0) || validAfter > (ulong)Math.Max(now, 0))
+        {
+            return LocalVerdict.Unjudged(UnjudgedCause.NearValidityBoundary);
+        }
+
+        return authorization.Value > required ? LocalVerdict.Unjudged(UnjudgedCause.Overpayment) : LocalVerdict.Valid;
+    }
+
+    /// <summary>Judges the signature; returns why it cannot be judged, or sets <paramref name="invalid"/>.</summary>
+    private UnjudgedCause CheckSignature(
+        ReadOnlySpan<byte> body,
+        in PaymentRequestView view,
+        ulong chainId,
+        ReadOnlySpan<byte> name,
+        ReadOnlySpan<byte> version,
+        in TransferAuthorization authorization,
+        in EvmAddress asset,
+        out bool invalid)
+    {
+        invalid = false;
+        var slice = view[PaymentField.Signature];
+        if (!slice.IsString || slice.IsEscaped)
+        {
+            return UnjudgedCause.SignatureNotEcdsa;
+        }
+
+        var text = slice.RawIn(body);
+        var length = HexBytes.DecodedLength(text, requirePrefix: false);
+        if (length < 0)
+        {
+            // Not hex at all: no reference can read it.
+            invalid = true;
+            return UnjudgedCause.None;
+        }
+
+        if (length != Secp256k1.SignatureSize)
+        {
+            return UnjudgedCause.SignatureNotEcdsa;
+        }
+
+        Span<byte> signature = stackalloc byte[Secp256k1.SignatureSize];
+        HexBytes.TryDecodeExact(text, signature, requirePrefix: false);
+
+        Span<byte> separator = stackalloc byte[32];
+        Span<byte> structHash = stackalloc byte[32];
+        Span<byte> digest = stackalloc byte[32];
+        _domains.GetSeparator(name, version, chainId, asset, separator);
+        authorization.ComputeStructHash(structHash);
+        Eip712.ComputeDigest(separator, structHash, digest);
+
+        Span<byte> signer = stackalloc byte[EvmAddress.Size];
+        switch (Secp256k1.TryRecoverAddress(digest, signature, signer))
+        {
+            case SignatureCheck.Recovered when signer.SequenceEqual(authorization.From):
+                return UnjudgedCause.None;
+            case SignatureCheck.InvalidRecoveryId when signature[64] >= 35:
+            case SignatureCheck.HighS:
+                return UnjudgedCause.SignatureNotCanonical;
+            case SignatureCheck.InvalidRecoveryId:
+                invalid = true;
+                return UnjudgedCause.None;
+            default:
+                invalid = _assumeEoaPayers;
+                return _assumeEoaPayers ? UnjudgedCause.None : UnjudgedCause.SignerMayBeContract;
+        }
+    }
+
+    private static bool TryDecode(
+        ReadOnlySpan<byte> body,
+        in PaymentRequestView view,
+        ref TransferAuthorization authorization,
+        out EvmAddress payTo,
+        out EvmAddress asset,
+        out UInt256 required)
+    {
+        payTo = default;
+        asset = default;
+        required = default;
+        var amount = view.Version == 2 ? view[PaymentField.RequirementsAmount] : view[PaymentField.RequirementsMaxAmountRequired];
+        return Address(body, view[PaymentField.From], out authorization.From)
+            && Address(body, view[PaymentField.To], out authorization.To)
+            && Address(body, view[PaymentField.RequirementsPayTo], out payTo)
+            && Address(body, view[PaymentField.RequirementsAsset], out asset)
+            && Decimal(body, view[PaymentField.Value], out authorization.Value)
+            && Decimal(body, view[PaymentField.ValidAfter], out authorization.ValidAfter)
+            && Decimal(body, view[PaymentField.ValidBefore], out authorization.ValidBefore)
+            && Decimal(body, amount, out required)
+            && view[PaymentField.Nonce] is { IsString: true, IsEscaped: false } nonce
+            && Bytes32.TryParse(nonce.RawIn(body), out authorization.Nonce);
+    }
+
+    private static bool Address(ReadOnlySpan<byte> body, Utf8Slice slice, out EvmAddress address)
+    {
+        address = default;
+        return slice is { IsString: true, IsEscaped: false } && EvmAddress.TryParse(slice.RawIn(body), out address);
+    }
+
+    private static bool Decimal(ReadOnlySpan<byte> body, Utf8Slice slice, out UInt256 value)
+    {
+        value = default;
+        return slice is { IsString: true, IsEscaped: false } && UInt256.TryParseDecimal(slice.RawIn(body), out value);
+    }
+}
