@@ -153,6 +153,35 @@ public sealed class ExactEvmVerifier
         return authorization.Value > required ? LocalVerdict.Unjudged(UnjudgedCause.Overpayment) : LocalVerdict.Valid;
     }
 
+    /// <summary>
+    /// The EIP-712 digest the payer signed, from the request's authorization and the token domain of its requirements;
+    /// false when a field is missing or malformed. For tests and tools; <see cref="Verify"/> computes it itself.
+    /// </summary>
+    public static bool TryComputeDigest(ReadOnlySpan<byte> body, in PaymentRequestView view, Span<byte> digest)
+    {
+        Span<byte> network = stackalloc byte[64];
+        Span<byte> name = stackalloc byte[128];
+        Span<byte> version = stackalloc byte[32];
+        TransferAuthorization authorization = default;
+        if (!view[PaymentField.RequirementsNetwork].TryCopyUnescaped(body, network, out var networkLength)
+            || !(view.Version == 2
+                ? EvmNetworks.TryGetCaip2ChainId(network[..networkLength], out var chainId)
+                : EvmNetworks.TryGetV1ChainId(network[..networkLength], out chainId))
+            || !view[PaymentField.RequirementsExtraName].TryCopyUnescaped(body, name, out var nameLength)
+            || !view[PaymentField.RequirementsExtraVersion].TryCopyUnescaped(body, version, out var versionLength)
+            || !TryDecode(body, view, ref authorization, out _, out var asset, out _))
+        {
+            return false;
+        }
+
+        Span<byte> separator = stackalloc byte[32];
+        Span<byte> structHash = stackalloc byte[32];
+        Eip712.ComputeDomainSeparator(name[..nameLength], version[..versionLength], chainId, asset, separator);
+        authorization.ComputeStructHash(structHash);
+        Eip712.ComputeDigest(separator, structHash, digest);
+        return true;
+    }
+
     /// <summary>Judges the signature; returns why it cannot be judged, or sets <paramref name="invalid"/>.</summary>
     private UnjudgedCause CheckSignature(
         ReadOnlySpan<byte> body,
