@@ -47,12 +47,19 @@ public sealed class AotBinaryTests
         try
         {
             using var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(5) };
-            var response = await FirstAnswerAsync(client, process);
+            var response = await FirstAnswerAsync(client, process, PaymentSigner.ValidNow(2, seed: 11));
             var firstAnswer = started.Elapsed;
 
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             Assert.Contains("\"isValid\":true", await response.Content.ReadAsStringAsync());
             Assert.Equal("x402-rs", response.Headers.GetValues("X-Facilitator-Upstream").Single());
+            Assert.Equal("valid", response.Headers.GetValues("X-Facilitator-Local-Verdict").Single());
+            Assert.Equal(1, upstream.CountOf("/verify"));
+
+            // The statically linked libsecp256k1 answers a wrongly signed payment without the upstream.
+            var tampered = PaymentSigner.ValidNow(1, seed: 11).Replace("\"value\":\"10000\"", "\"value\":\"10001\"", StringComparison.Ordinal);
+            using var rejected = await client.PostAsync("/verify", new StringContent(tampered, Encoding.UTF8, "application/json"));
+            Assert.Contains("invalid_exact_evm_payload_signature", await rejected.Content.ReadAsStringAsync());
             Assert.Equal(1, upstream.CountOf("/verify"));
 
             var rssKiB = ReadRssKiB(process.Id);
@@ -86,7 +93,18 @@ public sealed class AotBinaryTests
         Assert.Contains("FACILITATOR_1_URL", line);
     }
 
-    private static async Task<HttpResponseMessage> FirstAnswerAsync(HttpClient client, Process process)
+    [Fact]
+    public async Task AotBinary_Libsecp256k1_LinkedStatically()
+    {
+        RequireFreshBinary();
+
+        var ldd = await ProcessRunner.RunAsync("ldd", [Binary], RepositoryPaths.Root, null, TimeSpan.FromSeconds(20));
+
+        Assert.Equal(0, ldd.ExitCode);
+        Assert.DoesNotContain("secp256k1", ldd.StandardOutput, StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static async Task<HttpResponseMessage> FirstAnswerAsync(HttpClient client, Process process, string body)
     {
         var deadline = Stopwatch.StartNew();
         while (true)
@@ -94,7 +112,7 @@ public sealed class AotBinaryTests
             Assert.False(process.HasExited, $"the binary exited with {(process.HasExited ? process.ExitCode : 0)}");
             try
             {
-                return await client.PostAsync("/verify", new StringContent(Payments.V1, Encoding.UTF8, "application/json"));
+                return await client.PostAsync("/verify", new StringContent(body, Encoding.UTF8, "application/json"));
             }
             catch (HttpRequestException) when (deadline.Elapsed < TimeSpan.FromSeconds(20))
             {
