@@ -2,6 +2,7 @@ using Facilitator.Fast;
 using Facilitator.Fast.Api;
 using Facilitator.Fast.Edge;
 using Facilitator.Fast.Evm;
+using Facilitator.Fast.Health;
 using Facilitator.Fast.Routing;
 using Facilitator.Fast.State;
 using Facilitator.Fast.Telemetry;
@@ -65,12 +66,25 @@ public static partial class Program
         services.AddSingleton(localVerification);
         services.AddSingleton<LocalVerifier>();
         services.AddSingleton<StatusReportBuilder>();
+        services.AddSingleton<IProbeLock, LocalProbeLock>();
+        if (routing.Aggregator.HealthCheck)
+        {
+            services.AddSingleton(sp => new ActiveHealthMonitor(
+                TimeSpan.FromMilliseconds(routing.Aggregator.HealthCheckIntervalMs),
+                sp.GetRequiredService<IProbeLock>(),
+                () => sp.GetRequiredService<SupportedCatalog>().RefreshAsync(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<ActiveHealthMonitor>>()));
+            services.AddHostedService(sp => sp.GetRequiredService<ActiveHealthMonitor>());
+        }
+
         overrideServices?.Invoke(services);
 
         var app = builder.Build();
         app.Use(UnhandledExceptionShield.InvokeAsync);
         app.MapX402Endpoints();
         app.MapStatusEndpoints();
+        app.MapHealthEndpoints();
 
         StartupLog.Routing(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Facilitator.Fast"), routing);
         return app;

@@ -38,7 +38,9 @@ internal sealed record FacilitatorHealth(
     string? LastSuccessfulCheck,
     string? LastFailure,
     string? LastError,
-    string? UnhealthySince);
+    string? UnhealthySince,
+    long TimesMarkedUnhealthy,
+    long TimesRecovered);
 
 internal sealed record HealthSummary(int Total, int Healthy, int Unhealthy, int Disabled);
 

@@ -69,7 +69,9 @@ internal sealed class StatusReportBuilder(
                 Format(state.LastSuccessAt),
                 Format(state.LastFailureAt),
                 state.LastError,
-                Format(state.UnhealthySince)));
+                Format(state.UnhealthySince),
+                stats.BecameUnhealthy,
+                stats.Recovered));
         }
 
         return new HealthSection(facilitators, new HealthSummary(table.All.Length, healthy, unhealthy, disabled));

@@ -42,6 +42,7 @@ public sealed class RoutingTable : IDisposable
     private void OnTransitioned(string upstreamId, HealthTransition transition)
     {
         Refresh();
+        Find(upstreamId)?.Statistics.RecordTransition(transition == HealthTransition.BecameHealthy);
         if (transition == HealthTransition.BecameUnhealthy)
         {
             var health = _health.Read(upstreamId);

@@ -11,7 +11,18 @@ public sealed class UpstreamStatistics
     private long _failures;
     private long _totalMicroseconds;
 
+    private long _becameUnhealthy;
+    private long _recovered;
+
     public LatencyHistogram Latency { get; } = new();
+
+    /// <summary>Times this upstream was marked unhealthy.</summary>
+    public long BecameUnhealthy => Volatile.Read(ref _becameUnhealthy);
+
+    /// <summary>Times it became healthy again.</summary>
+    public long Recovered => Volatile.Read(ref _recovered);
+
+    public void RecordTransition(bool healthy) => Interlocked.Increment(ref healthy ? ref _recovered : ref _becameUnhealthy);
 
     public long Successes => Volatile.Read(ref _successes);
 

@@ -30,6 +30,9 @@ internal sealed class GatewayHost : IAsyncDisposable
         {
             ["Logging:LogLevel:Default"] = "Warning",
             ["LocalVerification:Mode"] = "off",
+
+            // Active probes would add upstream calls that tests count; tests of active health turn them on.
+            ["FACILITATOR_HEALTH_CHECK"] = "false",
         };
         foreach (var (key, value) in settings)
         {

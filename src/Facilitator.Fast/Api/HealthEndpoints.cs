@@ -1,0 +1,75 @@
+using Facilitator.Fast.Routing;
+using Facilitator.Fast.State;
+
+namespace Facilitator.Fast.Api;
+
+/// <summary>
+/// Health routes for load balancers and monitors: <c>/health</c> (overall status with a check per dependency),
+/// <c>/health/live</c> (the process answers) and <c>/health/ready</c> (it can route a payment now).
+/// </summary>
+public static class HealthEndpoints
+{
+    public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet("/health/live", static context => WriteAsync(context, StatusCodes.Status200OK, "ok", null));
+        endpoints.MapGet("/health/ready", static context =>
+        {
+            var (_, healthy, _) = Count(context.RequestServices);
+            var ready = healthy > 0;
+            return WriteAsync(context, ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable, ready ? "ready" : "not ready", null);
+        });
+        endpoints.MapGet("/health", static context =>
+        {
+            var (routes, healthy, checks) = Count(context.RequestServices);
+            var status = healthy == 0 ? "unhealthy" : healthy < routes ? "degraded" : "healthy";
+            return WriteAsync(context, healthy == 0 ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK, status, checks);
+        });
+        return endpoints;
+    }
+
+    private static (int Routes, int Healthy, Dictionary<string, string> Checks) Count(IServiceProvider services)
+    {
+        var table = services.GetRequiredService<RoutingTable>();
+        var health = services.GetRequiredService<IUpstreamHealthStore>();
+        var checks = new Dictionary<string, string>(StringComparer.Ordinal);
+        var healthy = 0;
+        var routes = table.Current.Routes;
+        foreach (var route in routes)
+        {
+            var ok = health.IsHealthy(route.Upstream.Id);
+            healthy += ok ? 1 : 0;
+            checks["upstream:" + route.Upstream.Id] = ok ? "healthy" : "unhealthy";
+        }
+
+        checks["state"] = "in-memory";
+        return (routes.Length, healthy, checks);
+    }
+
+    private static async Task WriteAsync(HttpContext context, int status, string text, Dictionary<string, string>? checks)
+    {
+        var response = context.Response;
+        response.StatusCode = status;
+        response.ContentType = "application/json";
+        response.Headers.CacheControl = "no-store";
+        using (var writer = new System.Text.Json.Utf8JsonWriter(response.BodyWriter))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("status"u8, text);
+            if (checks is not null)
+            {
+                writer.WriteStartObject("checks"u8);
+                foreach (var (name, value) in checks)
+                {
+                    writer.WriteString(name, value);
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteNumber("timestamp"u8, (context.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds());
+            writer.WriteEndObject();
+        }
+
+        await response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+    }
+}
