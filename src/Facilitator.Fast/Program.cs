@@ -62,6 +62,8 @@ public static partial class Program
         services.AddSingleton(_ => new OperationLog(routing.Aggregator.OperationLogCapacity));
         services.AddSingleton(sp => new RoutingTable(routing, sp.GetRequiredService<IUpstreamHealthStore>(), sp.GetRequiredService<ILogger<RoutingTable>>()));
         services.AddSingleton<FailoverRouter>();
+        services.AddSingleton<ISettlementLedger>(sp => new InMemorySettlementLedger(sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<SettlementCoordinator>();
         services.AddSingleton<SupportedCatalog>();
         services.AddSingleton(localVerification);
         services.AddSingleton<LocalVerifier>();

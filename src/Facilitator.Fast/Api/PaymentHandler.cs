@@ -2,6 +2,7 @@ using Facilitator.Fast.Edge;
 using Facilitator.Fast.Evm;
 using Facilitator.Fast.Protocol;
 using Facilitator.Fast.Routing;
+using Facilitator.Fast.State;
 
 namespace Facilitator.Fast.Api;
 
@@ -10,9 +11,10 @@ namespace Facilitator.Fast.Api;
 /// request, judge the payment locally, then either answer a locally rejected payment at once or route the original
 /// bytes and answer with the upstream's answer as it came, or in the official failure shape.
 /// </summary>
-internal sealed class PaymentHandler(FailoverRouter router, RoutingConfiguration configuration, LocalVerifier local)
+internal sealed class PaymentHandler(FailoverRouter router, SettlementCoordinator settlements, RoutingConfiguration configuration, LocalVerifier local)
 {
     public const string LocalVerdictHeader = "X-Facilitator-Local-Verdict";
+    public const string SettlementHeader = "X-Facilitator-Settlement";
 
     private readonly int _limit = configuration.Aggregator.MaxRequestBodyBytes;
 
@@ -56,7 +58,26 @@ internal sealed class PaymentHandler(FailoverRouter router, RoutingConfiguration
             return;
         }
 
+        if (operation == FacilitatorOperation.Settle)
+        {
+            using var settlement = await settlements.SettleAsync(body.Memory, view).ConfigureAwait(false);
+            if (settlement.Recorded is { } recorded)
+            {
+                await WriteRecordedAsync(context, recorded, view, body).ConfigureAwait(false);
+                return;
+            }
+
+            await WriteRoutedAsync(context, operation, settlement.Route!, verdict, view, body).ConfigureAwait(false);
+            return;
+        }
+
         using var result = await router.RouteAsync(operation, body.Memory, null, context.RequestAborted).ConfigureAwait(false);
+        await WriteRoutedAsync(context, operation, result, verdict, view, body).ConfigureAwait(false);
+    }
+
+    private async Task WriteRoutedAsync(
+        HttpContext context, FacilitatorOperation operation, RouteResult result, LocalVerdict verdict, PaymentRequestView view, PooledBytes body)
+    {
         switch (result.Outcome)
         {
             case RouteOutcome.Answered:
@@ -84,6 +105,33 @@ internal sealed class PaymentHandler(FailoverRouter router, RoutingConfiguration
                     view, body).ConfigureAwait(false);
                 return;
         }
+    }
+
+    /// <summary>A settle answered from the ledger: the recorded answer, or pending with the upstream that holds it.</summary>
+    private static async Task WriteRecordedAsync(HttpContext context, SettlementRecord recorded, PaymentRequestView view, PooledBytes body)
+    {
+        var response = context.Response;
+        response.Headers[SettlementHeader] = "replayed";
+        if (recorded.UpstreamId is not null)
+        {
+            response.Headers[X402Endpoints.UpstreamHeader] = recorded.UpstreamId;
+        }
+
+        response.Headers[X402Endpoints.AttemptsHeader] = "0";
+        if (recorded.State == SettlementState.Finished && recorded.Body is not null)
+        {
+            response.StatusCode = recorded.StatusCode;
+            response.ContentType = recorded.ContentType ?? "application/json";
+            response.ContentLength = recorded.Body.Length;
+            await response.Body.WriteAsync(recorded.Body, context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+
+        var holder = recorded.UpstreamId is null ? "an unknown facilitator" : $"facilitator '{recorded.UpstreamId}'";
+        await WriteFailureAsync(
+            context, FacilitatorOperation.Settle, StatusCodes.Status202Accepted, X402Reasons.SettlementPending,
+            $"A settlement of this authorization is in progress or pending with {holder}; it will not be sent to any other facilitator.",
+            view, body).ConfigureAwait(false);
     }
 
     private static string VerdictName(LocalVerdictKind kind) => kind switch

@@ -18,7 +18,10 @@ public static class X402Endpoints
     {
         var services = endpoints.ServiceProvider;
         var payments = new PaymentHandler(
-            services.GetRequiredService<FailoverRouter>(), services.GetRequiredService<RoutingConfiguration>(), services.GetRequiredService<LocalVerifier>());
+            services.GetRequiredService<FailoverRouter>(),
+            services.GetRequiredService<SettlementCoordinator>(),
+            services.GetRequiredService<RoutingConfiguration>(),
+            services.GetRequiredService<LocalVerifier>());
         endpoints.MapPost("/verify", context => payments.HandleAsync(context, FacilitatorOperation.Verify));
         endpoints.MapPost("/settle", context => payments.HandleAsync(context, FacilitatorOperation.Settle));
         endpoints.MapGet("/supported", SupportedAsync);

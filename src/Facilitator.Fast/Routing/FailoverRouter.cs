@@ -45,10 +45,11 @@ public sealed class FailoverRouter
         _answerLevel = _options.Logging ? LogLevel.Information : LogLevel.Debug;
     }
 
+    /// <param name="only">Route to this upstream alone, healthy or not, and never elsewhere: a settlement pending there.</param>
     public async ValueTask<RouteResult> RouteAsync(
-        FacilitatorOperation operation, ReadOnlyMemory<byte> body, string? query, CancellationToken callerAborted)
+        FacilitatorOperation operation, ReadOnlyMemory<byte> body, string? query, CancellationToken callerAborted, Upstream? only = null)
     {
-        var snapshot = _table.Current;
+        var snapshot = only is null ? _table.Current : StickySnapshot(only);
         var attemptToken = operation == FacilitatorOperation.Settle ? CancellationToken.None : callerAborted;
         var attempts = 0;
         var offered = false;
@@ -62,7 +63,7 @@ public sealed class FailoverRouter
         foreach (var route in snapshot.Routes)
         {
             var upstream = route.Upstream;
-            if (!route.IsHealthy && snapshot.FailoverEnabled
+            if (only is null && !route.IsHealthy && snapshot.FailoverEnabled
                 && (settleAvoidsTrials || !upstream.TryClaimTrial(_time.GetUtcNow(), _cooldown)))
             {
                 continue;
@@ -110,6 +111,8 @@ public sealed class FailoverRouter
         RoutingLog.AllFailed(_logger, name, summary);
         return new RouteResult(RouteOutcome.AllFailed, null, last, attempts, summary);
     }
+
+    private static RoutingSnapshot StickySnapshot(Upstream upstream) => new([new UpstreamRoute(upstream, true)], false, 0);
 
     /// <summary>Records one attempt's outcome in statistics, health and the operation log.</summary>
     public void Record(Upstream upstream, FacilitatorOperation operation, int attempt, in AttemptResult result)
