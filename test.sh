@@ -9,6 +9,7 @@ source eng/prerequisites.sh
 require_dotnet
 ensure_native_aot_toolchain
 ensure_node
+ensure_redis_server
 
 echo "== official x402 clients (tests/compat)"
 if [ ! -f tests/compat/node_modules/.package-lock.json ] || [ tests/compat/package-lock.json -nt tests/compat/node_modules/.package-lock.json ]; then

@@ -44,6 +44,11 @@ ensure_native_aot_toolchain() {
   ensure_secp256k1
 }
 
+# ensure_redis_server: the tests of shared state start a real redis-server of their own on a free port.
+ensure_redis_server() {
+  ensure_debian_packages redis-server
+}
+
 # ensure_node: Node.js runs the official x402 clients in the compatibility tests.
 ensure_node() {
   if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

@@ -58,17 +58,15 @@ public static partial class Program
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(routing);
-        services.AddSingleton<IUpstreamHealthStore>(_ => new InMemoryUpstreamHealthStore(routing.Upstreams.Select(static u => u.Id)));
+        var redis = services.AddFacilitatorState(builder.Configuration, [.. routing.Upstreams.Select(static u => u.Id)]);
         services.AddSingleton(_ => new OperationLog(routing.Aggregator.OperationLogCapacity));
         services.AddSingleton(sp => new RoutingTable(routing, sp.GetRequiredService<IUpstreamHealthStore>(), sp.GetRequiredService<ILogger<RoutingTable>>()));
         services.AddSingleton<FailoverRouter>();
-        services.AddSingleton<ISettlementLedger>(sp => new InMemorySettlementLedger(sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<SettlementCoordinator>();
         services.AddSingleton<SupportedCatalog>();
         services.AddSingleton(localVerification);
         services.AddSingleton<LocalVerifier>();
         services.AddSingleton<StatusReportBuilder>();
-        services.AddSingleton<IProbeLock, LocalProbeLock>();
         if (routing.Aggregator.HealthCheck)
         {
             services.AddSingleton(sp => new ActiveHealthMonitor(
@@ -88,7 +86,7 @@ public static partial class Program
         app.MapStatusEndpoints();
         app.MapHealthEndpoints();
 
-        StartupLog.Routing(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Facilitator.Fast"), routing);
+        StartupLog.Routing(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Facilitator.Fast"), routing, redis.IsConfigured);
         return app;
     }
 }

@@ -15,13 +15,14 @@ public static class HealthEndpoints
         endpoints.MapGet("/health/ready", static context =>
         {
             var (_, healthy, _) = Count(context.RequestServices);
-            var ready = healthy > 0;
+            var ready = healthy > 0 && context.RequestServices.GetService<RedisConnection>() is not { IsConnected: false };
             return WriteAsync(context, ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable, ready ? "ready" : "not ready", null);
         });
         endpoints.MapGet("/health", static context =>
         {
             var (routes, healthy, checks) = Count(context.RequestServices);
-            var status = healthy == 0 ? "unhealthy" : healthy < routes ? "degraded" : "healthy";
+            var redisDown = context.RequestServices.GetService<RedisConnection>() is { IsConnected: false };
+            var status = healthy == 0 ? "unhealthy" : healthy < routes || redisDown ? "degraded" : "healthy";
             return WriteAsync(context, healthy == 0 ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK, status, checks);
         });
         return endpoints;
@@ -41,7 +42,15 @@ public static class HealthEndpoints
             checks["upstream:" + route.Upstream.Id] = ok ? "healthy" : "unhealthy";
         }
 
-        checks["state"] = "in-memory";
+        if (services.GetService<RedisConnection>() is { } redis)
+        {
+            checks["redis"] = redis.IsConnected ? "ok" : "unreachable";
+            checks["redisFallbacks"] = redis.Fallbacks.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        else
+        {
+            checks["state"] = "in-memory";
+        }
         return (routes.Length, healthy, checks);
     }
 

@@ -18,7 +18,7 @@ internal static partial class RoutingLog
     [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "[Facilitator] settle on {UpstreamId} has an unknown outcome ({Failure}); answered settlement_pending and will not send it elsewhere")]
     public static partial void SettlementPending(ILogger logger, string upstreamId, string failure);
 
-    [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "[Facilitator] {UpstreamId} marked unhealthy after {Failures} consecutive failures; last: {Failure}")]
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "[Facilitator] {UpstreamId} marked unhealthy ({Failures} consecutive failures seen by this instance); last: {Failure}")]
     public static partial void MarkedUnhealthy(ILogger logger, string upstreamId, int failures, string failure);
 
     [LoggerMessage(EventId = 1011, Level = LogLevel.Information, Message = "[Facilitator] {UpstreamId} is healthy again")]

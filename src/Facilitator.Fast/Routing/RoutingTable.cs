@@ -15,6 +15,7 @@ public sealed class RoutingTable : IDisposable
     private readonly IUpstreamHealthStore _health;
     private readonly ILogger<RoutingTable> _logger;
     private readonly bool _failoverEnabled;
+    private readonly TimeSpan _cooldown;
     private RoutingSnapshot _current;
 
     public RoutingTable(
@@ -26,6 +27,7 @@ public sealed class RoutingTable : IDisposable
         _health = health;
         _logger = logger;
         _failoverEnabled = configuration.Aggregator.Enabled;
+        _cooldown = TimeSpan.FromMilliseconds(configuration.Aggregator.UnhealthyCooldownMs);
         var factory = handlerFactory ?? Upstream.CreateHandler;
         All = [.. configuration.Upstreams.Select(d => new Upstream(d, factory(d)))];
         _current = Build();
@@ -41,8 +43,15 @@ public sealed class RoutingTable : IDisposable
 
     private void OnTransitioned(string upstreamId, HealthTransition transition)
     {
+        var upstream = Find(upstreamId);
+        if (transition == HealthTransition.BecameUnhealthy)
+        {
+            // Whether this instance or another observed it, no trial request before the cool-down has passed.
+            upstream?.HoldTrialsUntil((_health.Read(upstreamId).UnhealthySince ?? DateTimeOffset.UtcNow) + _cooldown);
+        }
+
         Refresh();
-        Find(upstreamId)?.Statistics.RecordTransition(transition == HealthTransition.BecameHealthy);
+        upstream?.Statistics.RecordTransition(transition == HealthTransition.BecameHealthy);
         if (transition == HealthTransition.BecameUnhealthy)
         {
             var health = _health.Read(upstreamId);

@@ -95,6 +95,35 @@ public sealed class InMemoryUpstreamHealthStore : IUpstreamHealthStore
         }
     }
 
+    /// <summary>
+    /// Sets an upstream's health as another instance observed it, raising <see cref="Transitioned"/> when that
+    /// changes it here. The failure count is this instance's own and restarts from zero.
+    /// </summary>
+    public HealthTransition Apply(string upstreamId, bool healthy, DateTimeOffset at, string? error)
+    {
+        var cell = CellOf(upstreamId);
+        var previous = Interlocked.Exchange(ref cell.State, healthy ? 0 : UnhealthyFlag);
+        var wasHealthy = (previous & UnhealthyFlag) == 0;
+        if (wasHealthy == healthy)
+        {
+            return HealthTransition.None;
+        }
+
+        if (healthy)
+        {
+            Volatile.Write(ref cell.UnhealthySinceTicks, 0);
+            Volatile.Write(ref cell.LastSuccessTicks, at.UtcTicks);
+        }
+        else
+        {
+            Volatile.Write(ref cell.UnhealthySinceTicks, at.UtcTicks);
+            Volatile.Write(ref cell.LastFailureTicks, at.UtcTicks);
+            Volatile.Write(ref cell.LastError, error);
+        }
+
+        return Publish(upstreamId, healthy ? HealthTransition.BecameHealthy : HealthTransition.BecameUnhealthy);
+    }
+
     private HealthTransition Publish(string upstreamId, HealthTransition transition)
     {
         Interlocked.Increment(ref _version);

@@ -5,7 +5,7 @@ namespace Facilitator.Fast.Telemetry;
 /// <summary>What the service says once at start: the upstreams it routes to and where its state lives. No secrets.</summary>
 internal static partial class StartupLog
 {
-    public static void Routing(ILogger logger, RoutingConfiguration configuration)
+    public static void Routing(ILogger logger, RoutingConfiguration configuration, bool sharedState)
     {
         AggregatorMode(logger, configuration.Aggregator.Enabled ? "priority failover across enabled upstreams" : "single upstream (ENABLE_FACILITATOR_AGGREGATOR=false)");
         foreach (var upstream in configuration.Upstreams)
@@ -20,7 +20,14 @@ internal static partial class StartupLog
             }
         }
 
-        InMemoryState(logger);
+        if (sharedState)
+        {
+            RedisState(logger);
+        }
+        else
+        {
+            InMemoryState(logger);
+        }
     }
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Routing mode: {Mode}")]
@@ -32,6 +39,9 @@ internal static partial class StartupLog
     [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "Upstream {UpstreamId} is not used: {Reason}")]
     private static partial void UpstreamDisabled(ILogger logger, string upstreamId, string reason);
 
-    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "State is in memory: health and statistics are per instance and are lost on restart")]
+    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "State is in memory: health, settlement records and statistics are per instance and are lost on restart")]
     private static partial void InMemoryState(ILogger logger);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "State is shared through Redis: health and settlement records; statistics stay per instance")]
+    private static partial void RedisState(ILogger logger);
 }

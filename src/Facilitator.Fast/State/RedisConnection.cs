@@ -1,0 +1,108 @@
+using StackExchange.Redis;
+
+namespace Facilitator.Fast.State;
+
+/// <summary>
+/// The one connection to Redis: keys and channels under the configured prefix (with cluster hash tags, so each
+/// entity's keys share a slot), connection state for health reporting, and a count of operations that fell back to
+/// local state because Redis could not be reached.
+/// </summary>
+public sealed partial class RedisConnection : IAsyncDisposable
+{
+    private readonly ConnectionMultiplexer _multiplexer;
+    private readonly string _prefix;
+    private long _fallbacks;
+
+    private RedisConnection(ConnectionMultiplexer multiplexer, string prefix)
+    {
+        _multiplexer = multiplexer;
+        _prefix = prefix;
+        InstanceId = Guid.NewGuid().ToString("N")[..12];
+    }
+
+    /// <summary>Identifies this process among the instances sharing the Redis.</summary>
+    public string InstanceId { get; }
+
+    public bool IsConnected => _multiplexer.IsConnected;
+
+    public long Fallbacks => Volatile.Read(ref _fallbacks);
+
+    public IDatabase Database => _multiplexer.GetDatabase();
+
+    public ISubscriber Subscriber => _multiplexer.GetSubscriber();
+
+    /// <summary>Raised when the connection is restored, so shared state can be read again.</summary>
+    public event Action? Restored;
+
+    /// <summary>Connects without failing when Redis is down: operations fall back until it is reachable.</summary>
+    public static RedisConnection Connect(RedisOptions options, ILogger logger)
+    {
+        var configuration = ParseConfiguration(options.ConnectionString!);
+        configuration.AbortOnConnectFail = false;
+        configuration.ConnectTimeout = 2000;
+        configuration.SyncTimeout = 2000;
+        configuration.AsyncTimeout = 2000;
+        configuration.ReconnectRetryPolicy = new LinearRetry(500);
+        configuration.ClientName = "facilitator-fast";
+        var multiplexer = ConnectionMultiplexer.Connect(configuration);
+        var connection = new RedisConnection(multiplexer, options.KeyPrefix);
+        multiplexer.ConnectionFailed += (_, e) => ConnectionLost(logger, e.FailureType.ToString());
+        multiplexer.ConnectionRestored += (_, e) =>
+        {
+            if (e.ConnectionType == ConnectionType.Interactive)
+            {
+                ConnectionBack(logger);
+                connection.Restored?.Invoke();
+            }
+        };
+        return connection;
+    }
+
+    /// <summary>A key <c>{prefix}{tag}:{rest}</c>; the braces make the tag the cluster hash slot.</summary>
+    public RedisKey Key(string tag, string rest) => $"{_prefix}{{{tag}}}:{rest}";
+
+    public RedisChannel Channel(string name) => RedisChannel.Literal(_prefix + name);
+
+    public void CountFallback() => Interlocked.Increment(ref _fallbacks);
+
+    /// <summary>Accepts <c>host:port,options</c> or <c>redis[s]://[user:password@]host[:port][/db]</c>.</summary>
+    internal static ConfigurationOptions ParseConfiguration(string text)
+    {
+        if (!text.StartsWith("redis://", StringComparison.OrdinalIgnoreCase) && !text.StartsWith("rediss://", StringComparison.OrdinalIgnoreCase))
+        {
+            return ConfigurationOptions.Parse(text);
+        }
+
+        var uri = new Uri(text);
+        var options = new ConfigurationOptions { Ssl = uri.Scheme.Equals("rediss", StringComparison.OrdinalIgnoreCase) };
+        options.EndPoints.Add(uri.Host, uri.IsDefaultPort || uri.Port <= 0 ? 6379 : uri.Port);
+        if (uri.UserInfo.Length > 0)
+        {
+            var parts = Uri.UnescapeDataString(uri.UserInfo).Split(':', 2);
+            if (parts.Length == 2)
+            {
+                options.User = parts[0].Length > 0 ? parts[0] : null;
+                options.Password = parts[1];
+            }
+            else
+            {
+                options.Password = parts[0];
+            }
+        }
+
+        if (uri.AbsolutePath.Trim('/') is { Length: > 0 } database && int.TryParse(database, out var db))
+        {
+            options.DefaultDatabase = db;
+        }
+
+        return options;
+    }
+
+    public async ValueTask DisposeAsync() => await _multiplexer.CloseAsync().ConfigureAwait(false);
+
+    [LoggerMessage(EventId = 4000, Level = LogLevel.Warning, Message = "Redis connection lost ({FailureType}); shared state falls back to local state until it returns")]
+    private static partial void ConnectionLost(ILogger logger, string failureType);
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Redis connection restored; shared state is read again")]
+    private static partial void ConnectionBack(ILogger logger);
+}

@@ -1,0 +1,15 @@
+namespace Facilitator.Fast.State;
+
+/// <summary>Section <c>Redis</c> (or <c>REDIS_URL</c>): shared state for several instances. Unset means in-memory state.</summary>
+public sealed class RedisOptions
+{
+    public const string SectionName = "Redis";
+
+    /// <summary>A StackExchange.Redis configuration string (<c>host:port,password=...</c>) or a <c>redis://</c> / <c>rediss://</c> URL.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Prefix of every key and channel, so several deployments can share one Redis.</summary>
+    public string KeyPrefix { get; set; } = "facilitator:";
+
+    public bool IsConfigured => !string.IsNullOrWhiteSpace(ConnectionString);
+}

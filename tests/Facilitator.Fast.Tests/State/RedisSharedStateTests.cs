@@ -1,0 +1,171 @@
+using System.Net;
+using Facilitator.Fast.Tests.Infrastructure;
+using static Facilitator.Fast.Tests.Infrastructure.Responses;
+
+namespace Facilitator.Fast.Tests.State;
+
+/// <summary>Two instances of the service sharing a real redis-server behave as one.</summary>
+public sealed class RedisSharedStateTests
+{
+    private const string Settled = """{"success":true,"transaction":"0xfeed","network":"eip155:84532"}""";
+
+    private static Dictionary<string, string?> Settings(RedisServer redis, params (string Id, string Url)[] upstreams)
+    {
+        var settings = GatewayHost.Upstreams(upstreams);
+        settings["Redis:ConnectionString"] = redis.ConnectionString;
+        settings["Redis:KeyPrefix"] = $"test-{Guid.NewGuid():N}:";
+        return settings;
+    }
+
+    [Fact]
+    public async Task Health_UpstreamFailsForInstanceA_InstanceBAvoidsItWithoutFailingFirst()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var primary = await FakeFacilitator.StartAsync();
+        await using var secondary = await FakeFacilitator.StartAsync();
+        primary.Answer("/verify", 500, "{}");
+        var settings = Settings(redis, ("primary", primary.Url), ("secondary", secondary.Url));
+        settings["FACILITATOR_RETRIES"] = "0";
+        settings["FACILITATOR_MAX_CONSECUTIVE_FAILURES"] = "2";
+        await using var a = await GatewayHost.StartAsync(settings);
+        await using var b = await GatewayHost.StartAsync(settings);
+
+        (await a.PostAsync("/verify", Payments.V1)).Dispose();
+        (await a.PostAsync("/verify", Payments.V1)).Dispose();
+        Assert.Equal(2, primary.CountOf("/verify"));
+        await Eventually.TrueAsync(async () => !await PrimaryHealthyAsync(b), "instance B learns that the primary is unhealthy");
+
+        using var response = await b.PostAsync("/verify", Payments.V1);
+
+        Assert.Equal("secondary", Header(response, "X-Facilitator-Upstream"));
+        Assert.Equal("1", Header(response, "X-Facilitator-Attempts"));
+        Assert.Equal(2, primary.CountOf("/verify"));
+    }
+
+    [Fact]
+    public async Task Health_PrimaryRecoversOnOneInstance_BothRouteToItAgain()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var primary = await FakeFacilitator.StartAsync();
+        await using var secondary = await FakeFacilitator.StartAsync();
+        primary.Answer("/supported", 503, "{}");
+        var settings = Settings(redis, ("primary", primary.Url), ("secondary", secondary.Url));
+        settings["FACILITATOR_MAX_CONSECUTIVE_FAILURES"] = "1";
+        await using var a = await GatewayHost.StartAsync(settings);
+        await using var b = await GatewayHost.StartAsync(settings);
+        (await a.PostAsync("/api/facilitator-status", """{"action":"check-health"}""")).Dispose();
+        await Eventually.TrueAsync(async () => !await PrimaryHealthyAsync(b), "B sees the primary down");
+
+        primary.Answer("/supported", 200, """{"kinds":[]}""");
+        (await a.PostAsync("/api/facilitator-status", """{"action":"check-health"}""")).Dispose();
+
+        await Eventually.TrueAsync(async () => await PrimaryHealthyAsync(b), "B sees the primary back");
+        using var response = await b.PostAsync("/verify", Payments.V1);
+        Assert.Equal("primary", Header(response, "X-Facilitator-Upstream"));
+    }
+
+    [Fact]
+    public async Task Settle_100ConcurrentIdenticalAcrossTwoInstances_OneUpstreamCallAndOneAnswer()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        upstream.AnswerLate("/settle", TimeSpan.FromMilliseconds(300), 200, Settled);
+        var settings = Settings(redis, ("only", upstream.Url));
+        await using var a = await GatewayHost.StartAsync(settings);
+        await using var b = await GatewayHost.StartAsync(settings);
+        var payment = PaymentSigner.ValidNow(2, seed: 31);
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 100).Select(i => (i % 2 == 0 ? a : b).PostAsync("/settle", payment)));
+
+        Assert.Equal(1, upstream.CountOf("/settle"));
+        foreach (var response in responses)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(Settled, await response.Content.ReadAsStringAsync());
+        }
+    }
+
+    [Fact]
+    public async Task Settle_PendingOnInstanceA_RepeatOnInstanceBGoesToTheSameUpstream()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var primary = await FakeFacilitator.StartAsync();
+        await using var secondary = await FakeFacilitator.StartAsync();
+        primary.Hang("/settle");
+        var settings = Settings(redis, ("primary", primary.Url), ("secondary", secondary.Url));
+        settings["Aggregator:SettleTimeoutMs"] = "300";
+        settings["FACILITATOR_MAX_CONSECUTIVE_FAILURES"] = "1";
+        await using var a = await GatewayHost.StartAsync(settings);
+        await using var b = await GatewayHost.StartAsync(settings);
+        var payment = PaymentSigner.ValidNow(1, seed: 32);
+
+        using (var first = await a.PostAsync("/settle", payment))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        }
+
+        primary.Answer("/settle", 200, Settled);
+        using var repeat = await b.PostAsync("/settle", payment);
+
+        Assert.Equal(Settled, await repeat.Content.ReadAsStringAsync());
+        Assert.Equal("primary", Header(repeat, "X-Facilitator-Upstream"));
+        Assert.Equal(0, secondary.CountOf("/settle"));
+    }
+
+    [Fact]
+    public async Task Redis_StoppedMidTest_BothInstancesKeepAnsweringDegradedThenRecover()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        var settings = Settings(redis, ("only", upstream.Url));
+        await using var a = await GatewayHost.StartAsync(settings);
+        await using var b = await GatewayHost.StartAsync(settings);
+
+        await redis.StopAsync();
+
+        foreach (var gateway in new[] { a, b })
+        {
+            await Eventually.TrueAsync(async () => await HealthStatusAsync(gateway) == "degraded", "the instance reports Redis unreachable");
+            using var verify = await gateway.PostAsync("/verify", Payments.V2);
+            Assert.Equal(HttpStatusCode.OK, verify.StatusCode);
+            using var settle = await gateway.PostAsync("/settle", PaymentSigner.ValidNow(2, seed: 33, nonceSeed: gateway == a ? 1 : 2));
+            Assert.Equal(HttpStatusCode.OK, settle.StatusCode);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await gateway.Client.GetAsync("/health/ready")).StatusCode);
+        }
+
+        await redis.StartAgainAsync();
+
+        foreach (var gateway in new[] { a, b })
+        {
+            await Eventually.TrueAsync(async () => await HealthStatusAsync(gateway) == "healthy", "the instance reconnects", timeoutMs: 20_000);
+            Assert.Equal(HttpStatusCode.OK, (await gateway.Client.GetAsync("/health/ready")).StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task Probes_TwoInstancesSharingTheLock_OneProbesPerInterval()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        var settings = Settings(redis, ("only", upstream.Url));
+        settings["FACILITATOR_HEALTH_CHECK"] = "true";
+        settings["FACILITATOR_HEALTH_CHECK_INTERVAL_MS"] = "1000";
+        await using var a = await GatewayHost.StartAsync(settings);
+        await using var b = await GatewayHost.StartAsync(settings);
+
+        await Task.Delay(TimeSpan.FromMilliseconds(2500));
+
+        // Two instances over about three intervals: one probe per interval, not one per instance.
+        Assert.InRange(upstream.CountOf("/supported"), 2, 4);
+    }
+
+    private static async Task<bool> PrimaryHealthyAsync(GatewayHost gateway) =>
+        Json(await gateway.Client.GetStringAsync("/api/facilitator-status?include=health"))
+            .GetProperty("health").GetProperty("facilitators")[0].GetProperty("isHealthy").GetBoolean();
+
+    private static async Task<string?> HealthStatusAsync(GatewayHost gateway)
+    {
+        using var response = await gateway.Client.GetAsync("/health");
+        return Json(await response.Content.ReadAsStringAsync()).GetProperty("status").GetString();
+    }
+}
