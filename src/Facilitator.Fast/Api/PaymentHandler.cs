@@ -71,7 +71,7 @@ internal sealed class PaymentHandler(FailoverRouter router, SettlementCoordinato
             return;
         }
 
-        using var result = await router.RouteAsync(operation, body.Memory, null, context.RequestAborted).ConfigureAwait(false);
+        using var result = await router.RouteAsync(operation, body.Memory, null, context.RequestAborted, kind: PaymentKind.Of(view)).ConfigureAwait(false);
         await WriteRoutedAsync(context, operation, result, verdict, view, body).ConfigureAwait(false);
     }
 
@@ -83,6 +83,12 @@ internal sealed class PaymentHandler(FailoverRouter router, SettlementCoordinato
             case RouteOutcome.Answered:
                 local.CompareWithUpstream(verdict, view.Version, operation, result.Body!.Span);
                 await UpstreamAnswerWriter.WriteAsync(context, result).ConfigureAwait(false);
+                return;
+
+            case RouteOutcome.Unsupported:
+                UpstreamAnswerWriter.WriteRoutingHeaders(context.Response, result);
+                await WriteFailureAsync(
+                    context, operation, StatusCodes.Status200OK, X402Reasons.UnsupportedScheme, result.FailureSummary!, view, body).ConfigureAwait(false);
                 return;
 
             case RouteOutcome.SettlementPending:

@@ -45,9 +45,15 @@ public sealed class FailoverRouter
         _answerLevel = _options.Logging ? LogLevel.Information : LogLevel.Debug;
     }
 
+    /// <param name="kind">The payment's kind, for capability routing; default for calls that are not payments.</param>
     /// <param name="only">Route to this upstream alone, healthy or not, and never elsewhere: a settlement pending there.</param>
     public async ValueTask<RouteResult> RouteAsync(
-        FacilitatorOperation operation, ReadOnlyMemory<byte> body, string? query, CancellationToken callerAborted, Upstream? only = null)
+        FacilitatorOperation operation,
+        ReadOnlyMemory<byte> body,
+        string? query,
+        CancellationToken callerAborted,
+        Upstream? only = null,
+        PaymentKind kind = default)
     {
         var snapshot = only is null ? _table.Current : StickySnapshot(only);
         var attemptToken = operation == FacilitatorOperation.Settle ? CancellationToken.None : callerAborted;
@@ -60,9 +66,20 @@ public sealed class FailoverRouter
         // A settle is never the trial request that finds out whether a failing upstream is back: a hang there would
         // leave the payment pending although a healthy upstream was available. Trials are left to other calls.
         var settleAvoidsTrials = operation == FacilitatorOperation.Settle && snapshot.HasHealthyRoute;
+        var capable = 0;
+
+        // Two passes in priority order: upstreams known to support the payment's kind, then those not known yet.
+        for (var pass = 0; pass < 2; pass++)
         foreach (var route in snapshot.Routes)
         {
             var upstream = route.Upstream;
+            var support = only is null ? kind.SupportIn(upstream.CapabilitySet, body.Span) : Support.Listed;
+            if (support == Support.NotListed || (support == Support.Listed) != (pass == 0))
+            {
+                continue;
+            }
+
+            capable++;
             if (only is null && !route.IsHealthy && snapshot.FailoverEnabled
                 && (settleAvoidsTrials || !upstream.TryClaimTrial(_time.GetUtcNow(), _cooldown)))
             {
@@ -96,6 +113,11 @@ public sealed class FailoverRouter
         }
 
         var name = FacilitatorOperations.Name(operation);
+        if (capable == 0 && snapshot.Routes.Length > 0)
+        {
+            return new RouteResult(RouteOutcome.Unsupported, null, last, 0, "No facilitator supports this payment's scheme and network.");
+        }
+
         if (attempts == 0)
         {
             RoutingLog.NoneEligible(_logger, name);

@@ -19,6 +19,9 @@ public enum RouteOutcome : byte
 
     /// <summary>No upstream offers the operation (discovery).</summary>
     NotOffered,
+
+    /// <summary>Every upstream's capabilities are known and none lists the payment's (version, scheme, network).</summary>
+    Unsupported,
 }
 
 /// <summary>The result of routing one call: the answer, or why there is none and what was tried.</summary>

@@ -35,7 +35,8 @@ public sealed partial class SettlementCoordinator
     {
         if (!SettlementKey.TryCreate(body.Span, view, _time.GetUtcNow(), out var key, out var expiresAt))
         {
-            return SettlementResult.Live(await _router.RouteAsync(FacilitatorOperation.Settle, body, null, CancellationToken.None).ConfigureAwait(false));
+            return SettlementResult.Live(
+                await _router.RouteAsync(FacilitatorOperation.Settle, body, null, CancellationToken.None, kind: PaymentKind.Of(view)).ConfigureAwait(false));
         }
 
         for (var round = 0; round < 3; round++)
@@ -44,7 +45,7 @@ public sealed partial class SettlementCoordinator
             var existing = claim.Existing;
             if (claim.Owned)
             {
-                return await RouteAndRecordAsync(key, expiresAt, body, sticky: null).ConfigureAwait(false);
+                return await RouteAndRecordAsync(key, expiresAt, body, sticky: null, PaymentKind.Of(view)).ConfigureAwait(false);
             }
 
             if (existing!.State == SettlementState.InFlight)
@@ -75,18 +76,19 @@ public sealed partial class SettlementCoordinator
                 return SettlementResult.FromLedger(existing);
             }
 
-            return await RouteAndRecordAsync(key, expiresAt, body, holder).ConfigureAwait(false);
+            return await RouteAndRecordAsync(key, expiresAt, body, holder, default).ConfigureAwait(false);
         }
 
         return SettlementResult.FromLedger(new SettlementRecord(SettlementState.Pending, null, 0, null, null, _time.GetUtcNow()));
     }
 
-    private async ValueTask<SettlementResult> RouteAndRecordAsync(string key, DateTimeOffset expiresAt, ReadOnlyMemory<byte> body, Upstream? sticky)
+    private async ValueTask<SettlementResult> RouteAndRecordAsync(
+        string key, DateTimeOffset expiresAt, ReadOnlyMemory<byte> body, Upstream? sticky, PaymentKind kind)
     {
         RouteResult? result = null;
         try
         {
-            result = await _router.RouteAsync(FacilitatorOperation.Settle, body, null, CancellationToken.None, sticky).ConfigureAwait(false);
+            result = await _router.RouteAsync(FacilitatorOperation.Settle, body, null, CancellationToken.None, sticky, kind).ConfigureAwait(false);
             var now = _time.GetUtcNow();
             switch (result.Outcome)
             {

@@ -31,13 +31,21 @@ public sealed class Upstream : IDisposable
     public UpstreamStatistics Statistics { get; } = new();
 
     private SupportedResponse? _capabilities;
+    private CapabilitySet? _capabilitySet;
 
     /// <summary>The upstream's last readable <c>/supported</c> answer; null until one was read.</summary>
     public SupportedResponse? Capabilities
     {
         get => Volatile.Read(ref _capabilities);
-        set => Volatile.Write(ref _capabilities, value);
+        set
+        {
+            Volatile.Write(ref _capabilitySet, value is null ? null : new CapabilitySet(value));
+            Volatile.Write(ref _capabilities, value);
+        }
     }
+
+    /// <summary>What the upstream supports, for routing; null while unknown.</summary>
+    public CapabilitySet? CapabilitySet => Volatile.Read(ref _capabilitySet);
 
     public Uri Endpoint(FacilitatorOperation operation) => _endpoints[(int)operation];
 

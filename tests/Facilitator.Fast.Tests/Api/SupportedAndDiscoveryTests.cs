@@ -58,7 +58,7 @@ public sealed class SupportedAndDiscoveryTests
         using var response = await gateway.Client.GetAsync("/supported");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Single(Json(await response.Content.ReadAsStringAsync()).GetProperty("kinds").EnumerateArray());
+        Assert.Equal(2, Json(await response.Content.ReadAsStringAsync()).GetProperty("kinds").GetArrayLength());
     }
 
     [Fact]

@@ -26,7 +26,7 @@ internal sealed class FakeFacilitator : IAsyncDisposable
         _app = app;
         Answer("/verify", 200, $$"""{"isValid":true,"payer":"{{Payer}}"}""");
         Answer("/settle", 200, $$"""{"success":true,"transaction":"0xabc123","network":"base-sepolia","payer":"{{Payer}}"}""");
-        Answer("/supported", 200, """{"kinds":[{"x402Version":1,"scheme":"exact","network":"base-sepolia"}],"extensions":[],"signers":{}}""");
+        Answer("/supported", 200, """{"kinds":[{"x402Version":1,"scheme":"exact","network":"base-sepolia"},{"x402Version":2,"scheme":"exact","network":"eip155:84532"}],"extensions":[],"signers":{}}""");
         Answer("/discovery/resources", 200, """{"x402Version":1,"items":[],"pagination":{"limit":20,"offset":0,"total":0}}""");
     }
 
