@@ -53,6 +53,12 @@ internal sealed class PaymentHandler(FailoverRouter router, SettlementCoordinato
 
         if (local.AnswersLocally(verdict))
         {
+            if (operation == FacilitatorOperation.Settle && await settlements.FindAsync(body.Memory, view).ConfigureAwait(false) is { } settled)
+            {
+                await WriteRecordedAsync(context, settled, view, body).ConfigureAwait(false);
+                return;
+            }
+
             await WriteFailureAsync(
                 context, operation, StatusCodes.Status200OK, verdict.Reason(view.Version), verdict.Message, view, body).ConfigureAwait(false);
             return;

@@ -20,7 +20,7 @@ internal sealed record LocalVerificationReport(
     Dictionary<string, long> Unjudged,
     ShadowComparison Shadow);
 
-internal sealed record ShadowComparison(long Agreements, long LocalStricter, long UpstreamStricter);
+internal sealed record ShadowComparison(long Agreements, long LocalStricter, long UpstreamStricter, long ReasonMismatches);
 
 internal sealed record HealthSection(List<FacilitatorHealth> Facilitators, HealthSummary Summary);
 

@@ -128,7 +128,7 @@ internal sealed class StatusReportBuilder(
             stats.Valid,
             invalid,
             unjudged,
-            new ShadowComparison(stats.Agreements, stats.LocalStricter, stats.UpstreamStricter));
+            new ShadowComparison(stats.Agreements, stats.LocalStricter, stats.UpstreamStricter, stats.ReasonMismatches));
     }
 
     private List<LogEntry> Logs(int limit) =>

@@ -62,6 +62,11 @@ public sealed class ExactEvmVerifier
                 return LocalVerdict.Invalid(LocalCheck.Scheme);
             }
 
+            if (!IsEip3009(view))
+            {
+                return LocalVerdict.Unjudged(UnjudgedCause.NotEip3009);
+            }
+
             var name = view[PaymentField.RequirementsExtraName];
             var version = view[PaymentField.RequirementsExtraVersion];
             if (name.Kind is SliceKind.Absent or SliceKind.Null || version.Kind is SliceKind.Absent or SliceKind.Null)
@@ -86,6 +91,11 @@ public sealed class ExactEvmVerifier
                 return LocalVerdict.Invalid(LocalCheck.Scheme);
             }
 
+            if (!IsEip3009(view))
+            {
+                return LocalVerdict.Unjudged(UnjudgedCause.NotEip3009);
+            }
+
             if (!view[PaymentField.PayloadNetwork].ValueEquals(body, network))
             {
                 return LocalVerdict.Unjudged(UnjudgedCause.PayloadNetworkDiffers);
@@ -94,6 +104,13 @@ public sealed class ExactEvmVerifier
 
         return VerifyAuthorization(body, view, chainId);
     }
+
+    /// <summary>
+    /// An EIP-3009 payment has an <c>authorization</c> and no <c>permit2Authorization</c>; the official facilitator
+    /// sends any payload with the latter down its Permit2 path, which needs no EIP-712 domain in <c>extra</c>.
+    /// </summary>
+    private static bool IsEip3009(in PaymentRequestView view) =>
+        view[PaymentField.Permit2Authorization].Kind == SliceKind.Absent && view[PaymentField.From].Kind != SliceKind.Absent;
 
     private LocalVerdict VerifyAuthorization(ReadOnlySpan<byte> body, in PaymentRequestView view, ulong chainId)
     {
@@ -233,8 +250,6 @@ public sealed class ExactEvmVerifier
             case SignatureCheck.HighS:
                 return UnjudgedCause.SignatureNotCanonical;
             case SignatureCheck.InvalidRecoveryId:
-                invalid = true;
-                return UnjudgedCause.None;
             default:
                 invalid = _assumeEoaPayers;
                 return _assumeEoaPayers ? UnjudgedCause.None : UnjudgedCause.SignerMayBeContract;

@@ -25,6 +25,9 @@ public enum UnjudgedCause : byte
     /// <summary>Not the <c>exact</c> scheme on an EVM network this table knows.</summary>
     NotExactEvm,
 
+    /// <summary>The payload is not an EIP-3009 authorization (a Permit2 payment, or another payload type).</summary>
+    NotEip3009,
+
     /// <summary>v1: <c>paymentPayload.network</c> differs from the requirements' (the <c>x402</c> facilitator does not compare them).</summary>
     PayloadNetworkDiffers,
 

@@ -9,6 +9,7 @@ public sealed class LocalVerificationStatistics
     private long _agreements;
     private long _localStricter;
     private long _upstreamStricter;
+    private long _reasonMismatches;
 
     public long Valid => Volatile.Read(ref _valid);
 
@@ -20,6 +21,11 @@ public sealed class LocalVerificationStatistics
 
     /// <summary>Shadow mode: the upstream rejected a payment the local checks passed (chain checks: balance, nonce...).</summary>
     public long UpstreamStricter => Volatile.Read(ref _upstreamStricter);
+
+    /// <summary>Shadow mode: both rejected, with different reasons (a check order or reason table that differs).</summary>
+    public long ReasonMismatches => Volatile.Read(ref _reasonMismatches);
+
+    public void RecordReasonMismatch() => Interlocked.Increment(ref _reasonMismatches);
 
     public long InvalidBy(LocalCheck check) => Volatile.Read(ref _invalidByCheck[(int)check]);
 

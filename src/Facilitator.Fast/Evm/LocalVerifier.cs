@@ -50,6 +50,12 @@ public sealed partial class LocalVerifier
 
         var localAccepted = verdict.Kind == LocalVerdictKind.Valid;
         Statistics.RecordComparison(localAccepted, upstreamAccepted);
+        if (!localAccepted && !upstreamAccepted && !upstreamReason.ValueEquals(answer, System.Text.Encoding.ASCII.GetBytes(verdict.Reason(x402Version))))
+        {
+            Statistics.RecordReasonMismatch();
+            Disagreement(_logger, FacilitatorOperations.Name(operation), verdict.Reason(x402Version), upstreamReason.ToString(answer) ?? "(no reason)");
+        }
+
         if (localAccepted != upstreamAccepted)
         {
             Disagreement(

@@ -14,7 +14,7 @@ public static unsafe class Secp256k1
     public const int SignatureSize = 65;
     public const int AddressSize = 20;
 
-    private static readonly nint s_context = Secp256k1Native.ContextCreate(Secp256k1Native.ContextNone);
+    private static readonly nint s_context = Secp256k1Native.ContextCreate(Secp256k1Native.ContextVerify);
 
     /// <summary>n/2, big-endian: the largest <c>s</c> a non-malleable signature may have.</summary>
     private static ReadOnlySpan<byte> HalfOrder =>
@@ -73,12 +73,17 @@ public static unsafe class Secp256k1
     /// <summary>The raw library call, for comparing the cost of a full check with the recovery it rests on.</summary>
     internal static bool RecoverPublicKey(ReadOnlySpan<byte> digest, ReadOnlySpan<byte> signature, Span<byte> publicKey64)
     {
+        var recoveryId = signature[64] >= 27 ? signature[64] - 27 : signature[64];
+        if (recoveryId is not (0 or 1))
+        {
+            return false;
+        }
+
         var parsed = stackalloc byte[Secp256k1Native.RecoverableSignatureSize];
         fixed (byte* compact = signature)
         fixed (byte* message = digest)
         fixed (byte* output = publicKey64)
         {
-            var recoveryId = signature[64] >= 27 ? signature[64] - 27 : signature[64];
             return Secp256k1Native.RecoverableSignatureParseCompact(s_context, parsed, compact, recoveryId) == 1
                 && Secp256k1Native.Recover(s_context, output, parsed, message) == 1;
         }

@@ -13,8 +13,8 @@ internal static unsafe partial class Secp256k1Native
 {
     public const string Library = "libsecp256k1";
 
-    /// <summary>SECP256K1_CONTEXT_NONE: recovery needs no precomputed signing tables.</summary>
-    public const uint ContextNone = 1;
+    /// <summary>SECP256K1_CONTEXT_VERIFY: recovery needs no signing tables, and versions before 0.2 require this flag.</summary>
+    public const uint ContextVerify = 0x0101;
 
     /// <summary>SECP256K1_EC_UNCOMPRESSED.</summary>
     public const uint Uncompressed = 2;
@@ -52,9 +52,7 @@ internal static unsafe partial class Secp256k1Native
             return 0;
         }
 
-        return NativeLibrary.TryLoad("libsecp256k1.so.1", assembly, searchPath, out var handle)
-            || NativeLibrary.TryLoad("libsecp256k1.so", assembly, searchPath, out handle)
-            ? handle
-            : 0;
+        // Only the ABI this binding was written for: an unversioned libsecp256k1.so could be another one.
+        return NativeLibrary.TryLoad("libsecp256k1.so.1", assembly, searchPath, out var handle) ? handle : 0;
     }
 }

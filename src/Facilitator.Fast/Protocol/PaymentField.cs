@@ -38,4 +38,7 @@ public enum PaymentField : byte
     ValidAfter,
     ValidBefore,
     Nonce,
+
+    /// <summary><c>paymentPayload.payload.permit2Authorization</c>: present on Permit2 payments (v2), which are not EIP-3009.</summary>
+    Permit2Authorization,
 }

@@ -216,6 +216,7 @@ public static class PaymentRequestReader
                 break;
             case Scope.InnerPayload:
                 if (reader.ValueTextEquals("signature"u8)) return (PaymentField.Signature, Scope.Root);
+                if (reader.ValueTextEquals("permit2Authorization"u8)) return (PaymentField.Permit2Authorization, Scope.Root);
                 if (reader.ValueTextEquals("authorization"u8)) return (null, Scope.Authorization);
                 break;
             case Scope.Authorization:

@@ -9,7 +9,7 @@ namespace Facilitator.Fast.Protocol;
 /// </summary>
 public struct PaymentRequestView
 {
-    public const int FieldCount = (int)PaymentField.Nonce + 1;
+    public const int FieldCount = (int)PaymentField.Permit2Authorization + 1;
 
     private Fields _fields;
 

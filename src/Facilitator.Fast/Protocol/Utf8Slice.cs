@@ -45,7 +45,15 @@ public readonly record struct Utf8Slice(int Start, int Length, bool IsEscaped, S
         }
 
         var reader = QuotedReader(source, Length + 2 <= 512 ? stackalloc byte[Length + 2] : new byte[Length + 2]);
-        return reader.GetString();
+        try
+        {
+            return reader.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            // An escape that is not valid UTF-16 (a lone surrogate).
+            return null;
+        }
     }
 
     /// <summary>
@@ -77,8 +85,9 @@ public readonly record struct Utf8Slice(int Start, int Length, bool IsEscaped, S
             written = reader.CopyString(destination);
             return true;
         }
-        catch (ArgumentException)
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
         {
+            written = 0;
             return false;
         }
     }
@@ -96,7 +105,10 @@ public readonly record struct Utf8Slice(int Start, int Length, bool IsEscaped, S
             return RawIn(source).SequenceEqual(other.RawIn(source));
         }
 
-        return string.Equals(ToString(source), other.ToString(source), StringComparison.Ordinal);
+        Span<byte> left = stackalloc byte[256];
+        Span<byte> right = stackalloc byte[256];
+        return TryCopyUnescaped(source, left, out var leftLength) && other.TryCopyUnescaped(source, right, out var rightLength)
+            && left[..leftLength].SequenceEqual(right[..rightLength]);
     }
 
     /// <summary>True when the value is a string equal to <paramref name="literal"/>.</summary>

@@ -30,6 +30,16 @@ public sealed partial class SettlementCoordinator
         _waitLimit = longest * Math.Max(1, configuration.Upstreams.Count(static u => u.Enabled)) + TimeSpan.FromSeconds(5);
     }
 
+    /// <summary>
+    /// What the ledger holds for this authorization (finished or pending), for a repeat that local verification would
+    /// now refuse (it expired meanwhile, say): a settled payment must keep its answer.
+    /// </summary>
+    public async ValueTask<SettlementRecord?> FindAsync(ReadOnlyMemory<byte> body, PaymentRequestView view) =>
+        SettlementKey.TryCreate(body.Span, view, _time.GetUtcNow(), out var key, out _)
+        && await _ledger.FindAsync(key).ConfigureAwait(false) is { State: not SettlementState.InFlight } record
+            ? record
+            : null;
+
     /// <summary>Settles the payment in <paramref name="body"/>, or answers from the ledger.</summary>
     public async ValueTask<SettlementResult> SettleAsync(ReadOnlyMemory<byte> body, PaymentRequestView view)
     {

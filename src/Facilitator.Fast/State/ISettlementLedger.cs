@@ -10,6 +10,9 @@ public interface ISettlementLedger
     /// <summary>Claims the settlement of <paramref name="key"/> for this caller, or returns the existing entry.</summary>
     ValueTask<SettlementClaim> ClaimAsync(string key, DateTimeOffset expiresAt, CancellationToken cancellationToken);
 
+    /// <summary>The entry of <paramref name="key"/> if there is one, without claiming anything.</summary>
+    ValueTask<SettlementRecord?> FindAsync(string key);
+
     /// <summary>Records a finished or pending settlement, kept until <paramref name="expiresAt"/>, and wakes the waiters.</summary>
     ValueTask RecordAsync(string key, SettlementRecord record, DateTimeOffset expiresAt);
 

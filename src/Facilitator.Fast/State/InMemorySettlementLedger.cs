@@ -48,6 +48,9 @@ public sealed class InMemorySettlementLedger : ISettlementLedger
         }
     }
 
+    public ValueTask<SettlementRecord?> FindAsync(string key) =>
+        ValueTask.FromResult(_entries.TryGetValue(key, out var entry) && entry.ExpiresAt > _time.GetUtcNow() ? entry.Record : null);
+
     public ValueTask RecordAsync(string key, SettlementRecord record, DateTimeOffset expiresAt)
     {
         var entry = _entries.AddOrUpdate(

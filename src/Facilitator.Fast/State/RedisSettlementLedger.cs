@@ -63,6 +63,20 @@ public sealed class RedisSettlementLedger : ISettlementLedger
         }
     }
 
+    public async ValueTask<SettlementRecord?> FindAsync(string key)
+    {
+        try
+        {
+            var value = await _redis.Database.StringGetAsync(KeyOf(key)).ConfigureAwait(false);
+            return value.IsNull ? null : Deserialize((byte[])value!);
+        }
+        catch (RedisException)
+        {
+            _redis.CountFallback();
+            return await _local.FindAsync(key).ConfigureAwait(false);
+        }
+    }
+
     public async ValueTask RecordAsync(string key, SettlementRecord record, DateTimeOffset expiresAt)
     {
         _claims.TryRemove(key, out _);

@@ -43,13 +43,23 @@ internal static unsafe partial class PaymentSigner
     }
 
     /// <summary>A signed <c>{x402Version, paymentPayload, paymentRequirements}</c> body for Base Sepolia USDC.</summary>
+    /// <param name="token">Another token's EIP-712 domain (name, version, contract) instead of Base Sepolia USDC.</param>
     public static string Request(
-        Payer payer, int x402Version, long validAfter, long validBefore, string value = "10000", string amount = "10000", int nonceSeed = 0, string payTo = PayTo)
+        Payer payer,
+        int x402Version,
+        long validAfter,
+        long validBefore,
+        string value = "10000",
+        string amount = "10000",
+        int nonceSeed = 0,
+        string payTo = PayTo,
+        (string Name, string Version, string Contract)? token = null)
     {
+        var (name, version, asset) = token ?? ("USDC", "2", BaseSepoliaUsdc);
         var nonce = new byte[32];
         Keccak256.Hash(Encoding.UTF8.GetBytes($"nonce {nonceSeed} {payer.Address} {validBefore}"), nonce);
         var nonceHex = "0x" + Convert.ToHexStringLower(nonce);
-        var signature = Sign(payer, 84532, BaseSepoliaUsdc, "USDC", "2", payTo, value, validAfter, validBefore, nonce);
+        var signature = Sign(payer, 84532, asset, name, version, payTo, value, validAfter, validBefore, nonce);
         var authorization = string.Create(CultureInfo.InvariantCulture,
             $$"""{"from":"{{payer.Address}}","to":"{{payTo}}","value":"{{value}}","validAfter":"{{validAfter}}","validBefore":"{{validBefore}}","nonce":"{{nonceHex}}"}""");
         var inner = $$"""{"signature":"{{signature}}","authorization":{{authorization}}}""";
@@ -58,11 +68,11 @@ internal static unsafe partial class PaymentSigner
             return "{\"x402Version\":1,\"paymentPayload\":{\"x402Version\":1,\"scheme\":\"exact\",\"network\":\"base-sepolia\",\"payload\":" + inner
                 + "},\"paymentRequirements\":{\"scheme\":\"exact\",\"network\":\"base-sepolia\",\"maxAmountRequired\":\"" + amount
                 + "\",\"resource\":\"https://api.example.com/premium\",\"description\":\"Premium\",\"mimeType\":\"application/json\",\"payTo\":\"" + PayTo
-                + "\",\"maxTimeoutSeconds\":60,\"asset\":\"" + BaseSepoliaUsdc + "\",\"extra\":{\"name\":\"USDC\",\"version\":\"2\"}}}";
+                + "\",\"maxTimeoutSeconds\":60,\"asset\":\"" + asset + "\",\"extra\":{\"name\":\"" + name + "\",\"version\":\"" + version + "\"}}}";
         }
 
-        var requirements = "{\"scheme\":\"exact\",\"network\":\"eip155:84532\",\"amount\":\"" + amount + "\",\"asset\":\"" + BaseSepoliaUsdc
-            + "\",\"payTo\":\"" + PayTo + "\",\"maxTimeoutSeconds\":60,\"extra\":{\"name\":\"USDC\",\"version\":\"2\"}}";
+        var requirements = "{\"scheme\":\"exact\",\"network\":\"eip155:84532\",\"amount\":\"" + amount + "\",\"asset\":\"" + asset
+            + "\",\"payTo\":\"" + PayTo + "\",\"maxTimeoutSeconds\":60,\"extra\":{\"name\":\"" + name + "\",\"version\":\"" + version + "\"}}";
         return "{\"x402Version\":2,\"paymentPayload\":{\"x402Version\":2,\"resource\":{\"url\":\"https://api.example.com/premium\"},\"accepted\":"
             + requirements + ",\"payload\":" + inner + "},\"paymentRequirements\":" + requirements + "}";
     }

@@ -115,4 +115,30 @@ public sealed class SettlementCoordinatorTests
         Assert.Null(Header(second, "X-Facilitator-Settlement"));
         Assert.Equal("2", Header(second, "X-Facilitator-Attempts"));
     }
+
+    [Fact]
+    public async Task Settle_RepeatAfterItSettledButNowNearExpiry_ReplayedNotRejectedLocally()
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+        upstream.Answer("/settle", 200, Settled);
+        var time = new ManualTimeProvider();
+        var settings = GatewayHost.Upstreams(("only", upstream.Url));
+        settings["LocalVerification:Mode"] = "enforce";
+        await using var gateway = await GatewayHost.StartAsync(settings, time);
+        var now = time.GetUtcNow().ToUnixTimeSeconds();
+        var payment = PaymentSigner.Request(PaymentSigner.CreatePayer(26), 2, now - 600, now + 300);
+
+        using (var first = await gateway.PostAsync("/settle", payment))
+        {
+            Assert.Equal(Settled, await first.Content.ReadAsStringAsync());
+        }
+
+        time.Advance(TimeSpan.FromSeconds(298));
+        using var repeat = await gateway.PostAsync("/settle", payment);
+
+        Assert.Equal(Settled, await repeat.Content.ReadAsStringAsync());
+        Assert.Equal("replayed", Header(repeat, "X-Facilitator-Settlement"));
+        Assert.Equal("invalid", Header(repeat, "X-Facilitator-Local-Verdict"));
+        Assert.Equal(1, upstream.CountOf("/settle"));
+    }
 }
