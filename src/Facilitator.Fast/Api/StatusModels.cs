@@ -46,7 +46,9 @@ internal sealed record HealthSummary(int Total, int Healthy, int Unhealthy, int 
 
 internal sealed record StatisticsSection(List<FacilitatorStatistics> Facilitators);
 
-internal sealed record FacilitatorStatistics(string Id, OperationCounts Operations, ResultCounts Results, Performance Performance);
+internal sealed record FacilitatorStatistics(string Id, OperationCounts Operations, ResultCounts Results, Performance Performance, HedgingCounts Hedging);
+
+internal sealed record HedgingCounts(long Fired, long Won, long BudgetRefusals);
 
 internal sealed record OperationCounts(long Verify, long Settle, long Supported, long List, long Total);
 

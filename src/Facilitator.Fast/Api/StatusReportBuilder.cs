@@ -96,7 +96,8 @@ internal sealed class StatusReportBuilder(
                     Math.Round(stats.AverageMilliseconds, 1),
                     Milliseconds(stats.Latency.Percentile(50)),
                     Milliseconds(stats.Latency.Percentile(95)),
-                    Milliseconds(stats.Latency.Percentile(99)))));
+                    Milliseconds(stats.Latency.Percentile(99))),
+                new HedgingCounts(stats.HedgesFired, stats.HedgesWon, stats.BudgetRefusals)));
         }
 
         return new StatisticsSection(facilitators);

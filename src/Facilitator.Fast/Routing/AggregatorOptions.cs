@@ -38,6 +38,21 @@ public sealed class AggregatorOptions
     /// <summary>Log every upstream operation at Information level (<c>FACILITATOR_LOGGING</c>); otherwise at Debug.</summary>
     public bool Logging { get; set; }
 
+    /// <summary>Hedge verify and discovery calls (never settle): after the hedge delay, the next upstream gets the same bytes.</summary>
+    public bool Hedging { get; set; } = true;
+
+    /// <summary>Lower bound of the hedge delay, which is otherwise the upstream's recent p95.</summary>
+    public int HedgeMinDelayMs { get; set; } = 50;
+
+    /// <summary>Upper bound of the hedge delay, and the delay while an upstream's p95 is not known yet.</summary>
+    public int HedgeMaxDelayMs { get; set; } = 1000;
+
+    /// <summary>Extra attempts (retries and hedges) allowed per routed call over a 10-second window.</summary>
+    public double ExtraRequestRatio { get; set; } = 0.1;
+
+    /// <summary>Extra attempts always allowed per 10-second window, so a quiet service can still retry.</summary>
+    public int ExtraRequestMinimum { get; set; } = 10;
+
     /// <summary>How long the merged <c>/supported</c> answer is served from cache.</summary>
     public int SupportedCacheMs { get; set; } = 60_000;
 

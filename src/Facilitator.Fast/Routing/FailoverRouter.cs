@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using Facilitator.Fast.Protocol;
 using Facilitator.Fast.State;
@@ -26,6 +27,7 @@ public sealed class FailoverRouter
     private readonly AggregatorOptions _options;
     private readonly TimeSpan _cooldown;
     private readonly LogLevel _answerLevel;
+    private readonly RetryBudget _budget;
 
     public FailoverRouter(
         RoutingTable table,
@@ -43,6 +45,7 @@ public sealed class FailoverRouter
         _options = configuration.Aggregator;
         _cooldown = TimeSpan.FromMilliseconds(_options.UnhealthyCooldownMs);
         _answerLevel = _options.Logging ? LogLevel.Information : LogLevel.Debug;
+        _budget = new RetryBudget(_options.ExtraRequestRatio, _options.ExtraRequestMinimum, time);
     }
 
     /// <param name="kind">The payment's kind, for capability routing; default for calls that are not payments.</param>
@@ -56,32 +59,73 @@ public sealed class FailoverRouter
         PaymentKind kind = default)
     {
         var snapshot = only is null ? _table.Current : StickySnapshot(only);
+        var candidates = ArrayPool<Candidate>.Shared.Rent(Math.Max(snapshot.Routes.Length, 1));
+        try
+        {
+            var count = Order(snapshot, operation, kind, body.Span, only, candidates, out var capable);
+            if (capable == 0 && snapshot.Routes.Length > 0)
+            {
+                return new RouteResult(RouteOutcome.Unsupported, null, default, 0, "No facilitator supports this payment's scheme and network.");
+            }
+
+            _budget.RecordRequest();
+            return await TryCandidatesAsync(operation, body, query, callerAborted, candidates, count).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<Candidate>.Shared.Return(candidates, clearArray: true);
+        }
+    }
+
+    /// <summary>
+    /// Puts the snapshot's routes in the order they are to be tried: upstreams known to support the payment's kind,
+    /// then those whose capabilities are not known; none that is known not to support it. Unhealthy upstreams are
+    /// kept as trial candidates (claimed only when reached), except for settle while a healthy one exists: a settle
+    /// is never the trial that finds out whether a failing upstream is back.
+    /// </summary>
+    private static int Order(
+        RoutingSnapshot snapshot, FacilitatorOperation operation, PaymentKind kind, ReadOnlySpan<byte> body, Upstream? only, Candidate[] candidates, out int capable)
+    {
+        var settleAvoidsTrials = operation == FacilitatorOperation.Settle && snapshot.HasHealthyRoute;
+        var count = 0;
+        capable = 0;
+        for (var pass = 0; pass < 2; pass++)
+        {
+            foreach (var route in snapshot.Routes)
+            {
+                var support = only is null ? kind.SupportIn(route.Upstream.CapabilitySet, body) : Support.Listed;
+                if (support == Support.NotListed || (support == Support.Listed) != (pass == 0))
+                {
+                    continue;
+                }
+
+                capable++;
+                var trial = only is null && !route.IsHealthy && snapshot.FailoverEnabled;
+                if (!(trial && settleAvoidsTrials))
+                {
+                    candidates[count++] = new Candidate(route.Upstream, trial);
+                }
+            }
+        }
+
+        return count;
+    }
+
+    private async ValueTask<RouteResult> TryCandidatesAsync(
+        FacilitatorOperation operation, ReadOnlyMemory<byte> body, string? query, CancellationToken callerAborted, Candidate[] candidates, int count)
+    {
         var attemptToken = operation == FacilitatorOperation.Settle ? CancellationToken.None : callerAborted;
+        var hedgeable = _options.Hedging && operation is FacilitatorOperation.Verify or FacilitatorOperation.Discovery;
         var attempts = 0;
         var offered = false;
         StringBuilder? failures = null;
         Upstream? summarized = null;
         AttemptResult last = default;
 
-        // A settle is never the trial request that finds out whether a failing upstream is back: a hang there would
-        // leave the payment pending although a healthy upstream was available. Trials are left to other calls.
-        var settleAvoidsTrials = operation == FacilitatorOperation.Settle && snapshot.HasHealthyRoute;
-        var capable = 0;
-
-        // Two passes in priority order: upstreams known to support the payment's kind, then those not known yet.
-        for (var pass = 0; pass < 2; pass++)
-        foreach (var route in snapshot.Routes)
+        for (var i = 0; i < count; i++)
         {
-            var upstream = route.Upstream;
-            var support = only is null ? kind.SupportIn(upstream.CapabilitySet, body.Span) : Support.Listed;
-            if (support == Support.NotListed || (support == Support.Listed) != (pass == 0))
-            {
-                continue;
-            }
-
-            capable++;
-            if (only is null && !route.IsHealthy && snapshot.FailoverEnabled
-                && (settleAvoidsTrials || !upstream.TryClaimTrial(_time.GetUtcNow(), _cooldown)))
+            var (upstream, trial) = candidates[i];
+            if (upstream is null || (trial && !upstream.TryClaimTrial(_time.GetUtcNow(), _cooldown)))
             {
                 continue;
             }
@@ -89,35 +133,56 @@ public sealed class FailoverRouter
             for (var attempt = 0; attempt <= upstream.Definition.Retries; attempt++)
             {
                 callerAborted.ThrowIfCancellationRequested();
-                attempts++;
-                last = await UpstreamCall.SendAsync(upstream, operation, body, query, _options.MaxResponseBodyBytes, attemptToken).ConfigureAwait(false);
-                Record(upstream, operation, attempts, last);
-                if (last.Answered)
+                if (attempt > 0 && !_budget.TryAcquireExtra())
                 {
-                    return new RouteResult(RouteOutcome.Answered, upstream, last, attempts, null);
-                }
-
-                AppendFailure(ref failures, ref summarized, upstream, last);
-                if (last.Failure == AttemptFailure.NotOffered)
-                {
+                    upstream.Statistics.RecordBudgetRefusal();
                     break;
                 }
 
-                offered = true;
-                if (operation == FacilitatorOperation.Settle && !last.Failure.ProvablyNotProcessed())
+                var backupIndex = hedgeable && attempt == 0 ? NextHealthy(candidates, i + 1, count) : -1;
+                var outcome = backupIndex < 0
+                    ? new HedgedAttempt(await UpstreamCall.SendAsync(upstream, operation, body, query, _options.MaxResponseBodyBytes, attemptToken).ConfigureAwait(false), upstream, null, null)
+                    : await SendHedgedAsync(upstream, candidates[backupIndex].Upstream!, operation, body, query, attemptToken).ConfigureAwait(false);
+                if (outcome.Second is not null || outcome.CancelledLoser)
                 {
-                    RoutingLog.SettlementPending(_logger, upstream.Id, last.Describe());
-                    return new RouteResult(RouteOutcome.SettlementPending, upstream, last, attempts, failures!.ToString());
+                    // The hedge was sent: the backup has had its try, whatever the outcome.
+                    candidates[backupIndex] = default;
+                    attempts += outcome.CancelledLoser ? 1 : 0;
+                }
+
+                for (var k = 0; k < outcome.Count; k++)
+                {
+                    var (result, from) = outcome[k];
+                    attempts++;
+                    last = result;
+                    Record(from, operation, attempts, result);
+                    if (result.Answered)
+                    {
+                        if (!ReferenceEquals(from, upstream))
+                        {
+                            from.Statistics.RecordHedgeWon();
+                        }
+
+                        return new RouteResult(RouteOutcome.Answered, from, result, attempts, null);
+                    }
+
+                    AppendFailure(ref failures, ref summarized, from, result);
+                    offered |= result.Failure != AttemptFailure.NotOffered;
+                    if (operation == FacilitatorOperation.Settle && !result.Failure.ProvablyNotProcessed())
+                    {
+                        RoutingLog.SettlementPending(_logger, from.Id, result.Describe());
+                        return new RouteResult(RouteOutcome.SettlementPending, from, result, attempts, failures!.ToString());
+                    }
+                }
+
+                if (last.Failure == AttemptFailure.NotOffered)
+                {
+                    break;
                 }
             }
         }
 
         var name = FacilitatorOperations.Name(operation);
-        if (capable == 0 && snapshot.Routes.Length > 0)
-        {
-            return new RouteResult(RouteOutcome.Unsupported, null, last, 0, "No facilitator supports this payment's scheme and network.");
-        }
-
         if (attempts == 0)
         {
             RoutingLog.NoneEligible(_logger, name);
@@ -134,14 +199,109 @@ public sealed class FailoverRouter
         return new RouteResult(RouteOutcome.AllFailed, null, last, attempts, summary);
     }
 
+    /// <summary>
+    /// One attempt on <paramref name="primary"/> that, when it has not answered after the hedge delay (its recent
+    /// p95, bounded by settings) and the budget allows, sends the same bytes to <paramref name="backup"/>. The first
+    /// acceptable answer wins and the other request is cancelled; if the first to finish failed, the other is awaited.
+    /// </summary>
+    private async ValueTask<HedgedAttempt> SendHedgedAsync(
+        Upstream primary, Upstream backup, FacilitatorOperation operation, ReadOnlyMemory<byte> body, string? query, CancellationToken callerAborted)
+    {
+        using var primaryCancel = CancellationTokenSource.CreateLinkedTokenSource(callerAborted);
+        var primaryTask = UpstreamCall.SendAsync(primary, operation, body, query, _options.MaxResponseBodyBytes, primaryCancel.Token).AsTask();
+        using (var timerCancel = new CancellationTokenSource())
+        {
+            var first = await Task.WhenAny(primaryTask, Task.Delay(HedgeDelay(primary), _time, timerCancel.Token)).ConfigureAwait(false);
+            await timerCancel.CancelAsync().ConfigureAwait(false);
+            if (first == primaryTask)
+            {
+                return new HedgedAttempt(await primaryTask.ConfigureAwait(false), primary, null, null);
+            }
+        }
+
+        if (!_budget.TryAcquireExtra())
+        {
+            backup.Statistics.RecordBudgetRefusal();
+            return new HedgedAttempt(await primaryTask.ConfigureAwait(false), primary, null, null);
+        }
+
+        backup.Statistics.RecordHedgeFired();
+        using var backupCancel = CancellationTokenSource.CreateLinkedTokenSource(callerAborted);
+        var backupTask = UpstreamCall.SendAsync(backup, operation, body, query, _options.MaxResponseBodyBytes, backupCancel.Token).AsTask();
+
+        var done = await Task.WhenAny(primaryTask, backupTask).ConfigureAwait(false);
+        var primaryFirst = done == primaryTask;
+        var firstResult = await done.ConfigureAwait(false);
+        var (firstFrom, other, otherFrom, otherCancel) = primaryFirst
+            ? (primary, backupTask, backup, backupCancel)
+            : (backup, primaryTask, primary, primaryCancel);
+        if (firstResult.Answered)
+        {
+            await otherCancel.CancelAsync().ConfigureAwait(false);
+            Discard(other);
+            return new HedgedAttempt(firstResult, firstFrom, null, null) { CancelledLoser = true };
+        }
+
+        return new HedgedAttempt(firstResult, firstFrom, await other.ConfigureAwait(false), otherFrom);
+    }
+
+    /// <summary>The hedge delay of an upstream: its recent p95, within the configured bounds; the upper bound while unknown.</summary>
+    private TimeSpan HedgeDelay(Upstream upstream)
+    {
+        var p95 = upstream.Statistics.Recent.P95(_time.GetUtcNow());
+        var milliseconds = p95 is { } micros ? Math.Clamp(micros / 1000.0, _options.HedgeMinDelayMs, _options.HedgeMaxDelayMs) : _options.HedgeMaxDelayMs;
+        return TimeSpan.FromMilliseconds(milliseconds);
+    }
+
+    /// <summary>Observes a cancelled request's end and returns its buffer, if it still produced an answer.</summary>
+    private static void Discard(Task<AttemptResult> task) =>
+        _ = task.ContinueWith(
+            static t =>
+            {
+                if (t.IsCompletedSuccessfully)
+                {
+                    t.Result.Body?.Dispose();
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+
+    private static int NextHealthy(Candidate[] candidates, int from, int count)
+    {
+        for (var i = from; i < count; i++)
+        {
+            if (candidates[i] is { Upstream: not null, Trial: false })
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
     private static RoutingSnapshot StickySnapshot(Upstream upstream) => new([new UpstreamRoute(upstream, true)], false, 0);
+
+    /// <summary>An upstream in the order of one call; <see cref="Trial"/> when it may only be tried as the one trial after its cool-down.</summary>
+    private readonly record struct Candidate(Upstream? Upstream, bool Trial);
+
+    /// <summary>The attempts of one (possibly hedged) try, in the order they finished.</summary>
+    private readonly record struct HedgedAttempt(AttemptResult First, Upstream FirstFrom, AttemptResult? Second, Upstream? SecondFrom)
+    {
+        /// <summary>A hedge fired and the slower request was cancelled once the faster one answered.</summary>
+        public bool CancelledLoser { get; init; }
+
+        public int Count => Second is null ? 1 : 2;
+
+        public (AttemptResult Result, Upstream From) this[int index] => index == 0 ? (First, FirstFrom) : (Second!.Value, SecondFrom!);
+    }
 
     /// <summary>Records one attempt's outcome in statistics, health and the operation log.</summary>
     public void Record(Upstream upstream, FacilitatorOperation operation, int attempt, in AttemptResult result)
     {
         var now = _time.GetUtcNow();
         var healthy = result.Answered || result.Failure == AttemptFailure.NotOffered;
-        upstream.Statistics.Record(operation, healthy, result.ElapsedMicroseconds);
+        upstream.Statistics.Record(operation, healthy, result.ElapsedMicroseconds, now);
         var elapsedMs = result.ElapsedMicroseconds / 1000.0;
         var name = FacilitatorOperations.Name(operation);
         string? error = null;

@@ -61,6 +61,14 @@ public sealed class RoutingConfiguration
         InvalidSettingException.ThrowIfOutOfRange("Aggregator:Retries (FACILITATOR_RETRIES)", options.Retries, 0, 10);
         InvalidSettingException.ThrowIfOutOfRange("Aggregator:MaxConsecutiveFailures (FACILITATOR_MAX_CONSECUTIVE_FAILURES)", options.MaxConsecutiveFailures, 1, 1000);
         InvalidSettingException.ThrowIfOutOfRange("Aggregator:HealthCheckIntervalMs (FACILITATOR_HEALTH_CHECK_INTERVAL_MS)", options.HealthCheckIntervalMs, 100, 86_400_000);
+        InvalidSettingException.ThrowIfOutOfRange("Aggregator:HedgeMinDelayMs", options.HedgeMinDelayMs, 1, 600_000);
+        InvalidSettingException.ThrowIfOutOfRange("Aggregator:HedgeMaxDelayMs", options.HedgeMaxDelayMs, options.HedgeMinDelayMs, 600_000);
+        InvalidSettingException.ThrowIfOutOfRange("Aggregator:ExtraRequestMinimum", options.ExtraRequestMinimum, 0, 1_000_000);
+        if (options.ExtraRequestRatio is < 0 or > 10 || double.IsNaN(options.ExtraRequestRatio))
+        {
+            throw new InvalidSettingException("Aggregator:ExtraRequestRatio", "must be between 0 and 10.");
+        }
+
         InvalidSettingException.ThrowIfOutOfRange("Aggregator:UnhealthyCooldownMs", options.UnhealthyCooldownMs, 0, 86_400_000);
         InvalidSettingException.ThrowIfOutOfRange("Aggregator:SupportedCacheMs", options.SupportedCacheMs, 0, 86_400_000);
         InvalidSettingException.ThrowIfOutOfRange("Aggregator:OperationLogCapacity", options.OperationLogCapacity, 1, 1_000_000);

@@ -13,6 +13,27 @@ public sealed class UpstreamStatistics
 
     private long _becameUnhealthy;
     private long _recovered;
+    private long _hedgesFired;
+    private long _hedgesWon;
+    private long _budgetRefusals;
+
+    /// <summary>Hedged requests this upstream received because the one before it was slow.</summary>
+    public long HedgesFired => Volatile.Read(ref _hedgesFired);
+
+    /// <summary>Of those, the ones whose answer was used.</summary>
+    public long HedgesWon => Volatile.Read(ref _hedgesWon);
+
+    /// <summary>Retries or hedges towards this upstream that the budget refused.</summary>
+    public long BudgetRefusals => Volatile.Read(ref _budgetRefusals);
+
+    /// <summary>Latency of the last windows, for the hedge delay.</summary>
+    public RecentLatency Recent { get; } = new(TimeSpan.FromSeconds(30));
+
+    public void RecordHedgeFired() => Interlocked.Increment(ref _hedgesFired);
+
+    public void RecordHedgeWon() => Interlocked.Increment(ref _hedgesWon);
+
+    public void RecordBudgetRefusal() => Interlocked.Increment(ref _budgetRefusals);
 
     public LatencyHistogram Latency { get; } = new();
 
@@ -54,8 +75,13 @@ public sealed class UpstreamStatistics
         }
     }
 
-    public void Record(FacilitatorOperation operation, bool success, long microseconds)
+    public void Record(FacilitatorOperation operation, bool success, long microseconds, DateTimeOffset now)
     {
+        if (success)
+        {
+            Recent.Record(microseconds, now);
+        }
+
         Interlocked.Increment(ref _operations[(int)operation]);
         Interlocked.Increment(ref success ? ref _successes : ref _failures);
         Interlocked.Add(ref _totalMicroseconds, microseconds);
