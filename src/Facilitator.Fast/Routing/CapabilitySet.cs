@@ -24,27 +24,25 @@ public sealed class CapabilitySet
 
     public int Count => _kinds.Count;
 
-    /// <summary>True when the upstream listed the payment's kind; scheme and network are slices of <paramref name="body"/>.</summary>
-    public bool Supports(int version, Utf8Slice scheme, Utf8Slice network, ReadOnlySpan<byte> body)
+    /// <summary>True when the upstream listed the kind whose key <see cref="WriteKey"/> wrote.</summary>
+    public bool Supports(ReadOnlySpan<char> key) => _lookup.Contains(key);
+
+    /// <summary>Writes the lookup key <c>version|scheme|network</c> of a payment; the length, or -1 when it cannot be read.</summary>
+    public static int WriteKey(int version, Utf8Slice scheme, Utf8Slice network, ReadOnlySpan<byte> body, Span<char> key)
     {
         Span<byte> schemeBytes = stackalloc byte[64];
         Span<byte> networkBytes = stackalloc byte[128];
-        if (!scheme.TryCopyUnescaped(body, schemeBytes, out var schemeLength) || !network.TryCopyUnescaped(body, networkBytes, out var networkLength))
+        if (!scheme.TryCopyUnescaped(body, schemeBytes, out var schemeLength) || !network.TryCopyUnescaped(body, networkBytes, out var networkLength)
+            || key.Length < 16 + schemeLength + networkLength || !version.TryFormat(key, out var written, default, CultureInfo.InvariantCulture))
         {
-            return false;
-        }
-
-        Span<char> key = stackalloc char[16 + schemeLength + networkLength];
-        if (!version.TryFormat(key, out var written, default, CultureInfo.InvariantCulture))
-        {
-            return false;
+            return -1;
         }
 
         key[written++] = '|';
         written += Encoding.UTF8.GetChars(schemeBytes[..schemeLength], key[written..]);
         key[written++] = '|';
         written += Encoding.UTF8.GetChars(networkBytes[..networkLength], key[written..]);
-        return _lookup.Contains(key[..written]);
+        return written;
     }
 
     private static string Key(int version, string scheme, string network) =>

@@ -83,17 +83,20 @@ public sealed class FailoverRouter
     /// kept as trial candidates (claimed only when reached), except for settle while a healthy one exists: a settle
     /// is never the trial that finds out whether a failing upstream is back.
     /// </summary>
-    private static int Order(
+    internal static int Order(
         RoutingSnapshot snapshot, FacilitatorOperation operation, PaymentKind kind, ReadOnlySpan<byte> body, Upstream? only, Candidate[] candidates, out int capable)
     {
         var settleAvoidsTrials = operation == FacilitatorOperation.Settle && snapshot.HasHealthyRoute;
         var count = 0;
         capable = 0;
+        Span<char> keyBuffer = stackalloc char[256];
+        var keyLength = only is null ? kind.WriteKey(body, keyBuffer) : -1;
+        ReadOnlySpan<char> key = keyLength < 0 ? default : keyBuffer[..keyLength];
         for (var pass = 0; pass < 2; pass++)
         {
             foreach (var route in snapshot.Routes)
             {
-                var support = only is null ? kind.SupportIn(route.Upstream.CapabilitySet, body) : Support.Listed;
+                var support = only is null ? PaymentKind.SupportIn(route.Upstream.CapabilitySet, key) : Support.Listed;
                 if (support == Support.NotListed || (support == Support.Listed) != (pass == 0))
                 {
                     continue;
@@ -283,7 +286,7 @@ public sealed class FailoverRouter
     private static RoutingSnapshot StickySnapshot(Upstream upstream) => new([new UpstreamRoute(upstream, true)], false, 0);
 
     /// <summary>An upstream in the order of one call; <see cref="Trial"/> when it may only be tried as the one trial after its cool-down.</summary>
-    private readonly record struct Candidate(Upstream? Upstream, bool Trial);
+    internal readonly record struct Candidate(Upstream? Upstream, bool Trial);
 
     /// <summary>The attempts of one (possibly hedged) try, in the order they finished.</summary>
     private readonly record struct HedgedAttempt(AttemptResult First, Upstream FirstFrom, AttemptResult? Second, Upstream? SecondFrom)

@@ -16,13 +16,13 @@ public readonly record struct PaymentKind(int Version, Utf8Slice Scheme, Utf8Sli
 {
     public static PaymentKind Of(in PaymentRequestView view) => new(view.Version, view.Scheme, view.Network);
 
-    public Support SupportIn(CapabilitySet? capabilities, ReadOnlySpan<byte> body)
-    {
-        if (Version == 0 || capabilities is null || !Scheme.IsString || !Network.IsString)
-        {
-            return Support.Unknown;
-        }
+    /// <summary>The capability lookup key of this payment (see <see cref="CapabilitySet.WriteKey"/>); -1 when not a payment.</summary>
+    public int WriteKey(ReadOnlySpan<byte> body, Span<char> key) =>
+        Version == 0 || !Scheme.IsString || !Network.IsString ? -1 : CapabilitySet.WriteKey(Version, Scheme, Network, body, key);
 
-        return capabilities.Supports(Version, Scheme, Network, body) ? Support.Listed : Support.NotListed;
-    }
+    /// <summary>How an upstream's capabilities relate to the payment whose key is <paramref name="key"/> (empty when none).</summary>
+    public static Support SupportIn(CapabilitySet? capabilities, ReadOnlySpan<char> key) =>
+        key.IsEmpty || capabilities is null ? Support.Unknown
+        : capabilities.Supports(key) ? Support.Listed
+        : Support.NotListed;
 }

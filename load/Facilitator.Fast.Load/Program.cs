@@ -1,0 +1,71 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+
+namespace Facilitator.Fast.Load;
+
+/// <summary>
+/// The load suite: <c>dotnet run -c Release --project load/Facilitator.Fast.Load -- hedging [--rate 200] [--duration 20]
+/// [--max-error-rate 0.01] [--max-p99-ms 1000] [--out artifacts/load]</c>. Prints a Markdown table, writes Markdown
+/// and JSON reports, and exits 1 when a threshold given on the command line is exceeded.
+/// </summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "hedging";
+        var rate = Option(args, "--rate", 200);
+        var duration = TimeSpan.FromSeconds(Option(args, "--duration", 20));
+        var maxErrorRate = Option(args, "--max-error-rate", double.NaN);
+        var maxP99 = Option(args, "--max-p99-ms", double.NaN);
+        var output = args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault() ?? Path.Combine("artifacts", "load");
+
+        List<LoadReport> reports;
+        switch (scenario)
+        {
+            case "hedging":
+                reports = [await HedgingTailScenario.RunAsync(false, rate, duration), await HedgingTailScenario.RunAsync(true, rate, duration)];
+                break;
+            default:
+                Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: hedging.");
+                return 2;
+        }
+
+        var markdown = LoadReport.Markdown(reports);
+        Console.WriteLine(markdown);
+        Directory.CreateDirectory(output);
+        await File.WriteAllTextAsync(Path.Combine(output, $"{scenario}.md"), markdown);
+        await File.WriteAllTextAsync(Path.Combine(output, $"{scenario}.json"), LoadReport.Json(reports));
+
+        var failed = false;
+        foreach (var report in reports)
+        {
+            var errorRate = report.Errors / (double)Math.Max(report.Requests, 1);
+            if (!double.IsNaN(maxErrorRate) && errorRate > maxErrorRate)
+            {
+                Console.Error.WriteLine($"FAIL {report.Scenario}: error rate {errorRate:P2} above {maxErrorRate:P2}");
+                failed = true;
+            }
+
+            if (!double.IsNaN(maxP99) && report.P99Ms > maxP99)
+            {
+                Console.Error.WriteLine($"FAIL {report.Scenario}: p99 {report.P99Ms} ms above {maxP99} ms");
+                failed = true;
+            }
+        }
+
+        return failed ? 1 : 0;
+    }
+
+    /// <summary>The service, in this process, on a loopback port, with the given settings over its defaults.</summary>
+    internal static WebApplication BuildService(Dictionary<string, string?> settings) =>
+        Facilitator.Fast.Program.Build(["--urls", "http://127.0.0.1:0"], configuration => configuration.AddInMemoryCollection(settings));
+
+    private static double Option(string[] args, string name, double fallback)
+    {
+        var index = Array.IndexOf(args, name);
+        return index >= 0 && index + 1 < args.Length && double.TryParse(args[index + 1], NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : fallback;
+    }
+}
