@@ -29,7 +29,7 @@ public sealed class AggregatorOptions
     /// <summary>How long an unhealthy upstream is skipped before one request may try it again.</summary>
     public int UnhealthyCooldownMs { get; set; } = 30_000;
 
-    /// <summary>Active health checks (<c>FACILITATOR_HEALTH_CHECK</c>); the probe loop itself arrives with active health.</summary>
+    /// <summary>Active health checks (<c>FACILITATOR_HEALTH_CHECK</c>): every upstream probed with <c>GET /supported</c> each interval.</summary>
     public bool HealthCheck { get; set; } = true;
 
     /// <summary>Interval of active health checks (<c>FACILITATOR_HEALTH_CHECK_INTERVAL_MS</c>).</summary>
