@@ -67,6 +67,15 @@ internal sealed class PaymentHandler(FailoverRouter router, SettlementCoordinato
         if (operation == FacilitatorOperation.Settle)
         {
             using var settlement = await settlements.SettleAsync(body.Memory, view).ConfigureAwait(false);
+            if (ReferenceEquals(settlement, SettlementResult.LedgerUnavailable))
+            {
+                await WriteFailureAsync(
+                    context, operation, StatusCodes.Status503ServiceUnavailable, X402Reasons.UnexpectedSettleError,
+                    "The settlement ledger is unreachable, so the settlement was not sent (that is what keeps it from reaching two facilitators); retry later.",
+                    view, body).ConfigureAwait(false);
+                return;
+            }
+
             if (settlement.Recorded is { } recorded)
             {
                 await WriteRecordedAsync(context, recorded, view, body).ConfigureAwait(false);

@@ -113,7 +113,12 @@ public static class PaymentRequestReader
             if (reader.TokenType == JsonTokenType.StartObject)
             {
                 seen = true;
+                var start = (int)reader.TokenStartIndex;
                 ReadObject(ref reader, ref state, scope);
+                if (scope == Scope.Payload)
+                {
+                    state.View.PaymentPayloadRange = (start, (int)reader.BytesConsumed - start);
+                }
             }
             else
             {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Text;
 using Facilitator.Fast.Protocol;
 using Facilitator.Fast.State;
@@ -86,12 +87,19 @@ public sealed class FailoverRouter
     internal static int Order(
         RoutingSnapshot snapshot, FacilitatorOperation operation, PaymentKind kind, ReadOnlySpan<byte> body, Upstream? only, Candidate[] candidates, out int capable)
     {
-        var settleAvoidsTrials = operation == FacilitatorOperation.Settle && snapshot.HasHealthyRoute;
         var count = 0;
         capable = 0;
         Span<char> keyBuffer = stackalloc char[256];
         var keyLength = only is null ? kind.WriteKey(body, keyBuffer) : -1;
         ReadOnlySpan<char> key = keyLength < 0 ? default : keyBuffer[..keyLength];
+        var settleAvoidsTrials = false;
+        if (operation == FacilitatorOperation.Settle)
+        {
+            foreach (var route in snapshot.Routes)
+            {
+                settleAvoidsTrials |= route.IsHealthy && PaymentKind.SupportIn(route.Upstream.CapabilitySet, key) != Support.NotListed;
+            }
+        }
         for (var pass = 0; pass < 2; pass++)
         {
             foreach (var route in snapshot.Routes)
@@ -211,6 +219,7 @@ public sealed class FailoverRouter
         Upstream primary, Upstream backup, FacilitatorOperation operation, ReadOnlyMemory<byte> body, string? query, CancellationToken callerAborted)
     {
         using var primaryCancel = CancellationTokenSource.CreateLinkedTokenSource(callerAborted);
+        var primaryStarted = Stopwatch.GetTimestamp();
         var primaryTask = UpstreamCall.SendAsync(primary, operation, body, query, _options.MaxResponseBodyBytes, primaryCancel.Token).AsTask();
         using (var timerCancel = new CancellationTokenSource())
         {
@@ -230,6 +239,7 @@ public sealed class FailoverRouter
 
         backup.Statistics.RecordHedgeFired();
         using var backupCancel = CancellationTokenSource.CreateLinkedTokenSource(callerAborted);
+        var backupStarted = Stopwatch.GetTimestamp();
         var backupTask = UpstreamCall.SendAsync(backup, operation, body, query, _options.MaxResponseBodyBytes, backupCancel.Token).AsTask();
 
         var done = await Task.WhenAny(primaryTask, backupTask).ConfigureAwait(false);
@@ -242,6 +252,10 @@ public sealed class FailoverRouter
         {
             await otherCancel.CancelAsync().ConfigureAwait(false);
             Discard(other);
+
+            // The loser was at least this slow: without the sample its recent p95 (its hedge delay) would drift down.
+            var loserElapsed = Stopwatch.GetElapsedTime(primaryFirst ? backupStarted : primaryStarted);
+            otherFrom.Statistics.Recent.Record((long)loserElapsed.TotalMicroseconds, _time.GetUtcNow());
             return new HedgedAttempt(firstResult, firstFrom, null, null) { CancelledLoser = true };
         }
 
@@ -310,7 +324,7 @@ public sealed class FailoverRouter
         string? error = null;
         if (healthy)
         {
-            _health.RecordSuccess(upstream.Id, now);
+            _health.RecordSuccess(upstream.Id, now, now - TimeSpan.FromMicroseconds(result.ElapsedMicroseconds));
             if (result.Answered)
             {
                 RoutingLog.Answered(_logger, _answerLevel, name, upstream.Id, result.StatusCode, elapsedMs, attempt);

@@ -4,9 +4,10 @@ using Facilitator.Fast.State;
 namespace Facilitator.Fast.Routing;
 
 /// <summary>
-/// Settles each authorization once. The first caller routes it and records the outcome in the ledger; concurrent
-/// callers wait for that outcome; repeats get the recorded answer until the authorization expires; and a settlement
-/// whose outcome is unknown (<c>settlement_pending</c>) is only ever retried on the upstream that may have processed it.
+/// Settles each authorization once. The first caller claims it in the ledger, routes it and records the outcome;
+/// concurrent callers wait for that outcome; repeats get the recorded answer until the authorization expires; and a
+/// settlement whose outcome is unknown (<c>settlement_pending</c>) is only ever retried, under a claim, on the
+/// upstream that may have processed it, and becomes finished only when that upstream reports success.
 /// </summary>
 public sealed partial class SettlementCoordinator
 {
@@ -25,75 +26,90 @@ public sealed partial class SettlementCoordinator
         _ledger = ledger;
         _time = time;
         _logger = logger;
-        var longest = configuration.Upstreams.Where(static u => u.Enabled)
-            .Select(static u => u.SettleTimeout * (u.Retries + 1)).DefaultIfEmpty(TimeSpan.FromSeconds(30)).Max();
-        _waitLimit = longest * Math.Max(1, configuration.Upstreams.Count(static u => u.Enabled)) + TimeSpan.FromSeconds(5);
+
+        // A settle's long part is one upstream's attempts; failover happens only after quick, provable refusals.
+        _waitLimit = configuration.Upstreams.Where(static u => u.Enabled)
+            .Select(static u => u.SettleTimeout * (u.Retries + 1)).DefaultIfEmpty(TimeSpan.FromSeconds(30)).Max() + TimeSpan.FromSeconds(5);
     }
 
     /// <summary>
-    /// What the ledger holds for this authorization (finished or pending), for a repeat that local verification would
-    /// now refuse (it expired meanwhile, say): a settled payment must keep its answer.
+    /// What the ledger holds for this authorization, for a repeat that local verification would now refuse (it
+    /// expired meanwhile, say): a settled, pending or in-flight payment must not be told it failed.
     /// </summary>
     public async ValueTask<SettlementRecord?> FindAsync(ReadOnlyMemory<byte> body, PaymentRequestView view) =>
-        SettlementKey.TryCreate(body.Span, view, _time.GetUtcNow(), out var key, out _)
-        && await _ledger.FindAsync(key).ConfigureAwait(false) is { State: not SettlementState.InFlight } record
-            ? record
-            : null;
+        SettlementKey.TryCreate(body.Span, view, _time.GetUtcNow(), out var key, out _) ? await _ledger.FindAsync(key).ConfigureAwait(false) : null;
 
     /// <summary>Settles the payment in <paramref name="body"/>, or answers from the ledger.</summary>
     public async ValueTask<SettlementResult> SettleAsync(ReadOnlyMemory<byte> body, PaymentRequestView view)
     {
-        if (!SettlementKey.TryCreate(body.Span, view, _time.GetUtcNow(), out var key, out var expiresAt))
+        var now = _time.GetUtcNow();
+        if (!SettlementKey.TryCreate(body.Span, view, now, out var key, out var expiresAt))
         {
             return SettlementResult.Live(
                 await _router.RouteAsync(FacilitatorOperation.Settle, body, null, CancellationToken.None, kind: PaymentKind.Of(view)).ConfigureAwait(false));
         }
 
-        for (var round = 0; round < 3; round++)
+        // A claim must outlive the settle it covers, even for an authorization that is about to expire.
+        var keepUntil = Later(expiresAt, now + _waitLimit + TimeSpan.FromMinutes(1));
+        try
         {
-            var claim = await _ledger.ClaimAsync(key, expiresAt, CancellationToken.None).ConfigureAwait(false);
-            var existing = claim.Existing;
-            if (claim.Owned)
+            var claim = await _ledger.ClaimAsync(key, keepUntil, CancellationToken.None).ConfigureAwait(false);
+            for (var round = 0; round < 4; round++)
             {
-                return await RouteAndRecordAsync(key, expiresAt, body, sticky: null, PaymentKind.Of(view)).ConfigureAwait(false);
-            }
-
-            if (existing!.State == SettlementState.InFlight)
-            {
-                existing = await _ledger.WaitAsync(key, _waitLimit, CancellationToken.None).ConfigureAwait(false);
-                if (existing is null)
+                if (claim.Owned)
                 {
-                    // Released: the first caller reached no upstream. Claim again.
-                    continue;
+                    return await RouteAndRecordAsync(key, claim.ClaimId!, keepUntil, body, null, PaymentKind.Of(view)).ConfigureAwait(false);
                 }
 
+                var existing = claim.Existing!;
                 if (existing.State == SettlementState.InFlight)
                 {
-                    return SettlementResult.FromLedger(existing with { State = SettlementState.Pending });
+                    var settled = await _ledger.WaitAsync(key, _waitLimit, CancellationToken.None).ConfigureAwait(false);
+                    if (settled is null)
+                    {
+                        // Released: the first caller reached no upstream. Claim again.
+                        claim = await _ledger.ClaimAsync(key, keepUntil, CancellationToken.None).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    if (settled.State == SettlementState.InFlight)
+                    {
+                        return SettlementResult.FromLedger(settled with { State = SettlementState.Pending });
+                    }
+
+                    existing = settled;
+                }
+
+                if (existing.State == SettlementState.Finished)
+                {
+                    SettlementReplayed(_logger, existing.UpstreamId ?? "");
+                    return SettlementResult.FromLedger(existing);
+                }
+
+                // Pending: only the upstream that may have processed it may be asked again, by one caller at a time.
+                var holder = existing.UpstreamId is null ? null : _table.Find(existing.UpstreamId);
+                if (holder is null)
+                {
+                    return SettlementResult.FromLedger(existing);
+                }
+
+                claim = await _ledger.ClaimPendingAsync(key, holder.Id, keepUntil).ConfigureAwait(false);
+                if (claim.Owned)
+                {
+                    return await RouteAndRecordAsync(key, claim.ClaimId!, keepUntil, body, holder, default).ConfigureAwait(false);
                 }
             }
 
-            if (existing.State == SettlementState.Finished)
-            {
-                SettlementReplayed(_logger, existing.UpstreamId ?? "");
-                return SettlementResult.FromLedger(existing);
-            }
-
-            // Pending: only the upstream that may have processed it may be asked again.
-            var holder = existing.UpstreamId is null ? null : _table.Find(existing.UpstreamId);
-            if (holder is null)
-            {
-                return SettlementResult.FromLedger(existing);
-            }
-
-            return await RouteAndRecordAsync(key, expiresAt, body, holder, default).ConfigureAwait(false);
+            return SettlementResult.FromLedger(new SettlementRecord(SettlementState.Pending, null, 0, null, null, now));
         }
-
-        return SettlementResult.FromLedger(new SettlementRecord(SettlementState.Pending, null, 0, null, null, _time.GetUtcNow()));
+        catch (SettlementLedgerUnavailableException)
+        {
+            return SettlementResult.LedgerUnavailable;
+        }
     }
 
     private async ValueTask<SettlementResult> RouteAndRecordAsync(
-        string key, DateTimeOffset expiresAt, ReadOnlyMemory<byte> body, Upstream? sticky, PaymentKind kind)
+        string key, string claimId, DateTimeOffset keepUntil, ReadOnlyMemory<byte> body, Upstream? sticky, PaymentKind kind)
     {
         RouteResult? result = null;
         try
@@ -102,26 +118,24 @@ public sealed partial class SettlementCoordinator
             var now = _time.GetUtcNow();
             switch (result.Outcome)
             {
+                case RouteOutcome.Answered when sticky is not null && !Succeeded(result):
+                    // A retry of a pending settlement that did not succeed proves nothing about the first attempt
+                    // (it may have paid, and the retry found the nonce spent): it stays pending.
+                    await _ledger.RecordAsync(key, claimId, Pending(sticky.Id, now), keepUntil).ConfigureAwait(false);
+                    break;
                 case RouteOutcome.Answered:
                     await _ledger.RecordAsync(
                         key,
+                        claimId,
                         new SettlementRecord(SettlementState.Finished, result.Upstream!.Id, result.Last.StatusCode, result.Last.ContentType, result.Body!.Span.ToArray(), now),
-                        expiresAt).ConfigureAwait(false);
+                        keepUntil).ConfigureAwait(false);
                     break;
                 case RouteOutcome.SettlementPending:
-                    await _ledger.RecordAsync(key, new SettlementRecord(SettlementState.Pending, result.Upstream!.Id, 0, null, null, now), expiresAt).ConfigureAwait(false);
+                    await _ledger.RecordAsync(key, claimId, Pending(result.Upstream!.Id, now), keepUntil).ConfigureAwait(false);
                     break;
                 default:
-                    if (sticky is null)
-                    {
-                        await _ledger.ReleaseAsync(key).ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        // The holder could not be reached this time; it may still have processed the first attempt.
-                        await _ledger.RecordAsync(key, new SettlementRecord(SettlementState.Pending, sticky.Id, 0, null, null, now), expiresAt).ConfigureAwait(false);
-                    }
-
+                    // Provably processed nowhere (or, on a sticky retry, still pending at the holder).
+                    await _ledger.ReleaseAsync(key, claimId).ConfigureAwait(false);
                     break;
             }
 
@@ -130,20 +144,24 @@ public sealed partial class SettlementCoordinator
         catch
         {
             // Whatever happened, an attempt may have left: refuse to send this authorization anywhere else.
-            await _ledger.RecordAsync(
-                key,
-                new SettlementRecord(SettlementState.Pending, sticky?.Id ?? result?.Upstream?.Id, 0, null, null, _time.GetUtcNow()),
-                expiresAt).ConfigureAwait(false);
+            await _ledger.RecordAsync(key, claimId, Pending(sticky?.Id ?? result?.Upstream?.Id, _time.GetUtcNow()), keepUntil).ConfigureAwait(false);
             result?.Dispose();
             throw;
         }
     }
 
+    private static bool Succeeded(RouteResult result) =>
+        result.Body is { } body && X402AnswerShape.TryReadVerdict(FacilitatorOperation.Settle, body.Span, out var success, out _) && success;
+
+    private static SettlementRecord Pending(string? upstreamId, DateTimeOffset now) => new(SettlementState.Pending, upstreamId, 0, null, null, now);
+
+    private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
     [LoggerMessage(EventId = 1200, Level = LogLevel.Information, Message = "[Facilitator] settle of an authorization already settled by {UpstreamId} answered from the ledger")]
     private static partial void SettlementReplayed(ILogger logger, string upstreamId);
 }
 
-/// <summary>A settle's answer: routed now (<see cref="Route"/>) or taken from the ledger (<see cref="Recorded"/>).</summary>
+/// <summary>A settle's answer: routed now (<see cref="Route"/>), taken from the ledger (<see cref="Recorded"/>), or refused because the ledger is unreachable.</summary>
 public sealed class SettlementResult : IDisposable
 {
     private SettlementResult(RouteResult? route, SettlementRecord? recorded)
@@ -151,6 +169,9 @@ public sealed class SettlementResult : IDisposable
         Route = route;
         Recorded = recorded;
     }
+
+    /// <summary>The shared ledger could not be reached (and local fallback is off): nothing was sent.</summary>
+    public static SettlementResult LedgerUnavailable { get; } = new(null, null);
 
     public RouteResult? Route { get; }
 

@@ -11,7 +11,11 @@ public static class SettlementKey
     /// <summary>How long after <c>validBefore</c> an entry is kept, for clocks that disagree.</summary>
     public static readonly TimeSpan ExpiryMargin = TimeSpan.FromSeconds(30);
 
-    /// <summary>The key of the payment and until when it matters; false for payloads without an EIP-3009 authorization.</summary>
+    /// <summary>
+    /// The key of the payment and until when it matters. A payload without an EIP-3009 authorization (Permit2, other
+    /// chains) is keyed by a hash of its <c>paymentPayload</c> bytes and kept for an hour: repeats of it are the same
+    /// bytes, and it must not escape the ledger. False only for a body without a payload.
+    /// </summary>
     public static bool TryCreate(ReadOnlySpan<byte> body, in PaymentRequestView view, DateTimeOffset now, out string key, out DateTimeOffset expiresAt)
     {
         key = "";
@@ -20,9 +24,18 @@ public static class SettlementKey
         var asset = view[PaymentField.RequirementsAsset].ToString(body);
         var payer = view[PaymentField.From].ToString(body);
         var nonce = view[PaymentField.Nonce].ToString(body);
-        if (string.IsNullOrEmpty(network) || string.IsNullOrEmpty(payer) || string.IsNullOrEmpty(nonce))
+        if (string.IsNullOrEmpty(network) || string.IsNullOrEmpty(payer) || string.IsNullOrEmpty(nonce)
+            || view[PaymentField.Permit2Authorization].Kind != SliceKind.Absent)
         {
-            return false;
+            var (start, length) = view.PaymentPayloadRange;
+            if (length <= 0)
+            {
+                return false;
+            }
+
+            key = "payload:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body.Slice(start, length)));
+            expiresAt = now.AddHours(1);
+            return true;
         }
 
         key = string.Join('|', network, (asset ?? "").ToLowerInvariant(), payer.ToLowerInvariant(), nonce.ToLowerInvariant());

@@ -18,7 +18,9 @@ public interface IUpstreamHealthStore
 
     UpstreamHealth Read(string upstreamId);
 
-    HealthTransition RecordSuccess(string upstreamId, DateTimeOffset at);
+    /// <summary>Counts a success of a call that started at <paramref name="startedAt"/>: a call that started before the
+    /// upstream was marked unhealthy does not make it healthy again.</summary>
+    HealthTransition RecordSuccess(string upstreamId, DateTimeOffset at, DateTimeOffset startedAt);
 
     /// <summary>Counts a failure; the upstream becomes unhealthy at <paramref name="threshold"/> consecutive failures.</summary>
     HealthTransition RecordFailure(string upstreamId, DateTimeOffset at, string error, int threshold);

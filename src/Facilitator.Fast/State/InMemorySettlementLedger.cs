@@ -3,8 +3,9 @@ using System.Collections.Concurrent;
 namespace Facilitator.Fast.State;
 
 /// <summary>
-/// The embedded settlement ledger, for an instance running alone: entries in a concurrent dictionary, waiters on a
-/// task per entry, expired entries swept as new ones arrive.
+/// The embedded settlement ledger, for an instance running alone: entries in a concurrent dictionary, each changed
+/// under its own small lock (the settle path only, never the routing path), waiters on a task per claim, expired
+/// entries swept as new ones arrive.
 /// </summary>
 /// <remarks>
 /// Memory is bounded by <c>maxEntries</c>: beyond it, finished entries are dropped oldest first (a repeat of a
@@ -32,41 +33,97 @@ public sealed class InMemorySettlementLedger : ISettlementLedger
         SweepIfDue(now);
         while (true)
         {
-            var fresh = new Entry(new SettlementRecord(SettlementState.InFlight, null, 0, null, null, now), expiresAt);
+            var claimId = NewClaimId();
+            var fresh = new Entry(InFlight(null, claimId, now), expiresAt);
             var entry = _entries.GetOrAdd(key, fresh);
             if (ReferenceEquals(entry, fresh))
             {
-                return ValueTask.FromResult(new SettlementClaim(true, null));
+                return ValueTask.FromResult(SettlementClaim.Own(claimId));
             }
 
-            if (entry.ExpiresAt > now)
+            lock (entry)
             {
-                return ValueTask.FromResult(new SettlementClaim(false, entry.Record));
+                if (entry.ExpiresAt > now && !entry.Removed)
+                {
+                    return ValueTask.FromResult(SettlementClaim.Taken(entry.Record));
+                }
             }
 
-            _entries.TryRemove(new KeyValuePair<string, Entry>(key, entry));
+            Remove(key, entry);
+        }
+    }
+
+    public ValueTask<SettlementClaim> ClaimPendingAsync(string key, string holderId, DateTimeOffset expiresAt)
+    {
+        var now = _time.GetUtcNow();
+        if (!_entries.TryGetValue(key, out var entry))
+        {
+            return ClaimAsync(key, expiresAt, CancellationToken.None);
+        }
+
+        lock (entry)
+        {
+            if (entry.Record.State != SettlementState.Pending)
+            {
+                return ValueTask.FromResult(SettlementClaim.Taken(entry.Record));
+            }
+
+            var claimId = NewClaimId();
+            entry.Set(InFlight(holderId, claimId, now), Later(entry.ExpiresAt, expiresAt));
+            return ValueTask.FromResult(SettlementClaim.Own(claimId));
         }
     }
 
     public ValueTask<SettlementRecord?> FindAsync(string key) =>
         ValueTask.FromResult(_entries.TryGetValue(key, out var entry) && entry.ExpiresAt > _time.GetUtcNow() ? entry.Record : null);
 
-    public ValueTask RecordAsync(string key, SettlementRecord record, DateTimeOffset expiresAt)
+    public ValueTask RecordAsync(string key, string claimId, SettlementRecord record, DateTimeOffset expiresAt)
     {
-        var entry = _entries.AddOrUpdate(
-            key,
-            static (_, state) => new Entry(state.record, state.expiresAt),
-            static (_, existing, state) => existing.With(state.record, state.expiresAt),
-            (record, expiresAt));
-        entry.Completion.TrySetResult(record);
+        if (_entries.TryGetValue(key, out var entry))
+        {
+            lock (entry)
+            {
+                if (entry.Record.ClaimId == claimId && !entry.Removed)
+                {
+                    entry.Set(record, Later(entry.ExpiresAt, expiresAt));
+                    entry.Wake(record);
+                }
+            }
+        }
+        else
+        {
+            // The claim was swept or the entry came from elsewhere: keep what is known.
+            _entries.TryAdd(key, new Entry(record, expiresAt));
+        }
+
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask ReleaseAsync(string key)
+    public ValueTask ReleaseAsync(string key, string claimId)
     {
-        if (_entries.TryRemove(key, out var entry))
+        if (_entries.TryGetValue(key, out var entry))
         {
-            entry.Completion.TrySetResult(null);
+            lock (entry)
+            {
+                if (entry.Record.ClaimId != claimId || entry.Record.State != SettlementState.InFlight)
+                {
+                    return ValueTask.CompletedTask;
+                }
+
+                if (entry.Record.UpstreamId is { } holder)
+                {
+                    // A retry on a holder that provably did not process it: it is still pending there.
+                    var pending = new SettlementRecord(SettlementState.Pending, holder, 0, null, null, _time.GetUtcNow());
+                    entry.Set(pending, entry.ExpiresAt);
+                    entry.Wake(pending);
+                    return ValueTask.CompletedTask;
+                }
+
+                entry.Removed = true;
+                entry.Wake(null);
+            }
+
+            _entries.TryRemove(new KeyValuePair<string, Entry>(key, entry));
         }
 
         return ValueTask.CompletedTask;
@@ -79,19 +136,45 @@ public sealed class InMemorySettlementLedger : ISettlementLedger
             return null;
         }
 
-        if (entry.Record.State != SettlementState.InFlight)
+        Task<SettlementRecord?> completion;
+        SettlementRecord current;
+        lock (entry)
         {
-            return entry.Record;
+            current = entry.Record;
+            if (current.State != SettlementState.InFlight)
+            {
+                return current;
+            }
+
+            completion = entry.Completion.Task;
         }
 
         try
         {
-            return await entry.Completion.Task.WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
+            return await completion.WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
-            return entry.Record;
+            return current;
         }
+    }
+
+    private static SettlementRecord InFlight(string? holder, string claimId, DateTimeOffset now) =>
+        new(SettlementState.InFlight, holder, 0, null, null, now, claimId);
+
+    private static string NewClaimId() => Guid.NewGuid().ToString("N");
+
+    private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
+    private void Remove(string key, Entry entry)
+    {
+        lock (entry)
+        {
+            entry.Removed = true;
+            entry.Wake(null);
+        }
+
+        _entries.TryRemove(new KeyValuePair<string, Entry>(key, entry));
     }
 
     private void SweepIfDue(DateTimeOffset now)
@@ -107,7 +190,7 @@ public sealed class InMemorySettlementLedger : ISettlementLedger
         {
             if (entry.ExpiresAt <= now)
             {
-                _entries.TryRemove(new KeyValuePair<string, Entry>(key, entry));
+                Remove(key, entry);
             }
         }
 
@@ -117,7 +200,7 @@ public sealed class InMemorySettlementLedger : ISettlementLedger
             foreach (var (key, entry) in _entries.Where(static e => e.Value.Record.State == SettlementState.Finished)
                          .OrderBy(static e => e.Value.Record.Since).Take(excess).ToList())
             {
-                _entries.TryRemove(new KeyValuePair<string, Entry>(key, entry));
+                Remove(key, entry);
             }
         }
     }
@@ -128,13 +211,20 @@ public sealed class InMemorySettlementLedger : ISettlementLedger
 
         public DateTimeOffset ExpiresAt { get; private set; } = expiresAt;
 
-        public TaskCompletionSource<SettlementRecord?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public bool Removed { get; set; }
 
-        public Entry With(SettlementRecord next, DateTimeOffset expiresAt)
+        public TaskCompletionSource<SettlementRecord?> Completion { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Set(SettlementRecord next, DateTimeOffset expiresAt)
         {
             Record = next;
             ExpiresAt = expiresAt;
-            return this;
+            if (next.State == SettlementState.InFlight && Completion.Task.IsCompleted)
+            {
+                Completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
         }
+
+        public void Wake(SettlementRecord? record) => Completion.TrySetResult(record);
     }
 }

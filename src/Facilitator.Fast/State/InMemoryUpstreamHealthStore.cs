@@ -41,11 +41,17 @@ public sealed class InMemoryUpstreamHealthStore : IUpstreamHealthStore
             FromTicks(Volatile.Read(ref cell.UnhealthySinceTicks)));
     }
 
-    public HealthTransition RecordSuccess(string upstreamId, DateTimeOffset at)
+    public HealthTransition RecordSuccess(string upstreamId, DateTimeOffset at, DateTimeOffset startedAt)
     {
         var cell = CellOf(upstreamId);
-        Volatile.Write(ref cell.LastSuccessTicks, at.UtcTicks);
         var state = Volatile.Read(ref cell.State);
+        if ((state & UnhealthyFlag) != 0 && startedAt.UtcTicks < Volatile.Read(ref cell.UnhealthySinceTicks))
+        {
+            // Sent before the upstream was marked unhealthy: says nothing about it now.
+            return HealthTransition.None;
+        }
+
+        Volatile.Write(ref cell.LastSuccessTicks, at.UtcTicks);
         while (state != 0)
         {
             var seen = Interlocked.CompareExchange(ref cell.State, 0, state);
@@ -57,6 +63,7 @@ public sealed class InMemoryUpstreamHealthStore : IUpstreamHealthStore
                 }
 
                 Volatile.Write(ref cell.UnhealthySinceTicks, 0);
+                Volatile.Write(ref cell.LastTransitionTicks, at.UtcTicks);
                 return Publish(upstreamId, HealthTransition.BecameHealthy);
             }
 
@@ -91,6 +98,7 @@ public sealed class InMemoryUpstreamHealthStore : IUpstreamHealthStore
             }
 
             Volatile.Write(ref cell.UnhealthySinceTicks, at.UtcTicks);
+            Volatile.Write(ref cell.LastTransitionTicks, at.UtcTicks);
             return Publish(upstreamId, HealthTransition.BecameUnhealthy);
         }
     }
@@ -102,6 +110,19 @@ public sealed class InMemoryUpstreamHealthStore : IUpstreamHealthStore
     public HealthTransition Apply(string upstreamId, bool healthy, DateTimeOffset at, string? error)
     {
         var cell = CellOf(upstreamId);
+        if (at.UtcTicks < Volatile.Read(ref cell.LastTransitionTicks))
+        {
+            // Older than what this instance saw last: a message that arrived late.
+            return HealthTransition.None;
+        }
+
+        var current = Volatile.Read(ref cell.State);
+        if (((current & UnhealthyFlag) == 0) == healthy)
+        {
+            return HealthTransition.None;
+        }
+
+        Volatile.Write(ref cell.LastTransitionTicks, at.UtcTicks);
         var previous = Interlocked.Exchange(ref cell.State, healthy ? 0 : UnhealthyFlag);
         var wasHealthy = (previous & UnhealthyFlag) == 0;
         if (wasHealthy == healthy)
@@ -143,6 +164,7 @@ public sealed class InMemoryUpstreamHealthStore : IUpstreamHealthStore
         public long LastSuccessTicks;
         public long LastFailureTicks;
         public long UnhealthySinceTicks;
+        public long LastTransitionTicks;
         public string? LastError;
     }
 }

@@ -11,5 +11,11 @@ public sealed class RedisOptions
     /// <summary>Prefix of every key and channel, so several deployments can share one Redis.</summary>
     public string KeyPrefix { get; set; } = "facilitator:";
 
+    /// <summary>
+    /// When Redis cannot be reached, settle with the local ledger (exactly once per instance only) instead of refusing
+    /// the settle with 503. Off by default: a repeat on another instance could otherwise reach a second upstream.
+    /// </summary>
+    public bool LocalSettlementFallback { get; set; }
+
     public bool IsConfigured => !string.IsNullOrWhiteSpace(ConnectionString);
 }

@@ -18,7 +18,7 @@ public sealed class RedisProbeLock(RedisConnection redis) : IProbeLock
         {
             return await redis.Database.StringSetAsync(redis.Key("probe", "lock"), redis.InstanceId, holdFor, When.NotExists).ConfigureAwait(false);
         }
-        catch (RedisException)
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             redis.CountFallback();
             return true;

@@ -10,12 +10,13 @@ internal sealed record SettlementRecordWire(
     [property: JsonPropertyName("t")] string? ContentType,
     [property: JsonPropertyName("b")] byte[]? Body,
     [property: JsonPropertyName("at")] long SinceTicks,
-    [property: JsonPropertyName("i")] string Instance)
+    [property: JsonPropertyName("i")] string Instance,
+    [property: JsonPropertyName("k")] string? ClaimId)
 {
-    public SettlementRecord ToRecord() => new(State, UpstreamId, StatusCode, ContentType, Body, new DateTimeOffset(SinceTicks, TimeSpan.Zero));
+    public SettlementRecord ToRecord() => new(State, UpstreamId, StatusCode, ContentType, Body, new DateTimeOffset(SinceTicks, TimeSpan.Zero), ClaimId);
 
     public static SettlementRecordWire From(SettlementRecord record, string instance) =>
-        new(record.State, record.UpstreamId, record.StatusCode, record.ContentType, record.Body, record.Since.UtcTicks, instance);
+        new(record.State, record.UpstreamId, record.StatusCode, record.ContentType, record.Body, record.Since.UtcTicks, instance, record.ClaimId);
 }
 
 /// <summary>Source-generated JSON for what shared state stores in Redis.</summary>

@@ -38,8 +38,8 @@ public sealed partial class SharedUpstreamHealthStore : IUpstreamHealthStore
 
     public UpstreamHealth Read(string upstreamId) => _local.Read(upstreamId);
 
-    public HealthTransition RecordSuccess(string upstreamId, DateTimeOffset at) =>
-        Share(upstreamId, _local.RecordSuccess(upstreamId, at), at, null);
+    public HealthTransition RecordSuccess(string upstreamId, DateTimeOffset at, DateTimeOffset startedAt) =>
+        Share(upstreamId, _local.RecordSuccess(upstreamId, at, startedAt), at, null);
 
     public HealthTransition RecordFailure(string upstreamId, DateTimeOffset at, string error, int threshold) =>
         Share(upstreamId, _local.RecordFailure(upstreamId, at, error, threshold), at, error);
@@ -51,7 +51,7 @@ public sealed partial class SharedUpstreamHealthStore : IUpstreamHealthStore
         {
             await _redis.Subscriber.SubscribeAsync(_redis.Channel(ChannelName), (_, message) => OnMessage(message)).ConfigureAwait(false);
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             _redis.CountFallback();
             SharingFailed(_logger, ex.GetType().Name);
@@ -85,7 +85,7 @@ public sealed partial class SharedUpstreamHealthStore : IUpstreamHealthStore
             var message = string.Join('|', upstreamId, healthy ? "1" : "0", at.UtcTicks.ToString(CultureInfo.InvariantCulture), _redis.InstanceId, error ?? "");
             await _redis.Subscriber.PublishAsync(_redis.Channel(ChannelName), message).ConfigureAwait(false);
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             _redis.CountFallback();
             SharingFailed(_logger, ex.GetType().Name);
@@ -134,7 +134,7 @@ public sealed partial class SharedUpstreamHealthStore : IUpstreamHealthStore
                     await PublishAsync(upstreamId, local.IsHealthy, localSince.Value, local.LastError).ConfigureAwait(false);
                 }
             }
-            catch (RedisException ex)
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
                 _redis.CountFallback();
                 SharingFailed(_logger, ex.GetType().Name);

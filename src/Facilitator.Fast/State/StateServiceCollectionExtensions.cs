@@ -31,7 +31,7 @@ public static class StateServiceCollectionExtensions
             sp.GetRequiredService<ILogger<SharedUpstreamHealthStore>>()));
         services.AddSingleton<IUpstreamHealthStore>(sp => sp.GetRequiredService<SharedUpstreamHealthStore>());
         services.AddSingleton<ISettlementLedger>(sp => new RedisSettlementLedger(
-            sp.GetRequiredService<RedisConnection>(), sp.GetRequiredService<InMemorySettlementLedger>(), sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<RedisConnection>(), sp.GetRequiredService<InMemorySettlementLedger>(), sp.GetRequiredService<TimeProvider>(), options.LocalSettlementFallback));
         services.AddSingleton<IProbeLock>(sp => new RedisProbeLock(sp.GetRequiredService<RedisConnection>()));
         services.AddHostedService<SharedStateService>();
         return options;

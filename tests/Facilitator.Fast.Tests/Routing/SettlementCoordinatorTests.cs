@@ -141,4 +141,81 @@ public sealed class SettlementCoordinatorTests
         Assert.Equal("invalid", Header(repeat, "X-Facilitator-Local-Verdict"));
         Assert.Equal(1, upstream.CountOf("/settle"));
     }
+
+    [Fact]
+    public async Task Settle_ConcurrentRepeatsOfAPendingSettlement_OneRetryAtATimeOnTheHolder()
+    {
+        await using var primary = await FakeFacilitator.StartAsync();
+        await using var secondary = await FakeFacilitator.StartAsync();
+        primary.Hang("/settle");
+        var settings = GatewayHost.Upstreams(("primary", primary.Url), ("secondary", secondary.Url));
+        settings["Aggregator:SettleTimeoutMs"] = "300";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        var payment = PaymentSigner.ValidNow(2, seed: 27);
+        (await gateway.PostAsync("/settle", payment)).Dispose();
+
+        primary.AnswerLate("/settle", TimeSpan.FromMilliseconds(200), 200, Settled);
+        var repeats = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => gateway.PostAsync("/settle", payment)));
+
+        Assert.Equal(2, primary.CountOf("/settle"));
+        Assert.Equal(0, secondary.CountOf("/settle"));
+        foreach (var repeat in repeats)
+        {
+            Assert.Equal(Settled, await repeat.Content.ReadAsStringAsync());
+        }
+    }
+
+    [Fact]
+    public async Task Settle_RetryOfAPendingSettlementFails_StaysPendingNotFinished()
+    {
+        await using var primary = await FakeFacilitator.StartAsync();
+        primary.Hang("/settle");
+        var settings = GatewayHost.Upstreams(("primary", primary.Url));
+        settings["Aggregator:SettleTimeoutMs"] = "300";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        var payment = PaymentSigner.ValidNow(1, seed: 28);
+        (await gateway.PostAsync("/settle", payment)).Dispose();
+
+        // The retry finds the nonce spent: that may be the first attempt's payment, so it proves nothing.
+        primary.Answer("/settle", 200, """{"success":false,"errorReason":"invalid_exact_evm_nonce_already_used","transaction":"","network":"base-sepolia"}""");
+        (await gateway.PostAsync("/settle", payment)).Dispose();
+        primary.Answer("/settle", 200, Settled);
+        using var third = await gateway.PostAsync("/settle", payment);
+
+        Assert.Equal(Settled, await third.Content.ReadAsStringAsync());
+        Assert.Equal(3, primary.CountOf("/settle"));
+    }
+
+    [Fact]
+    public async Task Settle_Permit2PayloadPendingThenRepeated_NeverReachesASecondUpstream()
+    {
+        await using var primary = await FakeFacilitator.StartAsync();
+        await using var secondary = await FakeFacilitator.StartAsync();
+        primary.Hang("/settle");
+        var settings = GatewayHost.Upstreams(("primary", primary.Url), ("secondary", secondary.Url));
+        settings["Aggregator:SettleTimeoutMs"] = "300";
+        settings["FACILITATOR_MAX_CONSECUTIVE_FAILURES"] = "1";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        const string Permit2 = """{"x402Version":2,"paymentPayload":{"x402Version":2,"accepted":{"scheme":"exact","network":"eip155:84532"},"payload":{"signature":"0x01","permit2Authorization":{"from":"0x3333333333333333333333333333333333333333","nonce":"7"}}},"paymentRequirements":{"scheme":"exact","network":"eip155:84532","amount":"1"}}""";
+
+        (await gateway.PostAsync("/settle", Permit2)).Dispose();
+        using var repeat = await gateway.PostAsync("/settle", Permit2);
+
+        Assert.Equal(HttpStatusCode.Accepted, repeat.StatusCode);
+        Assert.Equal(0, secondary.CountOf("/settle"));
+    }
+
+    [Fact]
+    public async Task Settle_AlreadyExpiredAuthorizationSentConcurrently_StillOneUpstreamCall()
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+        upstream.AnswerLate("/settle", TimeSpan.FromMilliseconds(300), 200, Settled);
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("only", upstream.Url)));
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var expired = PaymentSigner.Request(PaymentSigner.CreatePayer(29), 2, now - 600, now - 60);
+
+        await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => gateway.PostAsync("/settle", expired)));
+
+        Assert.Equal(1, upstream.CountOf("/settle"));
+    }
 }

@@ -32,8 +32,8 @@ public sealed class InMemoryUpstreamHealthStoreTests
         var store = new InMemoryUpstreamHealthStore(["a"]);
         store.RecordFailure("a", Now, "x", 1);
 
-        Assert.Equal(HealthTransition.BecameHealthy, store.RecordSuccess("a", Now.AddSeconds(1)));
-        Assert.Equal(HealthTransition.None, store.RecordSuccess("a", Now.AddSeconds(2)));
+        Assert.Equal(HealthTransition.BecameHealthy, store.RecordSuccess("a", Now.AddSeconds(1), Now.AddSeconds(1)));
+        Assert.Equal(HealthTransition.None, store.RecordSuccess("a", Now.AddSeconds(2), Now.AddSeconds(2)));
 
         var health = store.Read("a");
         Assert.True(health.IsHealthy);
@@ -48,9 +48,41 @@ public sealed class InMemoryUpstreamHealthStoreTests
     {
         var store = new InMemoryUpstreamHealthStore(["a"]);
         store.RecordFailure("a", Now, "x", 2);
-        store.RecordSuccess("a", Now);
+        store.RecordSuccess("a", Now, Now);
 
         Assert.Equal(HealthTransition.None, store.RecordFailure("a", Now, "x", 2));
         Assert.True(store.IsHealthy("a"));
+    }
+
+    [Fact]
+    public void RecordSuccess_OfACallSentBeforeTheUpstreamWasMarkedUnhealthy_Ignored()
+    {
+        var store = new InMemoryUpstreamHealthStore(["a"]);
+        store.RecordFailure("a", Now, "x", 1);
+
+        Assert.Equal(HealthTransition.None, store.RecordSuccess("a", Now.AddSeconds(1), startedAt: Now.AddSeconds(-1)));
+        Assert.False(store.IsHealthy("a"));
+        Assert.Equal(HealthTransition.BecameHealthy, store.RecordSuccess("a", Now.AddSeconds(2), startedAt: Now.AddSeconds(1)));
+    }
+
+    [Fact]
+    public void Apply_OlderThanTheLastTransitionSeenHere_Ignored()
+    {
+        var store = new InMemoryUpstreamHealthStore(["a"]);
+        store.RecordFailure("a", Now.AddSeconds(10), "x", 1);
+
+        Assert.Equal(HealthTransition.None, store.Apply("a", true, Now.AddSeconds(5), null));
+        Assert.False(store.IsHealthy("a"));
+        Assert.Equal(HealthTransition.BecameHealthy, store.Apply("a", true, Now.AddSeconds(11), null));
+    }
+
+    [Fact]
+    public void Apply_SameState_NoTransitionAndCountKept()
+    {
+        var store = new InMemoryUpstreamHealthStore(["a"]);
+        store.RecordFailure("a", Now, "x", 3);
+
+        Assert.Equal(HealthTransition.None, store.Apply("a", true, Now.AddSeconds(1), null));
+        Assert.Equal(1, store.Read("a").ConsecutiveFailures);
     }
 }

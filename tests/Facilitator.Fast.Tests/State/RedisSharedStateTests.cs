@@ -112,12 +112,15 @@ public sealed class RedisSharedStateTests
         Assert.Equal(0, secondary.CountOf("/settle"));
     }
 
-    [Fact]
-    public async Task Redis_StoppedMidTest_BothInstancesKeepAnsweringDegradedThenRecover()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Redis_StoppedMidTest_BothInstancesKeepAnsweringDegradedThenRecover(bool localSettlementFallback)
     {
         await using var redis = await RedisServer.StartAsync();
         await using var upstream = await FakeFacilitator.StartAsync();
         var settings = Settings(redis, ("only", upstream.Url));
+        settings["Redis:LocalSettlementFallback"] = localSettlementFallback ? "true" : "false";
         await using var a = await GatewayHost.StartAsync(settings);
         await using var b = await GatewayHost.StartAsync(settings);
 
@@ -129,9 +132,21 @@ public sealed class RedisSharedStateTests
             using var verify = await gateway.PostAsync("/verify", Payments.V2);
             Assert.Equal(HttpStatusCode.OK, verify.StatusCode);
             using var settle = await gateway.PostAsync("/settle", PaymentSigner.ValidNow(2, seed: 33, nonceSeed: gateway == a ? 1 : 2));
-            Assert.Equal(HttpStatusCode.OK, settle.StatusCode);
+            if (localSettlementFallback)
+            {
+                Assert.Equal(HttpStatusCode.OK, settle.StatusCode);
+            }
+            else
+            {
+                // Without the shared ledger a settle could reach a second upstream: refused, and nothing sent.
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, settle.StatusCode);
+                Assert.Contains("ledger", Json(await settle.Content.ReadAsStringAsync()).GetProperty("errorMessage").GetString());
+            }
+
             Assert.Equal(HttpStatusCode.ServiceUnavailable, (await gateway.Client.GetAsync("/health/ready")).StatusCode);
         }
+
+        Assert.Equal(localSettlementFallback ? 2 : 0, upstream.CountOf("/settle"));
 
         await redis.StartAgainAsync();
 
@@ -153,10 +168,12 @@ public sealed class RedisSharedStateTests
         await using var a = await GatewayHost.StartAsync(settings);
         await using var b = await GatewayHost.StartAsync(settings);
 
-        await Task.Delay(TimeSpan.FromMilliseconds(2500));
+        await Eventually.TrueAsync(() => upstream.CountOf("/supported") >= 2, "both instances have started probing");
+        var before = upstream.CountOf("/supported");
+        await Task.Delay(TimeSpan.FromMilliseconds(3000));
 
-        // Two instances over about three intervals: one probe per interval, not one per instance.
-        Assert.InRange(upstream.CountOf("/supported"), 2, 4);
+        // Two instances over three intervals: one probe per interval (give or take a boundary), not one per instance.
+        Assert.InRange(upstream.CountOf("/supported") - before, 2, 4);
     }
 
     private static async Task<bool> PrimaryHealthyAsync(GatewayHost gateway) =>
@@ -167,5 +184,30 @@ public sealed class RedisSharedStateTests
     {
         using var response = await gateway.Client.GetAsync("/health");
         return Json(await response.Content.ReadAsStringAsync()).GetProperty("status").GetString();
+    }
+
+    [Fact]
+    public async Task Settle_RedisFailsWhileASecondCallerWaits_NoSecondUpstreamCall()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        upstream.AnswerLate("/settle", TimeSpan.FromMilliseconds(1500), 200, Settled);
+        var settings = Settings(redis, ("only", upstream.Url));
+        settings["Redis:LocalSettlementFallback"] = "true";
+        await using var a = await GatewayHost.StartAsync(settings);
+        await using var b = await GatewayHost.StartAsync(settings);
+        var payment = PaymentSigner.ValidNow(2, seed: 34);
+
+        var first = a.PostAsync("/settle", payment);
+        await Eventually.TrueAsync(() => upstream.CountOf("/settle") == 1, "A's settle reaches the upstream");
+        var second = b.PostAsync("/settle", payment);
+        await Task.Delay(200);
+        await redis.StopAsync();
+
+        using var firstResponse = await first;
+        using var secondResponse = await second;
+        Assert.Equal(HttpStatusCode.OK, firstResponse.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, secondResponse.StatusCode);
+        Assert.Equal(1, upstream.CountOf("/settle"));
     }
 }
