@@ -42,6 +42,8 @@ public static partial class Program
 
         var routing = RoutingConfiguration.Load(builder.Configuration);
         var localVerification = LocalVerificationSettings.Load(builder.Configuration);
+        var edge = new EdgeOptions();
+        builder.Configuration.GetSection(EdgeOptions.SectionName).Bind(edge);
         if (string.IsNullOrWhiteSpace(builder.Configuration[WebHostDefaults.ServerUrlsKey])
             && string.IsNullOrWhiteSpace(builder.Configuration["HTTP_PORTS"]) && string.IsNullOrWhiteSpace(builder.Configuration["HTTPS_PORTS"]))
         {
@@ -51,9 +53,19 @@ public static partial class Program
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            var limits = edge.Limits;
             // The handlers enforce the request size themselves (413 in the x402 shape); this is the backstop.
             kestrel.Limits.MaxRequestBodySize = Math.Max(routing.Aggregator.MaxRequestBodyBytes * 2L, 1024 * 1024);
+            kestrel.Limits.MaxRequestHeadersTotalSize = limits.MaxRequestHeadersTotalSize;
+            kestrel.Limits.MaxRequestHeaderCount = limits.MaxRequestHeaderCount;
+            kestrel.Limits.MaxRequestLineSize = limits.MaxRequestLineSize;
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(limits.RequestHeadersTimeoutSeconds);
+            kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(limits.KeepAliveTimeoutSeconds);
+            kestrel.Limits.MaxConcurrentConnections = limits.MaxConcurrentConnections;
+            kestrel.Limits.MaxConcurrentUpgradedConnections = limits.MaxConcurrentConnections;
+            kestrel.Limits.MinRequestBodyDataRate = new(limits.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(5));
         });
+        builder.Services.AddCors();
 
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);
@@ -81,7 +93,20 @@ public static partial class Program
         overrideServices?.Invoke(services);
 
         var app = builder.Build();
+        app.Use(EdgeHeaders.InvokeAsync);
         app.Use(UnhandledExceptionShield.InvokeAsync);
+        app.UseStatusCodePages(static context => ApiErrorWriter.WriteForStatusAsync(context.HttpContext));
+        if (edge.Cors.AllowedOrigins.Count > 0)
+        {
+            app.UseCors(policy => policy
+                .WithOrigins([.. edge.Cors.AllowedOrigins])
+                .WithMethods([.. edge.Cors.AllowedMethods])
+                .WithHeaders([.. edge.Cors.AllowedHeaders])
+                .WithExposedHeaders(
+                    EdgeHeaders.RequestId, EdgeHeaders.ResponseTime, X402Endpoints.UpstreamHeader, X402Endpoints.AttemptsHeader,
+                    "X-Facilitator-Local-Verdict", "X-Facilitator-Settlement"));
+        }
+
         app.MapX402Endpoints();
         app.MapStatusEndpoints();
         app.MapHealthEndpoints();

@@ -9,6 +9,9 @@ namespace Facilitator.Fast.Edge;
 public static class ApiErrorWriter
 {
     public const string ValidationError = "VALIDATION_ERROR";
+    public const string Unauthorized = "HTTP_401";
+    public const string Forbidden = "HTTP_403";
+    public const string TooManyRequests = "HTTP_429";
     public const string NotFound = "NOT_FOUND";
     public const string UpstreamUnavailable = "UPSTREAM_UNAVAILABLE";
     public const string InternalError = "INTERNAL_ERROR";
@@ -50,6 +53,25 @@ public static class ApiErrorWriter
         }
 
         await response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// An error body for answers that have none (an unknown route, a method the route does not take), so that every
+    /// error of the service is JSON in this format.
+    /// </summary>
+    public static Task WriteForStatusAsync(HttpContext context)
+    {
+        var status = context.Response.StatusCode;
+        var (code, message) = status switch
+        {
+            StatusCodes.Status404NotFound => (NotFound, "No such endpoint."),
+            StatusCodes.Status405MethodNotAllowed => ("HTTP_405", "The endpoint does not take this method."),
+            StatusCodes.Status415UnsupportedMediaType => ("HTTP_415", "Unsupported media type."),
+            StatusCodes.Status401Unauthorized => (Unauthorized, "Authentication is required."),
+            StatusCodes.Status403Forbidden => (Forbidden, "Not allowed."),
+            _ => ($"HTTP_{status}", "The request could not be served."),
+        };
+        return WriteAsync(context, status, code, message);
     }
 
     private static TimeProvider TimeProviderOf(HttpContext context) =>

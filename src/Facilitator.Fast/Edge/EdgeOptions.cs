@@ -1,0 +1,42 @@
+namespace Facilitator.Fast.Edge;
+
+/// <summary>Section <c>Edge</c>: what the service accepts from the network before any handler runs.</summary>
+public sealed class EdgeOptions
+{
+    public const string SectionName = "Edge";
+
+    public CorsOptions Cors { get; set; } = new();
+
+    public LimitsOptions Limits { get; set; } = new();
+
+    /// <summary>Browser origins allowed to call the service (CORS); none by default.</summary>
+    public sealed class CorsOptions
+    {
+        public List<string> AllowedOrigins { get; set; } = [];
+
+        public List<string> AllowedMethods { get; set; } = ["GET", "POST", "OPTIONS"];
+
+        public List<string> AllowedHeaders { get; set; } = ["Content-Type", "Authorization", "X-API-Key", "X-Request-Id"];
+    }
+
+    /// <summary>Kestrel's limits, set deliberately (see README): slow, large or numerous requests cost bounded resources.</summary>
+    public sealed class LimitsOptions
+    {
+        public int MaxRequestHeadersTotalSize { get; set; } = 32 * 1024;
+
+        public int MaxRequestHeaderCount { get; set; } = 64;
+
+        public int MaxRequestLineSize { get; set; } = 8 * 1024;
+
+        /// <summary>Time a client has to send all request headers (slow-loris bound).</summary>
+        public int RequestHeadersTimeoutSeconds { get; set; } = 10;
+
+        public int KeepAliveTimeoutSeconds { get; set; } = 120;
+
+        /// <summary>Open connections at once; further ones are refused until some close.</summary>
+        public long MaxConcurrentConnections { get; set; } = 10_000;
+
+        /// <summary>A request body slower than this (bytes per second, after a 5 s grace) is aborted.</summary>
+        public int MinRequestBodyBytesPerSecond { get; set; } = 240;
+    }
+}
