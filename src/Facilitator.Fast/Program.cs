@@ -44,6 +44,8 @@ public static partial class Program
         var localVerification = LocalVerificationSettings.Load(builder.Configuration);
         var edge = new EdgeOptions();
         builder.Configuration.GetSection(EdgeOptions.SectionName).Bind(edge);
+        var auth = new AuthOptions();
+        builder.Configuration.GetSection(AuthOptions.SectionName).Bind(auth);
         if (string.IsNullOrWhiteSpace(builder.Configuration[WebHostDefaults.ServerUrlsKey])
             && string.IsNullOrWhiteSpace(builder.Configuration["HTTP_PORTS"]) && string.IsNullOrWhiteSpace(builder.Configuration["HTTPS_PORTS"]))
         {
@@ -77,6 +79,8 @@ public static partial class Program
         services.AddSingleton<SettlementCoordinator>();
         services.AddSingleton<SupportedCatalog>();
         services.AddSingleton(localVerification);
+        services.AddSingleton(sp => new RequestAuthenticator(auth, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new AuthenticationGate(sp.GetRequiredService<RequestAuthenticator>(), auth));
         services.AddSingleton<LocalVerifier>();
         services.AddSingleton<StatusReportBuilder>();
         if (routing.Aggregator.HealthCheck)
@@ -106,6 +110,9 @@ public static partial class Program
                     EdgeHeaders.RequestId, EdgeHeaders.ResponseTime, X402Endpoints.UpstreamHeader, X402Endpoints.AttemptsHeader,
                     "X-Facilitator-Local-Verdict", "X-Facilitator-Settlement"));
         }
+
+        var gate = app.Services.GetRequiredService<AuthenticationGate>();
+        app.Use(gate.InvokeAsync);
 
         app.MapX402Endpoints();
         app.MapStatusEndpoints();

@@ -1,0 +1,184 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Facilitator.Fast.Edge;
+
+/// <summary>The outcome of checking a request's credentials.</summary>
+public readonly record struct AuthResult(AuthOutcome Outcome, string? ClientName, string? Problem, RouteGroup[]? Groups);
+
+public enum AuthOutcome : byte
+{
+    /// <summary>No credentials were presented.</summary>
+    Anonymous = 0,
+    Authenticated,
+
+    /// <summary>Credentials were presented and are not valid (unknown key, bad signature, expired...).</summary>
+    Invalid,
+}
+
+/// <summary>
+/// Checks API keys (SHA-256 of the presented key against each configured hash, in constant time, always comparing
+/// all) and bearer JWTs (the configured algorithms only: <c>alg:none</c> and any other are refused; signature,
+/// <c>exp</c>, <c>nbf</c>, <c>iss</c>, <c>aud</c> checked). An <c>X-Payment</c> header is not a credential.
+/// </summary>
+public sealed class RequestAuthenticator
+{
+    private readonly AuthOptions _options;
+    private readonly (string Name, byte[] Hash, RouteGroup[] Groups)[] _keys;
+    private readonly TokenValidationParameters? _jwt;
+    private readonly RouteGroup[] _jwtGroups;
+    private readonly JsonWebTokenHandler _handler = new() { MaximumTokenSizeInBytes = 8 * 1024 };
+
+    public RequestAuthenticator(AuthOptions options, TimeProvider time)
+    {
+        _options = options;
+        _keys = [.. options.ApiKeys.Select((k, i) => (k.Name, ParseHash(i, k.Sha256), ParseGroups($"Auth:ApiKeys:{i}:Groups", k.Groups)))];
+        _jwtGroups = ParseGroups("Auth:Jwt:Groups", options.Jwt.Groups);
+        _jwt = options.Jwt.IsConfigured ? Parameters(options.Jwt, time) : null;
+    }
+
+    public string ApiKeyHeader => _options.ApiKeyHeader;
+
+    public async ValueTask<AuthResult> AuthenticateAsync(HttpRequest request)
+    {
+        var key = request.Headers[_options.ApiKeyHeader];
+        if (key.Count > 0)
+        {
+            return key.Count == 1 ? CheckApiKey(key[0]!) : new AuthResult(AuthOutcome.Invalid, null, "more than one API key was sent", null);
+        }
+
+        var authorization = request.Headers.Authorization;
+        if (authorization.Count == 0)
+        {
+            return default;
+        }
+
+        var value = authorization[0] ?? "";
+        if (!value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || _jwt is null)
+        {
+            return new AuthResult(AuthOutcome.Invalid, null, "the Authorization header is not a bearer token this service accepts", null);
+        }
+
+        var result = await _handler.ValidateTokenAsync(value["Bearer ".Length..].Trim(), _jwt).ConfigureAwait(false);
+        if (!result.IsValid)
+        {
+            return new AuthResult(AuthOutcome.Invalid, null, Describe(result.Exception), null);
+        }
+
+        var subject = result.ClaimsIdentity.FindFirst("sub")?.Value;
+        return new AuthResult(AuthOutcome.Authenticated, "jwt:" + (subject ?? "anonymous"), null, _jwtGroups);
+    }
+
+    private AuthResult CheckApiKey(string presented)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(presented), hash);
+        string? name = null;
+        RouteGroup[]? groups = null;
+        foreach (var key in _keys)
+        {
+            // Every configured key is compared, so the time taken says nothing about which one matched.
+            if (CryptographicOperations.FixedTimeEquals(hash, key.Hash))
+            {
+                name = key.Name;
+                groups = key.Groups;
+            }
+        }
+
+        return name is null
+            ? new AuthResult(AuthOutcome.Invalid, null, "the API key is not valid", null)
+            : new AuthResult(AuthOutcome.Authenticated, name, null, groups);
+    }
+
+    private static string Describe(Exception? exception) => exception switch
+    {
+        SecurityTokenExpiredException => "the token has expired",
+        SecurityTokenInvalidLifetimeException => "the token has expired, is not valid yet, or has no expiry",
+        SecurityTokenNotYetValidException => "the token is not valid yet",
+        SecurityTokenInvalidIssuerException => "the token's issuer is not accepted",
+        SecurityTokenInvalidAudienceException => "the token's audience is not accepted",
+        SecurityTokenInvalidAlgorithmException => "the token's algorithm is not accepted",
+        SecurityTokenNoExpirationException => "the token has no expiry",
+        SecurityTokenSignatureKeyNotFoundException or SecurityTokenInvalidSignatureException => "the token's signature is not valid",
+        _ => "the token is not valid",
+    };
+
+    private static TokenValidationParameters Parameters(AuthOptions.JwtOptions jwt, TimeProvider time)
+    {
+        var keys = new List<SecurityKey>();
+        var algorithms = new List<string>();
+        if (!string.IsNullOrEmpty(jwt.HmacSecret))
+        {
+            var secret = Encoding.UTF8.GetBytes(jwt.HmacSecret);
+            if (secret.Length < 32)
+            {
+                throw new InvalidSettingException("Auth:Jwt:HmacSecret", "must be at least 32 bytes.");
+            }
+
+            keys.Add(new SymmetricSecurityKey(secret));
+            algorithms.Add(SecurityAlgorithms.HmacSha256);
+        }
+
+        if (!string.IsNullOrEmpty(jwt.Es256PublicKeyPem))
+        {
+            var ecdsa = ECDsa.Create();
+            try
+            {
+                ecdsa.ImportFromPem(jwt.Es256PublicKeyPem);
+            }
+            catch (ArgumentException)
+            {
+                throw new InvalidSettingException("Auth:Jwt:Es256PublicKeyPem", "is not a PEM public key.");
+            }
+
+            keys.Add(new ECDsaSecurityKey(ecdsa));
+            algorithms.Add(SecurityAlgorithms.EcdsaSha256);
+        }
+
+        return new TokenValidationParameters
+        {
+            IssuerSigningKeys = keys,
+            ValidAlgorithms = algorithms,
+            RequireSignedTokens = true,
+            RequireExpirationTime = true,
+            ValidateLifetime = true,
+            ValidateIssuer = jwt.Issuer is not null,
+            ValidIssuer = jwt.Issuer,
+            ValidateAudience = jwt.Audience is not null,
+            ValidAudience = jwt.Audience,
+            ClockSkew = TimeSpan.FromSeconds(jwt.ClockSkewSeconds),
+            LifetimeValidator = (notBefore, expires, _, parameters) =>
+            {
+                var now = time.GetUtcNow().UtcDateTime;
+                return (notBefore is null || notBefore.Value - parameters.ClockSkew <= now)
+                    && expires is not null && now <= expires.Value + parameters.ClockSkew;
+            },
+        };
+    }
+
+    private static byte[] ParseHash(int index, string hex)
+    {
+        try
+        {
+            var hash = Convert.FromHexString(hex.Trim());
+            if (hash.Length == 32)
+            {
+                return hash;
+            }
+        }
+        catch (FormatException)
+        {
+        }
+
+        throw new InvalidSettingException($"Auth:ApiKeys:{index}:Sha256", "must be the 64 hex digits of the key's SHA-256.");
+    }
+
+    private static RouteGroup[] ParseGroups(string setting, List<string> names) =>
+    [
+        .. names.Select(name => RouteGroups.TryParse(name, out var group)
+            ? group
+            : throw new InvalidSettingException(setting, $"'{name}' is not one of x402, api, v1, health.")),
+    ];
+}
