@@ -46,6 +46,8 @@ public static partial class Program
         builder.Configuration.GetSection(EdgeOptions.SectionName).Bind(edge);
         var auth = new AuthOptions();
         builder.Configuration.GetSection(AuthOptions.SectionName).Bind(auth);
+        var rateLimit = new RateLimitOptions();
+        builder.Configuration.GetSection(RateLimitOptions.SectionName).Bind(rateLimit);
         if (string.IsNullOrWhiteSpace(builder.Configuration[WebHostDefaults.ServerUrlsKey])
             && string.IsNullOrWhiteSpace(builder.Configuration["HTTP_PORTS"]) && string.IsNullOrWhiteSpace(builder.Configuration["HTTPS_PORTS"]))
         {
@@ -81,6 +83,7 @@ public static partial class Program
         services.AddSingleton(localVerification);
         services.AddSingleton(sp => new RequestAuthenticator(auth, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new AuthenticationGate(sp.GetRequiredService<RequestAuthenticator>(), auth));
+        services.AddSingleton(sp => new RateLimiter(rateLimit, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<LocalVerifier>();
         services.AddSingleton<StatusReportBuilder>();
         if (routing.Aggregator.HealthCheck)
@@ -113,6 +116,8 @@ public static partial class Program
 
         var gate = app.Services.GetRequiredService<AuthenticationGate>();
         app.Use(gate.InvokeAsync);
+        var limiter = app.Services.GetRequiredService<RateLimiter>();
+        app.Use(limiter.InvokeAsync);
 
         app.MapX402Endpoints();
         app.MapStatusEndpoints();

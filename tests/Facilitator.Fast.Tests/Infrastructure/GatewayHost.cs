@@ -33,6 +33,9 @@ internal sealed class GatewayHost : IAsyncDisposable
 
             // Active probes would add upstream calls that tests count; tests of active health turn them on.
             ["FACILITATOR_HEALTH_CHECK"] = "false",
+
+            // Tests send bursts from one address; tests of rate limiting turn it on.
+            ["RateLimit:Enabled"] = "false",
         };
         foreach (var (key, value) in settings)
         {

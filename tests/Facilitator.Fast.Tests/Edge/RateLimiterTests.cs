@@ -1,0 +1,125 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Facilitator.Fast.Edge;
+using Facilitator.Fast.Tests.Infrastructure;
+using static Facilitator.Fast.Tests.Infrastructure.Responses;
+
+namespace Facilitator.Fast.Tests.Edge;
+
+/// <summary>Token buckets per client and policy, their headers, and 429 with Retry-After.</summary>
+public sealed class RateLimiterTests
+{
+    private static Dictionary<string, string?> Settings(FakeFacilitator upstream)
+    {
+        var settings = GatewayHost.Upstreams(("only", upstream.Url));
+        settings["RateLimit:Enabled"] = "true";
+        settings["RateLimit:Policies:verify:Capacity"] = "3";
+        settings["RateLimit:Policies:verify:RefillPerSecond"] = "1";
+        settings["RateLimit:Policies:settle:Capacity"] = "1";
+        settings["RateLimit:Policies:settle:RefillPerSecond"] = "0.5";
+        return settings;
+    }
+
+    [Fact]
+    public async Task Verify_BeyondTheBucket_429WithRetryAfterAndHeaders()
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+        var time = new ManualTimeProvider();
+        await using var gateway = await GatewayHost.StartAsync(Settings(upstream), time);
+
+        var answers = new List<HttpResponseMessage>();
+        for (var i = 0; i < 4; i++)
+        {
+            answers.Add(await gateway.PostAsync("/verify", Payments.V1));
+        }
+
+        Assert.Equal([200, 200, 200, 429], answers.Select(a => (int)a.StatusCode));
+        Assert.Equal("3", Header(answers[0], "X-RateLimit-Limit"));
+        Assert.Equal("2", Header(answers[0], "X-RateLimit-Remaining"));
+        Assert.Equal("\"verify\";q=3;w=3", Header(answers[0], "RateLimit-Policy"));
+        Assert.Equal("\"verify\";r=2;t=1", Header(answers[0], "RateLimit"));
+        var refused = answers[3];
+        Assert.Equal("1", Header(refused, "Retry-After"));
+        Assert.Equal("0", Header(refused, "X-RateLimit-Remaining"));
+        Assert.Equal("HTTP_429", Json(await refused.Content.ReadAsStringAsync()).GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(3, upstream.CountOf("/verify"));
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        using var after = await gateway.PostAsync("/verify", Payments.V1);
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+    }
+
+    [Fact]
+    public async Task Settle_StricterPolicyThanVerify_CountedApart()
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(Settings(upstream), new ManualTimeProvider());
+
+        using var firstSettle = await gateway.PostAsync("/settle", Payments.V1);
+        using var secondSettle = await gateway.PostAsync("/settle", Payments.V1);
+        using var verify = await gateway.PostAsync("/verify", Payments.V1);
+
+        Assert.Equal(HttpStatusCode.OK, firstSettle.StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, secondSettle.StatusCode);
+        Assert.Equal("2", Header(secondSettle, "Retry-After"));
+        Assert.Equal(HttpStatusCode.OK, verify.StatusCode);
+    }
+
+    [Fact]
+    public async Task Clients_ApiKeyNamesHaveTheirOwnBuckets()
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+        var settings = Settings(upstream);
+        settings["Auth:ApiKeys:0:Name"] = "a";
+        settings["Auth:ApiKeys:0:Sha256"] = Convert.ToHexStringLower(SHA256.HashData("key-a"u8));
+        settings["Auth:ApiKeys:1:Name"] = "b";
+        settings["Auth:ApiKeys:1:Sha256"] = Convert.ToHexStringLower(SHA256.HashData("key-b"u8));
+        await using var gateway = await GatewayHost.StartAsync(settings, new ManualTimeProvider());
+
+        async Task<HttpStatusCode> SettleAsync(string key)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/settle") { Content = new StringContent(Payments.V1, Encoding.UTF8, "application/json") };
+            request.Headers.Add("X-API-Key", key);
+            using var response = await gateway.Client.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await SettleAsync("key-a"));
+        Assert.Equal(HttpStatusCode.OK, await SettleAsync("key-b"));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await SettleAsync("key-a"));
+    }
+
+    [Fact]
+    public async Task Health_NotLimited()
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(Settings(upstream), new ManualTimeProvider());
+
+        for (var i = 0; i < 20; i++)
+        {
+            using var response = await gateway.Client.GetAsync("/health/live");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Null(Header(response, "RateLimit"));
+        }
+    }
+
+    [Fact]
+    public void TryTake_ManyIdleClients_MemoryBounded()
+    {
+        var time = new ManualTimeProvider();
+        var buckets = new LocalTokenBuckets(time, maxBuckets: 1000);
+        var policy = new RateLimitPolicy("verify", 10, 10);
+
+        for (var i = 0; i < 50_000; i++)
+        {
+            buckets.TryTake(policy, $"client-{i}");
+            if (i % 1000 == 0)
+            {
+                time.Advance(TimeSpan.FromSeconds(11));
+            }
+        }
+
+        Assert.True(buckets.Count <= 2000, $"{buckets.Count} buckets kept");
+    }
+}
