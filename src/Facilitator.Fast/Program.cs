@@ -83,7 +83,7 @@ public static partial class Program
         services.AddSingleton(localVerification);
         services.AddSingleton(sp => new RequestAuthenticator(auth, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new AuthenticationGate(sp.GetRequiredService<RequestAuthenticator>(), auth));
-        services.AddSingleton(sp => new RateLimiter(rateLimit, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new RateLimiter(rateLimit, sp.GetRequiredService<TimeProvider>(), sp.GetService<RedisConnection>()));
         services.AddSingleton<LocalVerifier>();
         services.AddSingleton<StatusReportBuilder>();
         if (routing.Aggregator.HealthCheck)

@@ -10,6 +10,17 @@ public sealed class RateLimitOptions
 
     public bool Enabled { get; set; } = true;
 
+    /// <summary>
+    /// Tokens an instance takes from the shared (Redis) bucket at once and spends locally, so that a decision costs
+    /// well under one Redis command; 1 takes a token per request. Unspent leased tokens lapse after <see cref="LeaseMs"/>.
+    /// </summary>
+    public int LeaseSize { get; set; } = 10;
+
+    public int LeaseMs { get; set; } = 1000;
+
+    /// <summary>When Redis cannot be reached: false (default) decides with local buckets; true refuses with 429.</summary>
+    public bool FailClosed { get; set; }
+
     /// <summary>Buckets kept in memory at most; idle full buckets are dropped first.</summary>
     public int MaxLocalBuckets { get; set; } = 100_000;
 

@@ -1,4 +1,6 @@
 using System.Globalization;
+using Facilitator.Fast.State;
+using StackExchange.Redis;
 
 namespace Facilitator.Fast.Edge;
 
@@ -12,13 +14,21 @@ public sealed class RateLimiter
 {
     private readonly Dictionary<string, RateLimitPolicy> _policies;
     private readonly LocalTokenBuckets _local;
+    private readonly RedisTokenBuckets? _shared;
+    private readonly RedisConnection? _redis;
     private readonly TimeProvider _time;
     private readonly bool _enabled;
+    private readonly bool _failClosed;
 
-    public RateLimiter(RateLimitOptions options, TimeProvider time)
+    public RateLimiter(RateLimitOptions options, TimeProvider time, RedisConnection? redis = null)
     {
         _enabled = options.Enabled;
         _time = time;
+        _failClosed = options.FailClosed;
+        _redis = redis;
+        InvalidSettingException.ThrowIfOutOfRange("RateLimit:LeaseSize", options.LeaseSize, 1, 10_000);
+        InvalidSettingException.ThrowIfOutOfRange("RateLimit:LeaseMs", options.LeaseMs, 1, 60_000);
+        _shared = redis is null ? null : new RedisTokenBuckets(redis, time, options.LeaseSize, TimeSpan.FromMilliseconds(options.LeaseMs));
         _policies = new(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, bucket) in options.Policies)
         {
@@ -50,7 +60,7 @@ public sealed class RateLimiter
         var client = context.Items[AuthenticationGate.ClientNameItem] as string
             ?? context.Connection.RemoteIpAddress?.ToString()
             ?? "unknown";
-        var decision = _local.TryTake(policy, client);
+        var decision = await DecideAsync(policy, client).ConfigureAwait(false);
         WriteHeaders(context.Response, policy, decision);
         if (decision.Allowed)
         {
@@ -64,6 +74,35 @@ public sealed class RateLimiter
             context, StatusCodes.Status429TooManyRequests, ApiErrorWriter.TooManyRequests,
             $"Rate limit '{policy.Name}' exceeded: {policy.Capacity} requests, {policy.RefillPerSecond.ToString(CultureInfo.InvariantCulture)} more per second; retry in {retryAfter} s.").ConfigureAwait(false);
     }
+
+    /// <summary>The shared bucket when Redis is configured and reachable; otherwise the local one (or a refusal, failing closed).</summary>
+    private async ValueTask<RateLimitDecision> DecideAsync(RateLimitPolicy policy, string client)
+    {
+        if (_shared is not null)
+        {
+            try
+            {
+                if (_redis!.IsConnected)
+                {
+                    return await _shared.TryTakeAsync(policy, client).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+            }
+
+            _redis!.CountFallback();
+            if (_failClosed)
+            {
+                return new RateLimitDecision(false, 0, 1, policy.WindowSeconds);
+            }
+        }
+
+        return _local.TryTake(policy, client);
+    }
+
+    /// <summary>Redis script calls made for decisions (lease mode makes this well under one per request).</summary>
+    public long SharedScriptCalls => _shared?.ScriptCalls ?? 0;
 
     private void WriteHeaders(HttpResponse response, RateLimitPolicy policy, RateLimitDecision decision)
     {

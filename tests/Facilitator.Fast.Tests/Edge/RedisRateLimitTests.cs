@@ -1,0 +1,102 @@
+using System.Net;
+using Facilitator.Fast.Edge;
+using Facilitator.Fast.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
+using static Facilitator.Fast.Tests.Infrastructure.Responses;
+
+namespace Facilitator.Fast.Tests.Edge;
+
+/// <summary>Shared token buckets in a real redis-server: one budget for the fleet, fewer commands than requests, local fallback.</summary>
+public sealed class RedisRateLimitTests
+{
+    private static Dictionary<string, string?> Settings(RedisServer redis, FakeFacilitator upstream, int capacity, double refill, int lease)
+    {
+        var settings = GatewayHost.Upstreams(("only", upstream.Url));
+        settings["Redis:ConnectionString"] = redis.ConnectionString;
+        settings["Redis:KeyPrefix"] = $"rl-{Guid.NewGuid():N}:";
+        settings["RateLimit:Enabled"] = "true";
+        settings["RateLimit:Policies:verify:Capacity"] = capacity.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["RateLimit:Policies:verify:RefillPerSecond"] = refill.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["RateLimit:LeaseSize"] = lease.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["RateLimit:LeaseMs"] = "60000";
+        return settings;
+    }
+
+    [Fact]
+    public async Task TwoInstances_ShareOneBudget_AdmitAtMostItLessAtMostTheUnspentLeases()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        var settings = Settings(redis, upstream, capacity: 40, refill: 0.001, lease: 5);
+        await using var a = await GatewayHost.StartAsync(settings);
+        await using var b = await GatewayHost.StartAsync(settings);
+
+        var admitted = 0;
+        for (var i = 0; i < 120; i++)
+        {
+            using var response = await (i % 2 == 0 ? a : b).PostAsync("/verify", Payments.V1);
+            admitted += response.StatusCode == HttpStatusCode.OK ? 1 : 0;
+        }
+
+        Assert.InRange(admitted, 40 - (2 * 4), 40);
+        Assert.Equal(admitted, upstream.CountOf("/verify"));
+    }
+
+    [Fact]
+    public async Task Lease_SustainedLoad_FarFewerRedisCommandsThanDecisions()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(Settings(redis, upstream, capacity: 1000, refill: 1000, lease: 10));
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString + ",allowAdmin=true");
+        var server = admin.GetServer(admin.GetEndPoints()[0]);
+        await server.ExecuteAsync("CONFIG", "RESETSTAT");
+
+        for (var i = 0; i < 300; i++)
+        {
+            (await gateway.PostAsync("/verify", Payments.V1)).Dispose();
+        }
+
+        var scripts = ScriptCalls(await server.InfoRawAsync("commandstats") ?? "");
+        Assert.InRange(scripts, 25, 40);
+        Assert.Equal(scripts, gateway.Services.GetRequiredService<RateLimiter>().SharedScriptCalls);
+    }
+
+    [Theory]
+    [InlineData(false, HttpStatusCode.OK)]
+    [InlineData(true, HttpStatusCode.TooManyRequests)]
+    public async Task Redis_StoppedDuringARun_LocalBucketsOrRefusalAndFallbacksShown(bool failClosed, HttpStatusCode expected)
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        var settings = Settings(redis, upstream, capacity: 100, refill: 100, lease: 1);
+        settings["RateLimit:FailClosed"] = failClosed ? "true" : "false";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        (await gateway.PostAsync("/verify", Payments.V1)).Dispose();
+
+        await redis.StopAsync();
+        await Eventually.TrueAsync(async () => Json(await (await gateway.Client.GetAsync("/health")).Content.ReadAsStringAsync())
+            .GetProperty("checks").GetProperty("redis").GetString() == "unreachable", "Redis is seen unreachable");
+        using var response = await gateway.PostAsync("/verify", Payments.V1);
+
+        Assert.Equal(expected, response.StatusCode);
+        var checks = Json(await (await gateway.Client.GetAsync("/health")).Content.ReadAsStringAsync()).GetProperty("checks");
+        Assert.True(long.Parse(checks.GetProperty("redisFallbacks").GetString()!, System.Globalization.CultureInfo.InvariantCulture) > 0);
+    }
+
+    private static long ScriptCalls(string commandStats)
+    {
+        long calls = 0;
+        foreach (var line in commandStats.Split('\n'))
+        {
+            if (line.StartsWith("cmdstat_evalsha:", StringComparison.Ordinal) || line.StartsWith("cmdstat_eval:", StringComparison.Ordinal))
+            {
+                var start = line.IndexOf("calls=", StringComparison.Ordinal) + 6;
+                calls += long.Parse(line[start..line.IndexOf(',', start)], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return calls;
+    }
+}
