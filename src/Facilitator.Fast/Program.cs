@@ -101,6 +101,12 @@ public static partial class Program
 
         var app = builder.Build();
         app.Use(EdgeHeaders.InvokeAsync);
+        var forwarding = new TrustedProxyForwarding(edge.TrustedProxies);
+        if (forwarding.IsEnabled)
+        {
+            app.Use(forwarding.InvokeAsync);
+        }
+
         app.Use(UnhandledExceptionShield.InvokeAsync);
         app.UseStatusCodePages(static context => ApiErrorWriter.WriteForStatusAsync(context.HttpContext));
         if (edge.Cors.AllowedOrigins.Count > 0)

@@ -9,6 +9,12 @@ public sealed class EdgeOptions
 
     public LimitsOptions Limits { get; set; } = new();
 
+    /// <summary>
+    /// Proxies whose <c>X-Forwarded-For</c> / <c>Forwarded</c> headers are believed (addresses or CIDR networks, e.g.
+    /// <c>10.0.0.0/8</c>). Empty (the default): the socket's address is the client, whatever the headers say.
+    /// </summary>
+    public List<string> TrustedProxies { get; set; } = [];
+
     /// <summary>Browser origins allowed to call the service (CORS); none by default.</summary>
     public sealed class CorsOptions
     {
