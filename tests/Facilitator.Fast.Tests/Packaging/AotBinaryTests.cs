@@ -14,21 +14,12 @@ namespace Facilitator.Fast.Tests.Packaging;
 /// </summary>
 public sealed class AotBinaryTests
 {
-    private static readonly string Binary = Environment.GetEnvironmentVariable("FACILITATOR_AOT_BINARY")
-        ?? Path.Combine(RepositoryPaths.Root, "artifacts", "aot", "Facilitator.Fast");
-
-    /// <summary>The binary exists and was published after the service assembly these tests were built with.</summary>
-    private static void RequireFreshBinary()
-    {
-        RepositoryPaths.Require(File.Exists(Binary), $"the AOT binary {Binary} (eng/publish-aot.sh)");
-        var built = File.GetLastWriteTimeUtc(typeof(Program).Assembly.Location);
-        RepositoryPaths.Require(File.GetLastWriteTimeUtc(Binary) >= built, $"an AOT binary published after the current build ({Binary} is older)");
-    }
+    private static readonly string Binary = RepositoryPaths.AotBinary;
 
     [Fact]
     public async Task AotBinary_AgainstFakeUpstream_AnswersVerify()
     {
-        RequireFreshBinary();
+        RepositoryPaths.RequireFreshAotBinary();
         await using var upstream = await FakeFacilitator.StartAsync();
         var port = FreePort();
         var url = $"http://127.0.0.1:{port}";
@@ -80,7 +71,7 @@ public sealed class AotBinaryTests
     [Fact]
     public async Task AotBinary_InvalidUpstreamUrl_ExitsWithOneLineNamingTheSetting()
     {
-        RequireFreshBinary();
+        RepositoryPaths.RequireFreshAotBinary();
 
         var run = await ProcessRunner.RunAsync(Binary, [], Path.GetDirectoryName(Binary)!, new Dictionary<string, string>
         {
@@ -96,7 +87,7 @@ public sealed class AotBinaryTests
     [Fact]
     public async Task AotBinary_Libsecp256k1_LinkedStatically()
     {
-        RequireFreshBinary();
+        RepositoryPaths.RequireFreshAotBinary();
 
         var ldd = await ProcessRunner.RunAsync("ldd", [Binary], RepositoryPaths.Root, null, TimeSpan.FromSeconds(20));
 
