@@ -85,6 +85,32 @@ public sealed class RedisRateLimitTests
         Assert.True(long.Parse(checks.GetProperty("redisFallbacks").GetString()!, System.Globalization.CultureInfo.InvariantCulture) > 0);
     }
 
+    [Fact]
+    public async Task Script_FlushedFromRedisMidRun_ReloadedAndDecisionsStayShared()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(Settings(redis, upstream, capacity: 5, refill: 0.001, lease: 1));
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString + ",allowAdmin=true");
+        var server = admin.GetServer(admin.GetEndPoints()[0]);
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 8; i++)
+        {
+            if (i == 3)
+            {
+                await server.ExecuteAsync("SCRIPT", "FLUSH");
+            }
+
+            using var response = await gateway.PostAsync("/verify", Payments.V1);
+            statuses.Add(response.StatusCode);
+        }
+
+        Assert.Equal(5, statuses.Count(s => s == HttpStatusCode.OK));
+        Assert.Equal(3, statuses.Count(s => s == HttpStatusCode.TooManyRequests));
+        Assert.Equal(0, gateway.Services.GetRequiredService<Facilitator.Fast.State.RedisConnection>().Fallbacks);
+    }
+
     private static long ScriptCalls(string commandStats)
     {
         long calls = 0;
