@@ -16,6 +16,8 @@ internal sealed class LatencyUpstream : IAsyncDisposable
     private readonly TimeSpan _slow;
     private readonly double _slowFraction;
     private long _requests;
+    private long _settles;
+    private long _verifies;
 
     private LatencyUpstream(WebApplication app, TimeSpan fast, TimeSpan slow, double slowFraction)
     {
@@ -28,6 +30,10 @@ internal sealed class LatencyUpstream : IAsyncDisposable
     public string Url { get; private set; } = "";
 
     public long Requests => Volatile.Read(ref _requests);
+
+    public long Settles => Volatile.Read(ref _settles);
+
+    public long Verifies => Volatile.Read(ref _verifies);
 
     public static async Task<LatencyUpstream> StartAsync(TimeSpan fast, TimeSpan slow, double slowFraction)
     {
@@ -45,6 +51,13 @@ internal sealed class LatencyUpstream : IAsyncDisposable
     private async Task HandleAsync(HttpContext context)
     {
         Interlocked.Increment(ref _requests);
+        var counted = context.Request.Path.Value switch
+        {
+            "/settle" => Interlocked.Increment(ref _settles),
+            "/verify" => Interlocked.Increment(ref _verifies),
+            _ => 0,
+        };
+        _ = counted;
         await context.Request.Body.CopyToAsync(Stream.Null, context.RequestAborted);
         var delay = Random.Shared.NextDouble() < _slowFraction ? _slow : _fast;
         try

@@ -5,8 +5,8 @@ using Microsoft.Extensions.Configuration;
 namespace Facilitator.Fast.Load;
 
 /// <summary>
-/// The load suite: <c>dotnet run -c Release --project load/Facilitator.Fast.Load -- hedging [--rate 200] [--duration 20]
-/// [--max-error-rate 0.01] [--max-p99-ms 1000] [--out artifacts/load]</c>. Prints a Markdown table, writes Markdown
+/// The load suite: <c>dotnet run -c Release --project load/Facilitator.Fast.Load -- hedging|gate [--rate 200]
+/// [--duration 20] [--binary artifacts/aot/Facilitator.Fast] [--max-error-rate 0.01] [--max-p99-ms 1000] [--out artifacts/load]</c>. Prints a Markdown table, writes Markdown
 /// and JSON reports, and exits 1 when a threshold given on the command line is exceeded.
 /// </summary>
 public static class Program
@@ -21,13 +21,18 @@ public static class Program
         var output = args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault() ?? Path.Combine("artifacts", "load");
 
         List<LoadReport> reports;
+        var failures = new List<string>();
         switch (scenario)
         {
             case "hedging":
                 reports = [await HedgingTailScenario.RunAsync(false, rate, duration), await HedgingTailScenario.RunAsync(true, rate, duration)];
                 break;
+            case "gate":
+                var binary = args.SkipWhile(a => a != "--binary").Skip(1).FirstOrDefault() ?? Path.Combine("artifacts", "aot", "Facilitator.Fast");
+                (reports, failures) = await GateScenario.RunAsync(binary, rate, duration);
+                break;
             default:
-                Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: hedging.");
+                Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: hedging, gate.");
                 return 2;
         }
 
@@ -37,7 +42,12 @@ public static class Program
         await File.WriteAllTextAsync(Path.Combine(output, $"{scenario}.md"), markdown);
         await File.WriteAllTextAsync(Path.Combine(output, $"{scenario}.json"), LoadReport.Json(reports));
 
-        var failed = false;
+        var failed = failures.Count > 0;
+        foreach (var failure in failures)
+        {
+            Console.Error.WriteLine($"FAIL {failure}");
+        }
+
         foreach (var report in reports)
         {
             var errorRate = report.Errors / (double)Math.Max(report.Requests, 1);

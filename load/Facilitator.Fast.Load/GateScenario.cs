@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Text;
+using Facilitator.Fast.Tests.Infrastructure;
+
+namespace Facilitator.Fast.Load;
+
+/// <summary>
+/// The load gate CI runs: the published AOT binary with a real redis-server and fake upstreams, driven by verify
+/// (valid payments that reach the upstream; invalid ones answered locally), settle, supported and a ramped mixed
+/// profile, with payments signed before the run. It fails on any 5xx, any wrong answer (a valid payment refused, an
+/// invalid one accepted or sent upstream) and any lost settle; it reports speed but does not judge it.
+/// </summary>
+internal static class GateScenario
+{
+    public static async Task<(List<LoadReport> Reports, List<string> Failures)> RunAsync(string binary, double rate, TimeSpan duration)
+    {
+        await using var redis = await LocalRedis.StartAsync();
+        await using var upstream = await LatencyUpstream.StartAsync(TimeSpan.FromMilliseconds(2), TimeSpan.FromMilliseconds(2), 0);
+        var port = LocalRedis.FreePort();
+        using var service = Process.Start(new ProcessStartInfo(binary)
+        {
+            WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(binary))!,
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            Environment =
+            {
+                ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+                ["FACILITATOR_1_URL"] = upstream.Url,
+                ["FACILITATOR_2_ENABLED"] = "false",
+                ["REDIS_URL"] = $"redis://127.0.0.1:{redis.Port}",
+                ["RateLimit__Enabled"] = "false",
+                ["Logging__LogLevel__Default"] = "Warning",
+            },
+        }) ?? throw new InvalidOperationException($"{binary} did not start.");
+        service.BeginOutputReadLine();
+        service.BeginErrorReadLine();
+        try
+        {
+            using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512 })
+            {
+                BaseAddress = new Uri($"http://127.0.0.1:{port}"),
+                Timeout = TimeSpan.FromSeconds(10),
+            };
+            await WaitReadyAsync(client);
+
+            var perScenario = (int)(rate * duration.TotalSeconds) + 1;
+            var payer = PaymentSigner.CreatePayer(4021);
+            var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            var valid = Sign(payer, 512, now, 0);
+            var invalid = valid.Select(p => p.Replace("\"value\":\"10000\"", "\"value\":\"10001\"", StringComparison.Ordinal)).ToArray();
+            var settles = Sign(payer, perScenario, now, 100_000);
+            var mixedSettles = Sign(payer, perScenario, now, 200_000);
+
+            var failures = new List<string>();
+            var reports = new List<LoadReport>();
+
+            reports.Add(await new ConstantRateRun("verify, valid payments (to the upstream)", rate, duration)
+                .RunAsync((i, ct) => SendAsync(client, "/verify", valid[i % valid.Length], "\"isValid\":true", ct)));
+
+            var verifiesBefore = upstream.Verifies;
+            reports.Add(await new ConstantRateRun("verify, invalid payments (answered locally)", rate, duration)
+                .RunAsync((i, ct) => SendAsync(client, "/verify", invalid[i % invalid.Length], "\"isValid\":false", ct)));
+            if (upstream.Verifies != verifiesBefore)
+            {
+                failures.Add($"{upstream.Verifies - verifiesBefore} invalid payments reached the upstream");
+            }
+
+            var settlesBefore = upstream.Settles;
+            var settleReport = await new ConstantRateRun("settle, one authorization each", rate, duration)
+                .RunAsync((i, ct) => SendAsync(client, "/settle", settles[i], "\"success\":true", ct));
+            reports.Add(settleReport);
+            CheckSettles(failures, settleReport, upstream.Settles - settlesBefore);
+
+            reports.Add(await new ConstantRateRun("supported", rate, duration)
+                .RunAsync((_, ct) => SendAsync(client, "/supported", null, "\"kinds\"", ct)));
+
+            settlesBefore = upstream.Settles;
+            var settled = 0L;
+            var mixed = await new ConstantRateRun("mixed: 60% valid verify, 20% invalid, 10% settle, 10% supported", LoadModel.Ramp(rate / 2, rate * 1.5, duration))
+                .RunAsync((i, ct) => (i % 10) switch
+                {
+                    < 6 => SendAsync(client, "/verify", valid[i % valid.Length], "\"isValid\":true", ct),
+                    < 8 => SendAsync(client, "/verify", invalid[i % invalid.Length], "\"isValid\":false", ct),
+                    8 => CountedAsync(SendAsync(client, "/settle", mixedSettles[i / 10], "\"success\":true", ct)),
+                    _ => SendAsync(client, "/supported", null, "\"kinds\"", ct),
+                });
+            reports.Add(mixed);
+            if (upstream.Settles - settlesBefore != settled)
+            {
+                failures.Add($"mixed: {settled} settles answered, {upstream.Settles - settlesBefore} reached the upstream");
+            }
+
+            foreach (var report in reports)
+            {
+                var bad = report.Outcomes.Where(o => o.Key != "ok").ToList();
+                if (bad.Count > 0)
+                {
+                    failures.Add($"{report.Scenario}: " + string.Join(", ", bad.Select(o => $"{o.Key}: {o.Value}")));
+                }
+            }
+
+            return (reports, failures);
+
+            async Task<string> CountedAsync(Task<string> send)
+            {
+                var outcome = await send;
+                if (outcome == "ok")
+                {
+                    Interlocked.Increment(ref settled);
+                }
+
+                return outcome;
+            }
+        }
+        finally
+        {
+            service.Kill(entireProcessTree: true);
+            await service.WaitForExitAsync();
+        }
+    }
+
+    private static void CheckSettles(List<string> failures, LoadReport report, long reachedUpstream)
+    {
+        var answered = report.Outcomes.GetValueOrDefault("ok");
+        if (answered != reachedUpstream)
+        {
+            failures.Add($"settle: {answered} settles answered, {reachedUpstream} reached the upstream");
+        }
+    }
+
+    private static string[] Sign(PaymentSigner.Payer payer, int count, long now, int firstNonce) =>
+        [.. Enumerable.Range(0, count).Select(i => PaymentSigner.Request(payer, i % 2 == 0 ? 2 : 1, now - 600, now + 900, nonceSeed: firstNonce + i))];
+
+    private static async Task<string> SendAsync(HttpClient client, string path, string? body, string expected, CancellationToken cancellationToken)
+    {
+        HttpResponseMessage response;
+        if (body is null)
+        {
+            response = await client.GetAsync(path, cancellationToken);
+        }
+        else
+        {
+            using var content = new StringContent(body, Encoding.UTF8, new MediaTypeHeaderValue("application/json"));
+            response = await client.PostAsync(path, content, cancellationToken);
+        }
+
+        using (response)
+        {
+            var text = await response.Content.ReadAsStringAsync(cancellationToken);
+            var status = (int)response.StatusCode;
+            return status >= 500 ? $"HTTP {status}"
+                : status != 200 || !text.Contains(expected, StringComparison.Ordinal) ? "wrong answer"
+                : "ok";
+        }
+    }
+
+    private static async Task WaitReadyAsync(HttpClient client)
+    {
+        var started = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                using var response = await client.GetAsync("/health/ready");
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException) when (started.Elapsed < TimeSpan.FromSeconds(30))
+            {
+            }
+
+            if (started.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                throw new InvalidOperationException("The service did not become ready.");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+}
