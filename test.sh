@@ -30,4 +30,18 @@ dotnet test tests/Facilitator.Fast.Tests -c Release --no-build 2>&1 | tee artifa
 status=${PIPESTATUS[0]}
 set -e
 
+[ -f artifacts/aot-smoke.txt ] && { echo "== AOT smoke"; cat artifacts/aot-smoke.txt; }
+[ -f artifacts/hostile-input.txt ] && { echo "== hostile input"; cat artifacts/hostile-input.txt; }
 
+echo "== load gate (the AOT binary, a real redis-server, fake upstreams; fails on 5xx, wrong answers, lost settles)"
+set +e
+dotnet run -c Release --no-build --project load/Facilitator.Fast.Load -- gate --rate 100 --duration 8 \
+  --binary artifacts/aot/Facilitator.Fast --out artifacts/load
+gate=$?
+set -e
+
+total_line() { grep -E "^\s*$1: [0-9]+" artifacts/test-output.txt | tail -n 1 | grep -oE '[0-9]+' || echo 0; }
+[ "$gate" -eq 0 ] || echo "load gate: FAILED (exit $gate)"
+echo "tests: $(total_line succeeded) passed, $(total_line failed) failed, $(total_line skipped) skipped"
+[ "$status" -eq 0 ] || exit "$status"
+exit "$gate"
