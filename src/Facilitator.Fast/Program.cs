@@ -82,7 +82,7 @@ public static partial class Program
         services.AddSingleton<SupportedCatalog>();
         services.AddSingleton(localVerification);
         services.AddSingleton(sp => new RequestAuthenticator(auth, sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(sp => new AuthenticationGate(sp.GetRequiredService<RequestAuthenticator>(), auth));
+        services.AddSingleton(sp => new AuthenticationGate(sp.GetRequiredService<RequestAuthenticator>(), sp.GetRequiredService<RateLimiter>(), auth));
         services.AddSingleton(sp => new RateLimiter(rateLimit, sp.GetRequiredService<TimeProvider>(), sp.GetService<RedisConnection>()));
         services.AddSingleton<LocalVerifier>();
         services.AddSingleton<StatusReportBuilder>();
@@ -101,7 +101,7 @@ public static partial class Program
 
         var app = builder.Build();
         app.Use(EdgeHeaders.InvokeAsync);
-        var forwarding = new TrustedProxyForwarding(edge.TrustedProxies);
+        var forwarding = new TrustedProxyForwarding(edge.TrustedProxies, edge.ForwardedHeader);
         if (forwarding.IsEnabled)
         {
             app.Use(forwarding.InvokeAsync);

@@ -10,11 +10,13 @@ public sealed class AuthenticationGate
     public const string ClientNameItem = "facilitator.client";
 
     private readonly RequestAuthenticator _authenticator;
+    private readonly RateLimiter _limiter;
     private readonly bool[] _required = new bool[4];
 
-    public AuthenticationGate(RequestAuthenticator authenticator, AuthOptions options)
+    public AuthenticationGate(RequestAuthenticator authenticator, RateLimiter limiter, AuthOptions options)
     {
         _authenticator = authenticator;
+        _limiter = limiter;
         var api = options.RequireForApi ?? options.HasCredentials;
         _required[(int)RouteGroup.X402] = options.RequireForX402;
         _required[(int)RouteGroup.Api] = api;
@@ -32,7 +34,7 @@ public sealed class AuthenticationGate
     {
         var request = context.Request;
         var group = RouteGroups.Of(request.Path);
-        var required = _required[(int)group] && !HttpMethods.IsOptions(request.Method);
+        var required = _required[(int)group] && !EdgeHeaders.IsPreflight(request);
         var presented = request.Headers.ContainsKey(_authenticator.ApiKeyHeader) || request.Headers.ContainsKey("Authorization");
         if (!required && !presented)
         {
@@ -40,10 +42,23 @@ public sealed class AuthenticationGate
             return;
         }
 
+        if (presented && !_limiter.MayTryAuthentication(context))
+        {
+            context.Response.Headers.RetryAfter = "1";
+            await ApiErrorWriter.WriteAsync(
+                context, StatusCodes.Status429TooManyRequests, ApiErrorWriter.TooManyRequests,
+                "Too many failed authentication attempts from this address; retry later.").ConfigureAwait(false);
+            return;
+        }
+
         var result = await _authenticator.AuthenticateAsync(request).ConfigureAwait(false);
         if (result.Outcome == AuthOutcome.Authenticated)
         {
             context.Items[ClientNameItem] = result.ClientName;
+        }
+        else if (result.Outcome == AuthOutcome.Invalid)
+        {
+            _limiter.RecordAuthenticationFailure(context);
         }
 
         if (required && result.Outcome != AuthOutcome.Authenticated)

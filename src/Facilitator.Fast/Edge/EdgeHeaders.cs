@@ -24,12 +24,7 @@ public static class EdgeHeaders
         var incoming = context.Request.Headers[RequestId];
         var id = incoming.Count == 1 && IsSane(incoming[0]) ? incoming[0]! : Guid.NewGuid().ToString("N");
         context.TraceIdentifier = id;
-
-        var headers = context.Response.Headers;
-        headers[RequestId] = id;
-        headers.XContentTypeOptions = "nosniff";
-        headers.XFrameOptions = "DENY";
-        headers["Referrer-Policy"] = "no-referrer";
+        Apply(context);
         context.Response.OnStarting(
             static state =>
             {
@@ -40,6 +35,20 @@ public static class EdgeHeaders
             (context.Response, started));
         return next(context);
     }
+
+    /// <summary>Sets the request id and security headers (again, after an error handler cleared the response).</summary>
+    public static void Apply(HttpContext context)
+    {
+        var headers = context.Response.Headers;
+        headers[RequestId] = context.TraceIdentifier;
+        headers.XContentTypeOptions = "nosniff";
+        headers.XFrameOptions = "DENY";
+        headers["Referrer-Policy"] = "no-referrer";
+    }
+
+    /// <summary>A CORS preflight: OPTIONS with <c>Access-Control-Request-Method</c>; only these skip authentication and limits.</summary>
+    public static bool IsPreflight(HttpRequest request) =>
+        HttpMethods.IsOptions(request.Method) && request.Headers.ContainsKey("Access-Control-Request-Method");
 
     /// <summary>1-128 characters of letters, digits and <c>-_.:</c>: safe to echo into headers, logs and JSON.</summary>
     internal static bool IsSane(string? id) =>

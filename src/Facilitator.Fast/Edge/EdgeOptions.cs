@@ -15,6 +15,12 @@ public sealed class EdgeOptions
     /// </summary>
     public List<string> TrustedProxies { get; set; } = [];
 
+    /// <summary>
+    /// The one header the trusted proxies write: <c>X-Forwarded-For</c> (default) or <c>Forwarded</c>. The other is
+    /// ignored, because proxies pass through what they do not write, and a client could set it.
+    /// </summary>
+    public string ForwardedHeader { get; set; } = "X-Forwarded-For";
+
     /// <summary>Browser origins allowed to call the service (CORS); none by default.</summary>
     public sealed class CorsOptions
     {

@@ -4,14 +4,15 @@ namespace Facilitator.Fast.Edge;
 
 /// <summary>
 /// Token buckets in this process: a refill-then-take decision per request under the bucket's own small lock.
-/// Memory is bounded: past the configured number of buckets, full buckets (their clients idle) are dropped.
+/// Memory is bounded hard: past the configured number of buckets, full buckets are dropped, then the ones used least
+/// recently, until the count is back under the bound. Each bucket refills at its own policy's rate.
 /// </summary>
 public sealed class LocalTokenBuckets
 {
     private readonly ConcurrentDictionary<(string Policy, string Client), Bucket> _buckets = new();
     private readonly TimeProvider _time;
     private readonly int _maxBuckets;
-    private long _nextSweepTicks;
+    private int _sweeping;
 
     public LocalTokenBuckets(TimeProvider time, int maxBuckets)
     {
@@ -24,11 +25,16 @@ public sealed class LocalTokenBuckets
     public RateLimitDecision TryTake(RateLimitPolicy policy, string client, int tokens = 1)
     {
         var now = _time.GetUtcNow().UtcTicks;
-        SweepIfNeeded(now, policy);
-        var bucket = _buckets.GetOrAdd((policy.Name, client), static (_, state) => new Bucket(state.Capacity, state.now), (policy.Capacity, now));
+        if (_buckets.Count >= _maxBuckets)
+        {
+            Sweep(now);
+        }
+
+        var bucket = _buckets.GetOrAdd((policy.Name, client), static (_, state) => new Bucket(state.policy, state.now), (policy, now));
         lock (bucket)
         {
-            bucket.Refill(policy, now);
+            bucket.Refill(now);
+            bucket.UsedTicks = now;
             var allowed = bucket.Tokens >= tokens;
             if (allowed)
             {
@@ -44,45 +50,74 @@ public sealed class LocalTokenBuckets
         }
     }
 
-    private void SweepIfNeeded(long now, RateLimitPolicy policy)
+    /// <summary>Whether the client's bucket of <paramref name="policy"/> has a token, without taking one.</summary>
+    public bool HasToken(RateLimitPolicy policy, string client)
     {
-        var due = Volatile.Read(ref _nextSweepTicks);
-        if ((now < due || _buckets.Count <= _maxBuckets / 2) && _buckets.Count <= _maxBuckets)
+        if (!_buckets.TryGetValue((policy.Name, client), out var bucket))
+        {
+            return true;
+        }
+
+        lock (bucket)
+        {
+            bucket.Refill(_time.GetUtcNow().UtcTicks);
+            return bucket.Tokens >= 1;
+        }
+    }
+
+    private void Sweep(long now)
+    {
+        if (Interlocked.Exchange(ref _sweeping, 1) == 1)
         {
             return;
         }
 
-        if (Interlocked.CompareExchange(ref _nextSweepTicks, now + TimeSpan.TicksPerSecond * 10, due) != due)
+        try
         {
-            return;
-        }
-
-        foreach (var (key, bucket) in _buckets)
-        {
-            lock (bucket)
+            foreach (var (key, bucket) in _buckets)
             {
-                bucket.Refill(policy, now);
-                if (bucket.Tokens >= bucket.Capacity)
+                lock (bucket)
+                {
+                    if (bucket.IsFullAt(now))
+                    {
+                        _buckets.TryRemove(new KeyValuePair<(string, string), Bucket>(key, bucket));
+                    }
+                }
+            }
+
+            var excess = _buckets.Count - (_maxBuckets * 9 / 10);
+            if (excess > 0)
+            {
+                foreach (var (key, bucket) in _buckets.OrderBy(static b => b.Value.UsedTicks).Take(excess).ToList())
                 {
                     _buckets.TryRemove(new KeyValuePair<(string, string), Bucket>(key, bucket));
                 }
             }
         }
+        finally
+        {
+            Volatile.Write(ref _sweeping, 0);
+        }
     }
 
-    private sealed class Bucket(int capacity, long now)
+    private sealed class Bucket(RateLimitPolicy policy, long now)
     {
-        public int Capacity { get; } = capacity;
+        private long _refilledTicks = now;
 
-        public double Tokens { get; set; } = capacity;
+        public double Tokens { get; set; } = policy.Capacity;
 
-        private long _updatedTicks = now;
+        /// <summary>When a request last took from the bucket: what least-recently-used eviction orders by.</summary>
+        public long UsedTicks { get; set; } = now;
 
-        public void Refill(RateLimitPolicy policy, long now)
+        /// <summary>Whether the bucket would be full at <paramref name="now"/> (its client idle), without changing it.</summary>
+        public bool IsFullAt(long now) =>
+            Tokens + (Math.Max(now - _refilledTicks, 0) / (double)TimeSpan.TicksPerSecond * policy.RefillPerSecond) >= policy.Capacity;
+
+        public void Refill(long now)
         {
-            var elapsed = Math.Max(now - _updatedTicks, 0) / (double)TimeSpan.TicksPerSecond;
-            Tokens = Math.Min(Capacity, Tokens + (elapsed * policy.RefillPerSecond));
-            _updatedTicks = Math.Max(now, _updatedTicks);
+            var elapsed = Math.Max(now - _refilledTicks, 0) / (double)TimeSpan.TicksPerSecond;
+            Tokens = Math.Min(policy.Capacity, Tokens + (elapsed * policy.RefillPerSecond));
+            _refilledTicks = Math.Max(now, _refilledTicks);
         }
     }
 }

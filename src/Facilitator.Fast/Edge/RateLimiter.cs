@@ -28,7 +28,7 @@ public sealed class RateLimiter
         _redis = redis;
         InvalidSettingException.ThrowIfOutOfRange("RateLimit:LeaseSize", options.LeaseSize, 1, 10_000);
         InvalidSettingException.ThrowIfOutOfRange("RateLimit:LeaseMs", options.LeaseMs, 1, 60_000);
-        _shared = redis is null ? null : new RedisTokenBuckets(redis, time, options.LeaseSize, TimeSpan.FromMilliseconds(options.LeaseMs));
+        _shared = redis is null ? null : new RedisTokenBuckets(redis, time, options.LeaseSize, TimeSpan.FromMilliseconds(options.LeaseMs), options.MaxLocalBuckets);
         _policies = new(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, bucket) in options.Policies)
         {
@@ -50,16 +50,14 @@ public sealed class RateLimiter
 
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
-        if (!_enabled || HttpMethods.IsOptions(context.Request.Method)
+        if (!_enabled || EdgeHeaders.IsPreflight(context.Request)
             || RateLimitPolicy.NameFor(context.Request.Path) is not { } name || !_policies.TryGetValue(name, out var policy))
         {
             await next(context).ConfigureAwait(false);
             return;
         }
 
-        var client = context.Items[AuthenticationGate.ClientNameItem] as string
-            ?? context.Connection.RemoteIpAddress?.ToString()
-            ?? "unknown";
+        var client = context.Items[AuthenticationGate.ClientNameItem] as string ?? AddressKey(context);
         var decision = await DecideAsync(policy, client).ConfigureAwait(false);
         WriteHeaders(context.Response, policy, decision);
         if (decision.Allowed)
@@ -73,6 +71,48 @@ public sealed class RateLimiter
         await ApiErrorWriter.WriteAsync(
             context, StatusCodes.Status429TooManyRequests, ApiErrorWriter.TooManyRequests,
             $"Rate limit '{policy.Name}' exceeded: {policy.Capacity} requests, {policy.RefillPerSecond.ToString(CultureInfo.InvariantCulture)} more per second; retry in {retryAfter} s.").ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Failed authentication attempts an address may make: 20, then one more per second. A client guessing keys or
+    /// sending costly tokens is refused with 429 before anything is checked.
+    /// </summary>
+    private static readonly RateLimitPolicy s_authFailures = new("auth-failures", 20, 1);
+
+    /// <summary>True while the address may still try to authenticate.</summary>
+    public bool MayTryAuthentication(HttpContext context) => !_enabled || _local.HasToken(s_authFailures, AddressKey(context));
+
+    /// <summary>Charges a failed authentication to the address.</summary>
+    public void RecordAuthenticationFailure(HttpContext context)
+    {
+        if (_enabled)
+        {
+            _local.TryTake(s_authFailures, AddressKey(context));
+        }
+    }
+
+    /// <summary>The client key of an address: an IPv4 address, or the /64 network of an IPv6 one (a host controls its /64).</summary>
+    internal static string AddressKey(HttpContext context)
+    {
+        if (context.Connection.RemoteIpAddress is not { } address)
+        {
+            return "unknown";
+        }
+
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
+        {
+            return address.ToString();
+        }
+
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out _);
+        bytes[8..].Clear();
+        return new System.Net.IPAddress(bytes).ToString() + "/64";
     }
 
     /// <summary>The shared bucket when Redis is configured and reachable; otherwise the local one (or a refusal, failing closed).</summary>

@@ -43,8 +43,12 @@ public sealed class RedisTokenBuckets
     private readonly TimeSpan _leaseFor;
     private readonly ConcurrentDictionary<(string Policy, string Client), Lease> _leases = new();
 
-    public RedisTokenBuckets(RedisConnection redis, TimeProvider time, int leaseSize, TimeSpan leaseFor)
+    private readonly int _maxLeases;
+    private int _pruning;
+
+    public RedisTokenBuckets(RedisConnection redis, TimeProvider time, int leaseSize, TimeSpan leaseFor, int maxLeases = 100_000)
     {
+        _maxLeases = maxLeases;
         _redis = redis;
         _time = time;
         _leaseSize = leaseSize;
@@ -60,6 +64,11 @@ public sealed class RedisTokenBuckets
     public async ValueTask<RateLimitDecision> TryTakeAsync(RateLimitPolicy policy, string client)
     {
         var now = _time.GetUtcNow();
+        if (_leases.Count >= _maxLeases)
+        {
+            Prune(now);
+        }
+
         var lease = _leases.GetOrAdd((policy.Name, client), static _ => new Lease());
         lock (lease)
         {
@@ -85,11 +94,43 @@ public sealed class RedisTokenBuckets
                 return new RateLimitDecision(false, 0, (1 - remaining) / policy.RefillPerSecond, (policy.Capacity - remaining) / policy.RefillPerSecond);
             }
 
-            lease.Tokens = granted - 1;
+            // Concurrent refills each add what they were granted: no leased token is thrown away.
+            lease.Tokens = (now < lease.Until ? lease.Tokens : 0) + granted - 1;
             lease.Until = now + _leaseFor;
             return Decision(policy, allowed: true, lease.Tokens + lease.SharedRemaining);
         }
     }
+
+    /// <summary>Drops lapsed leases, then, if still over the bound, arbitrary ones (their tokens only lapse early).</summary>
+    private void Prune(DateTimeOffset now)
+    {
+        if (Interlocked.Exchange(ref _pruning, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (var (key, lease) in _leases)
+            {
+                if (lease.Until <= now)
+                {
+                    _leases.TryRemove(new KeyValuePair<(string, string), Lease>(key, lease));
+                }
+            }
+
+            foreach (var key in _leases.Keys.Take(Math.Max(_leases.Count - (_maxLeases * 9 / 10), 0)).ToList())
+            {
+                _leases.TryRemove(key, out _);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _pruning, 0);
+        }
+    }
+
+    public int LeaseCount => _leases.Count;
 
     private static RateLimitDecision Decision(RateLimitPolicy policy, bool allowed, int remaining) =>
         new(allowed, remaining, 0, (policy.Capacity - remaining) / policy.RefillPerSecond);

@@ -107,6 +107,12 @@ public sealed class RequestAuthenticator
 
     private static TokenValidationParameters Parameters(AuthOptions.JwtOptions jwt, TimeProvider time)
     {
+        // A token signed with the right key but meant for another service must not pass.
+        if (string.IsNullOrWhiteSpace(jwt.Issuer) || string.IsNullOrWhiteSpace(jwt.Audience))
+        {
+            throw new InvalidSettingException("Auth:Jwt:Issuer and Auth:Jwt:Audience", "are required when a JWT key is configured.");
+        }
+
         var keys = new List<SecurityKey>();
         var algorithms = new List<string>();
         if (!string.IsNullOrEmpty(jwt.HmacSecret))

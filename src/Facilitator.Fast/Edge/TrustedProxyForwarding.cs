@@ -10,9 +10,16 @@ namespace Facilitator.Fast.Edge;
 public sealed class TrustedProxyForwarding
 {
     private readonly IPNetwork[] _trusted;
+    private readonly bool _rfc7239;
 
-    public TrustedProxyForwarding(IReadOnlyList<string> trusted)
+    public TrustedProxyForwarding(IReadOnlyList<string> trusted, string header = "X-Forwarded-For")
     {
+        _rfc7239 = header.Equals("Forwarded", StringComparison.OrdinalIgnoreCase);
+        if (!_rfc7239 && !header.Equals("X-Forwarded-For", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidSettingException("Edge:ForwardedHeader", "must be X-Forwarded-For or Forwarded.");
+        }
+
         _trusted = new IPNetwork[trusted.Count];
         for (var i = 0; i < trusted.Count; i++)
         {
@@ -39,7 +46,7 @@ public sealed class TrustedProxyForwarding
         var connection = context.Connection;
         if (connection.RemoteIpAddress is { } peer && IsTrusted(peer))
         {
-            var chain = ForwardedFor(context.Request.Headers);
+            var chain = _rfc7239 ? ForwardedFor(context.Request.Headers) : XForwardedFor(context.Request.Headers);
             var client = peer;
             for (var i = chain.Count - 1; i >= 0 && IsTrusted(client); i--)
             {
@@ -71,28 +78,29 @@ public sealed class TrustedProxyForwarding
         return false;
     }
 
-    /// <summary>The <c>for=</c> addresses of <c>Forwarded</c>, else the entries of <c>X-Forwarded-For</c>, left to right.</summary>
+    /// <summary>The <c>for=</c> addresses of <c>Forwarded</c>, left to right.</summary>
     private static List<string> ForwardedFor(IHeaderDictionary headers)
     {
         var addresses = new List<string>();
-        var forwarded = headers["Forwarded"];
-        if (forwarded.Count > 0)
+        foreach (var element in string.Join(',', headers["Forwarded"].ToArray()).Split(','))
         {
-            foreach (var element in string.Join(',', forwarded.ToArray()).Split(','))
+            foreach (var pair in element.Split(';'))
             {
-                foreach (var pair in element.Split(';'))
+                var parts = pair.Split('=', 2, StringSplitOptions.TrimEntries);
+                if (parts.Length == 2 && parts[0].Equals("for", StringComparison.OrdinalIgnoreCase))
                 {
-                    var parts = pair.Split('=', 2, StringSplitOptions.TrimEntries);
-                    if (parts.Length == 2 && parts[0].Equals("for", StringComparison.OrdinalIgnoreCase))
-                    {
-                        addresses.Add(StripPort(parts[1].Trim('"')));
-                    }
+                    addresses.Add(StripPort(parts[1].Trim('"')));
                 }
             }
-
-            return addresses;
         }
 
+        return addresses;
+    }
+
+    /// <summary>The entries of <c>X-Forwarded-For</c>, left to right.</summary>
+    private static List<string> XForwardedFor(IHeaderDictionary headers)
+    {
+        var addresses = new List<string>();
         foreach (var value in headers["X-Forwarded-For"])
         {
             foreach (var entry in (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))

@@ -24,6 +24,7 @@ public static partial class UnhandledExceptionShield
             var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Facilitator.Fast.Edge");
             Log.Unhandled(logger, context.Request.Method, context.Request.Path.Value ?? "", ex.GetType().Name, ex);
             context.Response.Clear();
+            EdgeHeaders.Apply(context);
             var path = context.Request.Path;
             if (path.Equals("/verify", StringComparison.OrdinalIgnoreCase) || path.Equals("/settle", StringComparison.OrdinalIgnoreCase))
             {

@@ -182,6 +182,16 @@ public sealed class AuthenticationTests
         Assert.DoesNotContain("short", ex.Message);
     }
 
+    [Theory]
+    [InlineData("Auth:Jwt:Issuer")]
+    [InlineData("Auth:Jwt:Audience")]
+    public async Task Start_JwtWithoutIssuerOrAudience_Refused(string missing)
+    {
+        var ex = await Assert.ThrowsAsync<InvalidSettingException>(() => StartAsync(s => s[missing] = ""));
+
+        Assert.Contains("Auth:Jwt:Issuer and Auth:Jwt:Audience", ex.Message);
+    }
+
     private static string NoneToken()
     {
         static string Encode(string json) => Base64UrlEncoder.Encode(json);

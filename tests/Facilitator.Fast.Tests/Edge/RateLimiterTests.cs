@@ -120,6 +120,79 @@ public sealed class RateLimiterTests
             }
         }
 
-        Assert.True(buckets.Count <= 2000, $"{buckets.Count} buckets kept");
+        Assert.True(buckets.Count <= 1000, $"{buckets.Count} buckets kept");
+    }
+
+    [Fact]
+    public void TryTake_BeyondTheBoundWithBusyBuckets_LeastRecentlyUsedDroppedHardBound()
+    {
+        var time = new ManualTimeProvider();
+        var buckets = new LocalTokenBuckets(time, maxBuckets: 1000);
+        var policy = new RateLimitPolicy("settle", 1, 0.001);
+
+        for (var i = 0; i < 5000; i++)
+        {
+            buckets.TryTake(policy, $"client-{i}");
+            time.Advance(TimeSpan.FromMilliseconds(1));
+        }
+
+        Assert.True(buckets.Count <= 1000, $"{buckets.Count} buckets kept");
+        Assert.False(buckets.TryTake(policy, "client-4999").Allowed);
+    }
+
+    [Fact]
+    public void Sweep_RefillsEachBucketAtItsOwnPolicysRate()
+    {
+        var time = new ManualTimeProvider();
+        var buckets = new LocalTokenBuckets(time, maxBuckets: 100);
+        var settle = new RateLimitPolicy("settle", 1, 0.001);
+        var verify = new RateLimitPolicy("verify", 10, 100);
+        Assert.True(buckets.TryTake(settle, "payer").Allowed);
+
+        for (var i = 0; i < 200; i++)
+        {
+            buckets.TryTake(verify, $"other-{i}");
+        }
+
+        time.Advance(TimeSpan.FromSeconds(11));
+        buckets.TryTake(verify, "trigger");
+        Assert.False(buckets.TryTake(settle, "payer").Allowed);
+    }
+
+    [Theory]
+    [InlineData("2001:db8:1:2:aaaa::1", "2001:db8:1:2:bbbb::9")]
+    [InlineData("::ffff:203.0.113.7", "203.0.113.7")]
+    public void AddressKey_SameHost_SameKey(string first, string second)
+    {
+        static string Key(string address)
+        {
+            var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+            context.Connection.RemoteIpAddress = System.Net.IPAddress.Parse(address);
+            return RateLimiter.AddressKey(context);
+        }
+
+        Assert.Equal(Key(first), Key(second));
+    }
+
+    [Fact]
+    public async Task Authentication_RepeatedFailures_429BeforeCheckingMore()
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+        var settings = Settings(upstream);
+        settings["Auth:ApiKeys:0:Name"] = "a";
+        settings["Auth:ApiKeys:0:Sha256"] = Convert.ToHexStringLower(SHA256.HashData("key-a"u8));
+        await using var gateway = await GatewayHost.StartAsync(settings, new ManualTimeProvider());
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 22; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/facilitator-status");
+            request.Headers.Add("X-API-Key", $"guess-{i}");
+            using var response = await gateway.Client.SendAsync(request);
+            statuses.Add(response.StatusCode);
+        }
+
+        Assert.Equal(20, statuses.Count(s => s == HttpStatusCode.Unauthorized));
+        Assert.Equal(HttpStatusCode.TooManyRequests, statuses[^1]);
     }
 }

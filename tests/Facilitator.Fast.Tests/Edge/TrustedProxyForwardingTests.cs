@@ -20,17 +20,16 @@ public sealed class TrustedProxyForwardingTests
         return [.. statuses];
     }
 
-    private static Dictionary<string, string?> Settings(FakeFacilitator upstream, bool trustLoopback)
+    private static Dictionary<string, string?> Settings(FakeFacilitator upstream, bool trustLoopback, string header = "X-Forwarded-For")
     {
         var settings = GatewayHost.Upstreams(("only", upstream.Url));
         settings["RateLimit:Enabled"] = "true";
         settings["RateLimit:Policies:settle:Capacity"] = "1";
         settings["RateLimit:Policies:settle:RefillPerSecond"] = "0.001";
-        if (trustLoopback)
-        {
-            settings["Edge:TrustedProxies:0"] = "127.0.0.0/8";
-        }
+        settings["Edge:ForwardedHeader"] = header;
 
+        // A trusted network that is not loopback still installs the middleware, so "untrusted" is really tested.
+        settings["Edge:TrustedProxies:0"] = trustLoopback ? "127.0.0.0/8" : "10.0.0.0/8";
         return settings;
     }
 
@@ -40,7 +39,7 @@ public sealed class TrustedProxyForwardingTests
     public async Task ForwardedHeaders_FromTrustedProxy_EachClientItsOwnBucket(string header, string first, string second)
     {
         await using var upstream = await FakeFacilitator.StartAsync();
-        await using var gateway = await GatewayHost.StartAsync(Settings(upstream, trustLoopback: true), new ManualTimeProvider());
+        await using var gateway = await GatewayHost.StartAsync(Settings(upstream, trustLoopback: true, header), new ManualTimeProvider());
 
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], await SettleFromAsync(gateway, header, first, second, first));
     }
@@ -52,6 +51,15 @@ public sealed class TrustedProxyForwardingTests
         await using var gateway = await GatewayHost.StartAsync(Settings(upstream, trustLoopback: false), new ManualTimeProvider());
 
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.TooManyRequests], await SettleFromAsync(gateway, "X-Forwarded-For", "203.0.113.7", "203.0.113.8"));
+    }
+
+    [Fact]
+    public async Task ForwardedHeader_NotTheConfiguredOne_IgnoredSoAClientCannotChooseItsAddress()
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(Settings(upstream, trustLoopback: true), new ManualTimeProvider());
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.TooManyRequests], await SettleFromAsync(gateway, "Forwarded", "for=203.0.113.7", "for=203.0.113.8"));
     }
 
     [Fact]
