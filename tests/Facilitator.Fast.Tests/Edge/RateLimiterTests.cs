@@ -144,18 +144,25 @@ public sealed class RateLimiterTests
     public void Sweep_RefillsEachBucketAtItsOwnPolicysRate()
     {
         var time = new ManualTimeProvider();
-        var buckets = new LocalTokenBuckets(time, maxBuckets: 100);
+        var buckets = new LocalTokenBuckets(time, maxBuckets: 210);
         var settle = new RateLimitPolicy("settle", 1, 0.001);
         var verify = new RateLimitPolicy("verify", 10, 100);
-        Assert.True(buckets.TryTake(settle, "payer").Allowed);
-
         for (var i = 0; i < 200; i++)
         {
-            buckets.TryTake(verify, $"other-{i}");
+            buckets.TryTake(verify, $"idle-{i}");
         }
 
         time.Advance(TimeSpan.FromSeconds(11));
-        buckets.TryTake(verify, "trigger");
+        Assert.True(buckets.TryTake(settle, "payer").Allowed);
+
+        // Reaching the bound sweeps: the idle verify buckets are full and go; the drained settle bucket, refilled at
+        // its own 0.001/s (not the 100/s of the request that triggered the sweep), must stay drained.
+        for (var i = 0; i < 20; i++)
+        {
+            buckets.TryTake(verify, $"busy-{i}");
+        }
+
+        Assert.True(buckets.Count < 100);
         Assert.False(buckets.TryTake(settle, "payer").Allowed);
     }
 
