@@ -1,0 +1,55 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using BenchmarkDotNet.Attributes;
+using Facilitator.Fast.Protocol;
+
+namespace Facilitator.Fast.Benchmarks.Protocol;
+
+/// <summary>
+/// The wire: reading a verify/settle request into the payment view (the one pass every payment makes), the
+/// answer-shape check of an upstream's answer, writing the official failure shape, and the /supported JSON types.
+/// </summary>
+[MemoryDiagnoser]
+public class WireBenchmarks
+{
+    private static readonly byte[] Request = Encoding.UTF8.GetBytes(
+        """{"x402Version":2,"paymentPayload":{"x402Version":2,"resource":{"url":"https://api.example.com/premium"},"accepted":{"scheme":"exact","network":"eip155:84532","amount":"10000","asset":"0x036CbD53842c5426634e7929541eC2318f3dCF7e","payTo":"0x209693Bc6afc0C5328bA36FaF03C514EF312287C","maxTimeoutSeconds":60,"extra":{"name":"USDC","version":"2"}},"payload":{"signature":"0x2d6a7588d6acca505cbf0d9a4a227e0c52c6c34008c8e8986a1283259764173608a2ce6496642e377d6da8dbbf5836e9bd15092f9ecab05ded3d6293af148b571c","authorization":{"from":"0x857b06519E91e3A54538791bDbb0E22373e36b66","to":"0x209693Bc6afc0C5328bA36FaF03C514EF312287C","value":"10000","validAfter":"1740672089","validBefore":"1740672154","nonce":"0xf3746613c2d920b5fdabc0856f2aeb2d4f88ee6037b8cc5d04a71a4462f13480"}}},"paymentRequirements":{"scheme":"exact","network":"eip155:84532","amount":"10000","asset":"0x036CbD53842c5426634e7929541eC2318f3dCF7e","payTo":"0x209693Bc6afc0C5328bA36FaF03C514EF312287C","maxTimeoutSeconds":60,"extra":{"name":"USDC","version":"2"}}}""");
+
+    private static readonly byte[] VerifyAnswer = """{"isValid":true,"payer":"0x857b06519E91e3A54538791bDbb0E22373e36b66"}"""u8.ToArray();
+
+    private static readonly byte[] Supported = """{"kinds":[{"x402Version":1,"scheme":"exact","network":"base-sepolia"},{"x402Version":2,"scheme":"exact","network":"eip155:84532","extra":{"feePayer":"x"}}],"extensions":["bazaar"],"signers":{"eip155:*":["0x1111111111111111111111111111111111111111"]}}"""u8.ToArray();
+
+    private readonly ArrayBufferWriter<byte> _output = new(1024);
+    private PaymentRequestView _view;
+    private SupportedResponse _supported = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        PaymentRequestReader.TryRead(Request, out _view);
+        _supported = JsonSerializer.Deserialize(Supported, X402JsonContext.Default.SupportedResponse)!;
+    }
+
+    [Benchmark]
+    public PaymentRequestError ReadPaymentView() => PaymentRequestReader.TryRead(Request, out _);
+
+    [Benchmark]
+    public bool CheckAnswerShape() => X402AnswerShape.IsAnswer(FacilitatorOperation.Verify, true, VerifyAnswer);
+
+    [Benchmark]
+    public int WriteSettleFailure()
+    {
+        _output.ResetWrittenCount();
+        X402ResponseWriter.WriteFailure(
+            _output, FacilitatorOperation.Settle, "invalid_exact_evm_signature", "The signature does not recover to authorization.from.",
+            _view.Network, _view.Payer, Request);
+        return _output.WrittenCount;
+    }
+
+    [Benchmark]
+    public SupportedResponse? DeserializeSupported() => JsonSerializer.Deserialize(Supported, X402JsonContext.Default.SupportedResponse);
+
+    [Benchmark]
+    public byte[] SerializeSupported() => JsonSerializer.SerializeToUtf8Bytes(_supported, X402JsonContext.Default.SupportedResponse);
+}
