@@ -40,8 +40,17 @@ dotnet run -c Release --no-build --project load/Facilitator.Fast.Load -- gate --
 gate=$?
 set -e
 
+echo "== benchmarks (short in-process run: they compile, run, and allocate nothing where they claim to)"
+set +e
+dotnet run -c Release --no-build --project bench/Facilitator.Fast.Benchmarks -- --ci > artifacts/bench-ci.txt 2>&1
+bench=$?
+set -e
+grep -E "^(\| |FAIL|bench:)" artifacts/bench-ci.txt || true
+
 total_line() { grep -E "^\s*$1: [0-9]+" artifacts/test-output.txt | tail -n 1 | grep -oE '[0-9]+' || echo 0; }
 [ "$gate" -eq 0 ] || echo "load gate: FAILED (exit $gate)"
+[ "$bench" -eq 0 ] || echo "benchmarks: FAILED (exit $bench)"
 echo "tests: $(total_line succeeded) passed, $(total_line failed) failed, $(total_line skipped) skipped"
 [ "$status" -eq 0 ] || exit "$status"
-exit "$gate"
+[ "$gate" -eq 0 ] || exit "$gate"
+exit "$bench"

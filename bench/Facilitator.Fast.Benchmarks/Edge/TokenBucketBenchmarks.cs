@@ -14,5 +14,6 @@ public class TokenBucketBenchmarks
     public void Setup() => _buckets.TryTake(_policy, "client");
 
     [Benchmark]
+    [ZeroAllocation]
     public RateLimitDecision TakeToken() => _buckets.TryTake(_policy, "client");
 }

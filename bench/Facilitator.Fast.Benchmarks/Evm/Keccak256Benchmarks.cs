@@ -21,5 +21,6 @@ public class Keccak256Benchmarks
     }
 
     [Benchmark]
+    [ZeroAllocation]
     public void Hash() => Keccak256.Hash(_input, _output);
 }

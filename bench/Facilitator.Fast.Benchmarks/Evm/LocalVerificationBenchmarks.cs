@@ -29,18 +29,23 @@ public class LocalVerificationBenchmarks
     }
 
     [Benchmark(Baseline = true)]
+    [ZeroAllocation]
     public bool BareRecover() => Secp256k1.RecoverPublicKey(_payment.Digest, _payment.Signature, _publicKey);
 
     [Benchmark]
+    [ZeroAllocation]
     public bool Eip712Digest() => ExactEvmVerifier.TryComputeDigest(_payment.Body, _view, _digest);
 
     [Benchmark]
+    [ZeroAllocation]
     public SignatureCheck RecoverAddress() => Secp256k1.TryRecoverAddress(_payment.Digest, _payment.Signature, _address);
 
     [Benchmark]
+    [ZeroAllocation]
     public LocalVerdict FullCheck() => _payment.Verifier.Verify(_payment.Body, _view);
 
     [Benchmark]
+    [ZeroAllocation]
     public LocalVerdict ParseAndCheck()
     {
         PaymentRequestReader.TryRead(_payment.Body, out var view);

@@ -32,12 +32,15 @@ public class WireBenchmarks
     }
 
     [Benchmark]
+    [ZeroAllocation]
     public PaymentRequestError ReadPaymentView() => PaymentRequestReader.TryRead(Request, out _);
 
     [Benchmark]
+    [ZeroAllocation]
     public bool CheckAnswerShape() => X402AnswerShape.IsAnswer(FacilitatorOperation.Verify, true, VerifyAnswer);
 
     [Benchmark]
+    [ZeroAllocation]
     public int WriteSettleFailure()
     {
         _output.ResetWrittenCount();

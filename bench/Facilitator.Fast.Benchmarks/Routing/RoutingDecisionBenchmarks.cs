@@ -53,6 +53,7 @@ public class RoutingDecisionBenchmarks
     public void Cleanup() => _table.Dispose();
 
     [Benchmark]
+    [ZeroAllocation]
     public int SnapshotAndOrder() =>
         FailoverRouter.Order(_table.Current, FacilitatorOperation.Verify, _kind, _body, null, _candidates, out _);
 }
