@@ -5,7 +5,7 @@ using Microsoft.Extensions.Configuration;
 namespace Facilitator.Fast.Load;
 
 /// <summary>
-/// The load suite: <c>dotnet run -c Release --project load/Facilitator.Fast.Load -- hedging|gate [--rate 200]
+/// The load suite: <c>dotnet run -c Release --project load/Facilitator.Fast.Load -- hedging|overhead|gate [--rate 200]
 /// [--duration 20] [--binary artifacts/aot/Facilitator.Fast] [--max-error-rate 0.01] [--max-p99-ms 1000] [--out artifacts/load]</c>. Prints a Markdown table, writes Markdown
 /// and JSON reports, and exits 1 when a threshold given on the command line is exceeded.
 /// </summary>
@@ -27,12 +27,15 @@ public static class Program
             case "hedging":
                 reports = [await HedgingTailScenario.RunAsync(false, rate, duration), await HedgingTailScenario.RunAsync(true, rate, duration)];
                 break;
+            case "overhead":
+                reports = await OverheadScenario.RunAsync(rate, duration);
+                break;
             case "gate":
                 var binary = args.SkipWhile(a => a != "--binary").Skip(1).FirstOrDefault() ?? Path.Combine("artifacts", "aot", "Facilitator.Fast");
                 (reports, failures) = await GateScenario.RunAsync(binary, rate, duration);
                 break;
             default:
-                Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: hedging, gate.");
+                Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: hedging, overhead, gate.");
                 return 2;
         }
 
