@@ -97,6 +97,8 @@ public static partial class Program
             services.AddHostedService(sp => sp.GetRequiredService<ActiveHealthMonitor>());
         }
 
+        services.AddFacilitatorTelemetry(builder.Configuration);
+        builder.Logging.Configure(static logging => logging.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
         overrideServices?.Invoke(services);
 
         var app = builder.Build();

@@ -66,6 +66,7 @@ public sealed class RateLimiter
             return;
         }
 
+        Telemetry.FacilitatorTelemetry.RateLimitRefusals.Add(1, new KeyValuePair<string, object?>("facilitator.policy", policy.Name));
         var retryAfter = Math.Max(1, (int)Math.Ceiling(decision.SecondsUntilToken));
         context.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
         await ApiErrorWriter.WriteAsync(

@@ -33,6 +33,14 @@ public sealed class LocalVerificationStatistics
 
     public void Record(in LocalVerdict verdict)
     {
+        if (Telemetry.FacilitatorTelemetry.LocalVerdicts.Enabled)
+        {
+            Telemetry.FacilitatorTelemetry.LocalVerdicts.Add(
+                1,
+                new KeyValuePair<string, object?>("facilitator.verdict", verdict.Kind.ToString()),
+                new KeyValuePair<string, object?>("facilitator.reason", verdict.Kind == LocalVerdictKind.Invalid ? verdict.FailedCheck.ToString() : verdict.Cause.ToString()));
+        }
+
         switch (verdict.Kind)
         {
             case LocalVerdictKind.Valid:

@@ -152,7 +152,7 @@ public sealed class FailoverRouter
 
                 var backupIndex = hedgeable && attempt == 0 ? NextHealthy(candidates, i + 1, count) : -1;
                 var outcome = backupIndex < 0
-                    ? new HedgedAttempt(await UpstreamCall.SendAsync(upstream, operation, body, query, _options.MaxResponseBodyBytes, attemptToken).ConfigureAwait(false), upstream, null, null)
+                    ? new HedgedAttempt(await UpstreamCall.SendAsync(upstream, operation, body, query, _options.MaxResponseBodyBytes, attemptToken, attempts + 1).ConfigureAwait(false), upstream, null, null)
                     : await SendHedgedAsync(upstream, candidates[backupIndex].Upstream!, operation, body, query, attemptToken).ConfigureAwait(false);
                 if (outcome.Second is not null || outcome.CancelledLoser)
                 {
@@ -172,6 +172,12 @@ public sealed class FailoverRouter
                         if (!ReferenceEquals(from, upstream))
                         {
                             from.Statistics.RecordHedgeWon();
+                            FacilitatorTelemetry.Hedges.Add(1, new KeyValuePair<string, object?>("facilitator.upstream.id", from.Id), new KeyValuePair<string, object?>("facilitator.hedge", "won"));
+                        }
+
+                        if (i > 0 || !ReferenceEquals(from, upstream))
+                        {
+                            FacilitatorTelemetry.Failovers.Add(1, new KeyValuePair<string, object?>("facilitator.operation", FacilitatorOperations.Name(operation)));
                         }
 
                         return new RouteResult(RouteOutcome.Answered, from, result, attempts, null);
@@ -238,9 +244,10 @@ public sealed class FailoverRouter
         }
 
         backup.Statistics.RecordHedgeFired();
+        FacilitatorTelemetry.Hedges.Add(1, new KeyValuePair<string, object?>("facilitator.upstream.id", backup.Id), new KeyValuePair<string, object?>("facilitator.hedge", "fired"));
         using var backupCancel = CancellationTokenSource.CreateLinkedTokenSource(callerAborted);
         var backupStarted = Stopwatch.GetTimestamp();
-        var backupTask = UpstreamCall.SendAsync(backup, operation, body, query, _options.MaxResponseBodyBytes, backupCancel.Token).AsTask();
+        var backupTask = UpstreamCall.SendAsync(backup, operation, body, query, _options.MaxResponseBodyBytes, backupCancel.Token, 2, hedged: true).AsTask();
 
         var done = await Task.WhenAny(primaryTask, backupTask).ConfigureAwait(false);
         var primaryFirst = done == primaryTask;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using Facilitator.Fast.Protocol;
+using Facilitator.Fast.Telemetry;
 
 namespace Facilitator.Fast.Routing;
 
@@ -21,7 +22,49 @@ public static class UpstreamCall
     /// <param name="body">The request body to forward; empty for GET operations.</param>
     /// <param name="query">The caller's query string (with '?') for discovery, else null.</param>
     /// <param name="callerAborted">Cancels the attempt when the caller is gone; settle passes <c>None</c>.</param>
+    /// <param name="attempt">The attempt's number within its call, for its span.</param>
+    /// <param name="hedged">Whether this attempt is a hedge, for its span.</param>
     public static async ValueTask<AttemptResult> SendAsync(
+        Upstream upstream,
+        FacilitatorOperation operation,
+        ReadOnlyMemory<byte> body,
+        string? query,
+        int maxResponseBytes,
+        CancellationToken callerAborted,
+        int attempt = 1,
+        bool hedged = false)
+    {
+        using var activity = FacilitatorTelemetry.Source.StartActivity(FacilitatorOperations.Name(operation), ActivityKind.Client);
+        if (activity is not null)
+        {
+            activity.SetTag("facilitator.upstream.id", upstream.Id);
+            activity.SetTag("facilitator.attempt", attempt);
+            activity.SetTag("facilitator.hedged", hedged);
+        }
+
+        var result = await SendCoreAsync(upstream, operation, body, query, maxResponseBytes, callerAborted).ConfigureAwait(false);
+        var outcome = result.Answered ? "answered" : result.Failure.ToString();
+        if (activity is not null)
+        {
+            activity.SetTag("facilitator.outcome", outcome);
+            activity.SetTag("http.response.status_code", result.StatusCode);
+            if (!result.Answered)
+            {
+                activity.SetStatus(ActivityStatusCode.Error, result.Describe());
+            }
+        }
+
+        if (FacilitatorTelemetry.UpstreamAttempts.Enabled)
+        {
+            var name = FacilitatorOperations.Name(operation);
+            FacilitatorTelemetry.UpstreamAttempts.Add(1, new("facilitator.upstream.id", upstream.Id), new("facilitator.operation", name), new("facilitator.outcome", outcome));
+            FacilitatorTelemetry.UpstreamDuration.Record(result.ElapsedMicroseconds / 1000.0, new("facilitator.upstream.id", upstream.Id), new("facilitator.operation", name));
+        }
+
+        return result;
+    }
+
+    private static async ValueTask<AttemptResult> SendCoreAsync(
         Upstream upstream,
         FacilitatorOperation operation,
         ReadOnlyMemory<byte> body,

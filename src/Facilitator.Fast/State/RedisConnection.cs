@@ -63,7 +63,11 @@ public sealed partial class RedisConnection : IAsyncDisposable
 
     public RedisChannel Channel(string name) => RedisChannel.Literal(_prefix + name);
 
-    public void CountFallback() => Interlocked.Increment(ref _fallbacks);
+    public void CountFallback()
+    {
+        Interlocked.Increment(ref _fallbacks);
+        Telemetry.FacilitatorTelemetry.RedisFallbacks.Add(1);
+    }
 
     /// <summary>Accepts <c>host:port,options</c> or <c>redis[s]://[user:password@]host[:port][/db]</c>.</summary>
     internal static ConfigurationOptions ParseConfiguration(string text)
