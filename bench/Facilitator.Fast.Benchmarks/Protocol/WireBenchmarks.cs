@@ -55,4 +55,33 @@ public class WireBenchmarks
 
     [Benchmark]
     public byte[] SerializeSupported() => JsonSerializer.SerializeToUtf8Bytes(_supported, X402JsonContext.Default.SupportedResponse);
+
+    [Benchmark]
+    public byte[] SerializeStatusReport() => JsonSerializer.SerializeToUtf8Bytes(StatusReportSample, Facilitator.Fast.Api.ApiJsonContext.Default.StatusReport);
+
+    [Benchmark]
+    public object? DeserializeStatusAction() =>
+        JsonSerializer.Deserialize(StatusActionBody, Facilitator.Fast.Api.ApiJsonContext.Default.StatusAction);
+
+    [Benchmark]
+    public object? RoundTripSettlementRecord() =>
+        JsonSerializer.Deserialize(
+            JsonSerializer.SerializeToUtf8Bytes(SettlementSample, Facilitator.Fast.State.StateJsonContext.Default.SettlementRecordWire),
+            Facilitator.Fast.State.StateJsonContext.Default.SettlementRecordWire);
+
+    private static readonly byte[] StatusActionBody = Encoding.UTF8.GetBytes("{\"action\":\"check-health\"}");
+
+    private static readonly Facilitator.Fast.State.SettlementRecordWire SettlementSample = new(
+        Facilitator.Fast.State.SettlementState.Finished, "x402-rs", 200, "application/json", VerifyAnswer, 638_000_000_000_000_000, "instance", null);
+
+    private static readonly Facilitator.Fast.Api.StatusReport StatusReportSample = new(
+        true,
+        "2026-11-23T00:00:00.000Z",
+        new Facilitator.Fast.Api.HealthSection(
+            [new("x402-rs", "x402.rs", true, null, true, 0, 145, 2, "98.64%", 234.1, "2026-11-23T00:00:00.000Z", null, null, null, 0, 0)],
+            new(1, 1, 0, 0)),
+        null,
+        null,
+        null,
+        null);
 }
