@@ -1,4 +1,5 @@
 using Facilitator.Fast.Evm;
+using Facilitator.Fast.Tests.Infrastructure;
 
 namespace Facilitator.Fast.Tests.Evm;
 
@@ -85,15 +86,8 @@ public sealed class Secp256k1Tests
         var digest = Convert.FromHexString((Vectors[0].Digest)[2..]);
         var signature = Convert.FromHexString((Vectors[0].Signature)[2..]);
         var address = new byte[20];
-        Secp256k1.TryRecoverAddress(digest, signature, address);
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 20; i++)
-        {
-            Secp256k1.TryRecoverAddress(digest, signature, address);
-        }
-
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Allocations.AssertNone(() => Secp256k1.TryRecoverAddress(digest, signature, address), warmup: 50, callsPerRound: 20);
     }
 
     private static SignatureCheck Recover(string digest, byte[] signature, out string address)
