@@ -28,8 +28,6 @@ public sealed class AuthenticationGate
         }
     }
 
-    public bool IsRequired(RouteGroup group) => _required[(int)group];
-
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
         var request = context.Request;

@@ -130,8 +130,6 @@ public sealed class RedisTokenBuckets
         }
     }
 
-    public int LeaseCount => _leases.Count;
-
     private static RateLimitDecision Decision(RateLimitPolicy policy, bool allowed, int remaining) =>
         new(allowed, remaining, 0, (policy.Capacity - remaining) / policy.RefillPerSecond);
 

@@ -17,8 +17,6 @@ public sealed partial class ActiveHealthMonitor : BackgroundService
     private readonly Func<Task> _probeAll;
     private readonly TimeProvider _time;
     private readonly ILogger<ActiveHealthMonitor> _logger;
-    private long _rounds;
-    private long _skipped;
 
     public ActiveHealthMonitor(TimeSpan interval, IProbeLock probeLock, Func<Task> probeAll, TimeProvider time, ILogger<ActiveHealthMonitor> logger)
     {
@@ -28,12 +26,6 @@ public sealed partial class ActiveHealthMonitor : BackgroundService
         _time = time;
         _logger = logger;
     }
-
-    /// <summary>Probe rounds this instance ran.</summary>
-    public long Rounds => Volatile.Read(ref _rounds);
-
-    /// <summary>Intervals in which another instance held the probe lock.</summary>
-    public long Skipped => Volatile.Read(ref _skipped);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -45,11 +37,6 @@ public sealed partial class ActiveHealthMonitor : BackgroundService
                 if (await _lock.TryAcquireAsync(_interval * 0.9, stoppingToken).ConfigureAwait(false))
                 {
                     await _probeAll().WaitAsync(stoppingToken).ConfigureAwait(false);
-                    Interlocked.Increment(ref _rounds);
-                }
-                else
-                {
-                    Interlocked.Increment(ref _skipped);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -42,11 +42,6 @@ public sealed class PooledBytes : IDisposable
 
     public void Advance(int count) => _length += count;
 
-    public void Append(ReadOnlySpan<byte> bytes)
-    {
-        bytes.CopyTo(GetWritableMemory(bytes.Length).Span);
-        _length += bytes.Length;
-    }
 
     private void Grow(int required)
     {

@@ -19,10 +19,6 @@ public readonly struct UInt256 : IComparable<UInt256>, IEquatable<UInt256>
         _u3 = u3;
     }
 
-    public static UInt256 Zero => default;
-
-    public bool IsZero => (_u0 | _u1 | _u2 | _u3) == 0;
-
     /// <summary>The value when it fits in 64 bits, for times; <see cref="ulong.MaxValue"/> when larger.</summary>
     public ulong SaturatedUInt64 => (_u1 | _u2 | _u3) == 0 ? _u0 : ulong.MaxValue;
 

@@ -9,8 +9,6 @@ public static class X402Reasons
     public const string InvalidPayload = "invalid_payload";
     public const string InvalidPaymentRequirements = "invalid_payment_requirements";
     public const string InvalidX402Version = "invalid_x402_version";
-    public const string InvalidNetwork = "invalid_network";
-    public const string InvalidScheme = "invalid_scheme";
     public const string UnsupportedScheme = "unsupported_scheme";
     public const string UnexpectedVerifyError = "unexpected_verify_error";
     public const string UnexpectedSettleError = "unexpected_settle_error";

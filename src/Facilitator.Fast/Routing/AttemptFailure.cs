@@ -30,10 +30,6 @@ public static class AttemptFailures
         failure is AttemptFailure.ConnectFailed or AttemptFailure.NameResolution or AttemptFailure.SecureConnection
             or AttemptFailure.TooManyRequests or AttemptFailure.Refused or AttemptFailure.NotOffered;
 
-    /// <summary>True when the failure says something about the upstream's health.</summary>
-    public static bool CountsAgainstHealth(this AttemptFailure failure) =>
-        failure is not (AttemptFailure.None or AttemptFailure.NotOffered);
-
     public static string Describe(this AttemptFailure failure) => failure switch
     {
         AttemptFailure.ConnectFailed => "connection failed",

@@ -125,7 +125,6 @@ public sealed class RoutingConfiguration
                 i,
                 enabled,
                 disabledReason,
-                isCdp,
                 TimeSpan.FromMilliseconds(timeout),
                 TimeSpan.FromMilliseconds(settleTimeout),
                 retries,

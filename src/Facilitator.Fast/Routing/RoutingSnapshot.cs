@@ -9,7 +9,6 @@ public sealed class RoutingSnapshot
     public RoutingSnapshot(UpstreamRoute[] routes, bool failoverEnabled, long healthVersion)
     {
         Routes = routes;
-        HasHealthyRoute = Array.Exists(routes, static r => r.IsHealthy);
         FailoverEnabled = failoverEnabled;
         HealthVersion = healthVersion;
     }
@@ -18,8 +17,6 @@ public sealed class RoutingSnapshot
     public UpstreamRoute[] Routes { get; }
 
     public bool FailoverEnabled { get; }
-
-    public bool HasHealthyRoute { get; }
 
     /// <summary>The health store's version this snapshot reflects.</summary>
     public long HealthVersion { get; }

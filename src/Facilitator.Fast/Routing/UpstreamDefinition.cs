@@ -13,7 +13,6 @@ public sealed class UpstreamDefinition
         int order,
         bool enabled,
         string? disabledReason,
-        bool isCoinbaseCdp,
         TimeSpan timeout,
         TimeSpan settleTimeout,
         int retries,
@@ -26,7 +25,6 @@ public sealed class UpstreamDefinition
         Order = order;
         Enabled = enabled;
         DisabledReason = disabledReason;
-        IsCoinbaseCdp = isCoinbaseCdp;
         Timeout = timeout;
         SettleTimeout = settleTimeout;
         Retries = retries;
@@ -50,7 +48,6 @@ public sealed class UpstreamDefinition
     /// <summary>Why the upstream is not used, when <see cref="Enabled"/> is false.</summary>
     public string? DisabledReason { get; }
 
-    public bool IsCoinbaseCdp { get; }
 
     /// <summary>Per-attempt timeout of verify, supported and discovery.</summary>
     public TimeSpan Timeout { get; }

@@ -25,8 +25,6 @@ public sealed class OperationLog
         }
     }
 
-    public int Capacity => _slots.Length;
-
     public long TotalRecorded => Volatile.Read(ref _next);
 
     public void Add(in OperationRecord record)
