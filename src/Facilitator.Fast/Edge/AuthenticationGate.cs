@@ -68,7 +68,7 @@ public sealed class AuthenticationGate
                 ApiErrorWriter.Unauthorized,
                 result.Outcome == AuthOutcome.Anonymous
                     ? $"Authentication is required: an API key in {_authenticator.ApiKeyHeader} or a bearer token."
-                    : $"The credentials are not valid: {result.Problem}.").ConfigureAwait(false);
+                    : $"The credentials were refused: {result.Problem}.").ConfigureAwait(false);
             return;
         }
 
