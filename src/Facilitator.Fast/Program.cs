@@ -4,6 +4,7 @@ using Facilitator.Fast.Edge;
 using Facilitator.Fast.Evm;
 using Facilitator.Fast.Health;
 using Facilitator.Fast.Routing;
+using Facilitator.Fast.Settlement;
 using Facilitator.Fast.State;
 using Facilitator.Fast.Telemetry;
 
@@ -41,6 +42,7 @@ public static partial class Program
         configure?.Invoke(builder.Configuration);
 
         var routing = RoutingConfiguration.Load(builder.Configuration);
+        var settlement = SettlementPolicy.Load(builder.Configuration, routing);
         var localVerification = LocalVerificationSettings.Load(builder.Configuration);
         var edge = new EdgeOptions();
         builder.Configuration.GetSection(EdgeOptions.SectionName).Bind(edge);
@@ -74,11 +76,29 @@ public static partial class Program
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(routing);
-        var redis = services.AddFacilitatorState(builder.Configuration, [.. routing.Upstreams.Select(static u => u.Id)]);
+        var redis = services.AddFacilitatorState(builder.Configuration, [.. routing.Upstreams.Select(static u => u.Id)], settlement.MaxMemoryBytes);
         services.AddSingleton(_ => new OperationLog(routing.Aggregator.OperationLogCapacity));
         services.AddSingleton(sp => new RoutingTable(routing, sp.GetRequiredService<IUpstreamHealthStore>(), sp.GetRequiredService<ILogger<RoutingTable>>()));
         services.AddSingleton<FailoverRouter>();
+        services.AddSingleton(settlement);
+        services.AddSingleton<SettlementOutcomeRetries>();
+        services.AddSingleton(sp => new SettlementLedger(
+            sp.GetRequiredService<ISettlementStore>(),
+            redis.IsConfigured && redis.LocalSettlementFallback ? sp.GetRequiredService<InMemorySettlementStore>() : null,
+            settlement,
+            sp.GetRequiredService<SettlementOutcomeRetries>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<SettlementLedger>>()));
+        services.AddSingleton<SettlementDrain>();
+        services.AddHostedService(sp => sp.GetRequiredService<SettlementDrain>());
         services.AddSingleton<SettlementCoordinator>();
+
+        // Stopping waits for settles in flight: the host must allow it longer than the drain.
+        services.PostConfigure<HostOptions>(host =>
+        {
+            var needed = settlement.Drain + TimeSpan.FromSeconds(5);
+            host.ShutdownTimeout = host.ShutdownTimeout > needed ? host.ShutdownTimeout : needed;
+        });
         services.AddSingleton<SupportedCatalog>();
         services.AddSingleton(localVerification);
         services.AddSingleton(sp => new RequestAuthenticator(auth, sp.GetRequiredService<TimeProvider>()));

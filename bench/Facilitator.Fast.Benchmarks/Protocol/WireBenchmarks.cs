@@ -72,7 +72,8 @@ public class WireBenchmarks
     private static readonly byte[] StatusActionBody = Encoding.UTF8.GetBytes("{\"action\":\"check-health\"}");
 
     private static readonly Facilitator.Fast.State.SettlementRecordWire SettlementSample = new(
-        Facilitator.Fast.State.SettlementState.Finished, "x402-rs", 200, "application/json", VerifyAnswer, 638_000_000_000_000_000, "instance", null);
+        Facilitator.Fast.State.SettlementState.Finished, new string('a', 64), true, "x402-rs", null, 0, false, true, 200, "application/json", VerifyAnswer,
+        1_795_000_000_000, "instance");
 
     private static readonly Facilitator.Fast.Api.StatusReport StatusReportSample = new(
         true,

@@ -1,4 +1,5 @@
 using Facilitator.Fast.Routing;
+using Facilitator.Fast.Settlement;
 using Facilitator.Fast.State;
 
 namespace Facilitator.Fast.Api;
@@ -14,15 +15,19 @@ public static class HealthEndpoints
         endpoints.MapGet("/health/live", static context => WriteAsync(context, StatusCodes.Status200OK, "ok", null));
         endpoints.MapGet("/health/ready", static context =>
         {
+            // Ready while it can route a payment: Redis being away does not pull the instance (verifies need no Redis,
+            // and settles fail closed on their own); shutting down does.
             var (_, healthy, _) = Count(context.RequestServices);
-            var ready = healthy > 0 && context.RequestServices.GetService<RedisConnection>() is not { IsConnected: false };
+            var ready = healthy > 0 && !context.RequestServices.GetRequiredService<SettlementDrain>().IsDraining;
             return WriteAsync(context, ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable, ready ? "ready" : "not ready", null);
         });
         endpoints.MapGet("/health", static context =>
         {
             var (routes, healthy, checks) = Count(context.RequestServices);
-            var redisDown = context.RequestServices.GetService<RedisConnection>() is { IsConnected: false };
-            var status = healthy == 0 ? "unhealthy" : healthy < routes || redisDown ? "degraded" : "healthy";
+            var degraded = healthy < routes
+                || context.RequestServices.GetService<RedisConnection>() is { IsConnected: false }
+                || context.RequestServices.GetRequiredService<SettlementDrain>().IsDraining;
+            var status = healthy == 0 ? "unhealthy" : degraded ? "degraded" : "healthy";
             return WriteAsync(context, healthy == 0 ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK, status, checks);
         });
         return endpoints;
@@ -44,13 +49,20 @@ public static class HealthEndpoints
 
         if (services.GetService<RedisConnection>() is { } redis)
         {
-            checks["redis"] = redis.IsConnected ? "ok" : "unreachable";
+            checks["redis"] = redis.IsConnected
+                ? "ok"
+                : services.GetRequiredService<RedisOptions>().LocalSettlementFallback
+                    ? "unreachable: verifies are served; settles use this instance's local ledger (Redis:LocalSettlementFallback)"
+                    : "unreachable: verifies are served; settles are refused with 503 until Redis returns";
             checks["redisFallbacks"] = redis.Fallbacks.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            checks["redisMaxmemoryPolicy"] = redis.EvictionPolicy ?? "unknown";
         }
         else
         {
             checks["state"] = "in-memory";
         }
+
+        checks["settlement"] = services.GetRequiredService<SettlementDrain>().IsDraining ? "draining: shutting down, new settles refused" : "accepting";
         return (routes.Length, healthy, checks);
     }
 

@@ -2,6 +2,7 @@ using Facilitator.Fast.Edge;
 using Facilitator.Fast.Evm;
 using Facilitator.Fast.Protocol;
 using Facilitator.Fast.Routing;
+using Facilitator.Fast.Settlement;
 using Facilitator.Fast.State;
 
 namespace Facilitator.Fast.Api;
@@ -45,7 +46,8 @@ internal sealed class PaymentHandler(FailoverRouter router, SettlementCoordinato
             return;
         }
 
-        var verdict = local.Judge(body.Span, view);
+        AuthorizationFacts facts = default;
+        var verdict = operation == FacilitatorOperation.Settle ? local.Judge(body.Span, view, out facts) : local.Judge(body.Span, view);
         if (verdict.Kind != LocalVerdictKind.NotChecked)
         {
             context.Response.Headers[LocalVerdictHeader] = VerdictName(verdict.Kind);
@@ -53,7 +55,10 @@ internal sealed class PaymentHandler(FailoverRouter router, SettlementCoordinato
 
         if (local.AnswersLocally(verdict))
         {
-            if (operation == FacilitatorOperation.Settle && await settlements.FindAsync(body.Memory, view).ConfigureAwait(false) is { } settled)
+            // A repeat of a settled (or pending, or in-flight) authorization that has expired since keeps its answer;
+            // nothing else the ledger holds changes a local rejection.
+            if (operation == FacilitatorOperation.Settle && verdict.FailedCheck is LocalCheck.ValidBefore or LocalCheck.ValidAfter
+                && await settlements.FindSameAsync(body.Memory, view, facts).ConfigureAwait(false) is { } settled)
             {
                 await WriteRecordedAsync(context, settled, view, body).ConfigureAwait(false);
                 return;
@@ -66,28 +71,54 @@ internal sealed class PaymentHandler(FailoverRouter router, SettlementCoordinato
 
         if (operation == FacilitatorOperation.Settle)
         {
-            using var settlement = await settlements.SettleAsync(body.Memory, view).ConfigureAwait(false);
-            if (ReferenceEquals(settlement, SettlementResult.LedgerUnavailable))
-            {
-                await WriteFailureAsync(
-                    context, operation, StatusCodes.Status503ServiceUnavailable, X402Reasons.UnexpectedSettleError,
-                    "The settlement ledger is unreachable, so the settlement was not sent (that is what keeps it from reaching two facilitators); retry later.",
-                    view, body).ConfigureAwait(false);
-                return;
-            }
-
-            if (settlement.Recorded is { } recorded)
-            {
-                await WriteRecordedAsync(context, recorded, view, body).ConfigureAwait(false);
-                return;
-            }
-
-            await WriteRoutedAsync(context, operation, settlement.Route!, verdict, view, body).ConfigureAwait(false);
+            using var settlement = await settlements.SettleAsync(body, view, facts, context.RequestAborted).ConfigureAwait(false);
+            await WriteSettlementAsync(context, settlement, verdict, view, body).ConfigureAwait(false);
             return;
         }
 
-        using var result = await router.RouteAsync(operation, body.Memory, null, context.RequestAborted, kind: PaymentKind.Of(view)).ConfigureAwait(false);
+        using var result = await router.RouteAsync(operation, body, null, context.RequestAborted, kind: PaymentKind.Of(view)).ConfigureAwait(false);
         await WriteRoutedAsync(context, operation, result, verdict, view, body).ConfigureAwait(false);
+    }
+
+    private async Task WriteSettlementAsync(HttpContext context, SettlementResult settlement, LocalVerdict verdict, PaymentRequestView view, PooledBytes body)
+    {
+        switch (settlement.Answer)
+        {
+            case SettlementAnswer.Routed:
+                await WriteRoutedAsync(context, FacilitatorOperation.Settle, settlement.Route!, verdict, view, body).ConfigureAwait(false);
+                return;
+
+            case SettlementAnswer.Recorded:
+                await WriteRecordedAsync(context, settlement.Record!, view, body).ConfigureAwait(false);
+                return;
+
+            case SettlementAnswer.NonceReused:
+                context.Response.Headers[SettlementHeader] = "refused";
+                await WriteFailureAsync(
+                    context, FacilitatorOperation.Settle, StatusCodes.Status200OK, X402Reasons.NonceAlreadyUsed,
+                    "Another authorization with this payer's nonce was settled, is being settled or is pending; this one was not sent.",
+                    view, body).ConfigureAwait(false);
+                return;
+
+            case SettlementAnswer.ShuttingDown:
+                context.Response.Headers.RetryAfter = "1";
+                await WriteFailureAsync(
+                    context, FacilitatorOperation.Settle, StatusCodes.Status503ServiceUnavailable, X402Reasons.UnexpectedSettleError,
+                    "This gateway instance is shutting down and takes no new settle; it was not sent. Retry.", view, body).ConfigureAwait(false);
+                return;
+
+            case SettlementAnswer.LedgerUnavailable:
+                context.Response.Headers.RetryAfter = "1";
+                await WriteFailureAsync(
+                    context, FacilitatorOperation.Settle, StatusCodes.Status503ServiceUnavailable, X402Reasons.UnexpectedSettleError,
+                    settlement.Message + " The settlement was not sent (that is what keeps it from reaching two facilitators); retry later.",
+                    view, body).ConfigureAwait(false);
+                return;
+
+            default:
+                // The caller went away while another caller's settlement of the same authorization was under way.
+                return;
+        }
     }
 
     private async Task WriteRoutedAsync(
@@ -148,10 +179,11 @@ internal sealed class PaymentHandler(FailoverRouter router, SettlementCoordinato
             return;
         }
 
-        var holder = recorded.UpstreamId is null ? "an unknown facilitator" : $"facilitator '{recorded.UpstreamId}'";
         await WriteFailureAsync(
             context, FacilitatorOperation.Settle, StatusCodes.Status202Accepted, X402Reasons.SettlementPending,
-            $"A settlement of this authorization is in progress or pending with {holder}; it will not be sent to any other facilitator.",
+            recorded.UpstreamId is null
+                ? "A settlement of this authorization is in progress and has not reached a facilitator yet; retry for its outcome."
+                : $"A settlement of this authorization is in progress or pending with facilitator '{recorded.UpstreamId}'; it will not be sent to any other facilitator.",
             view, body).ConfigureAwait(false);
     }
 

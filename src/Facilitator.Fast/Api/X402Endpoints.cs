@@ -2,6 +2,7 @@ using Facilitator.Fast.Edge;
 using Facilitator.Fast.Evm;
 using Facilitator.Fast.Protocol;
 using Facilitator.Fast.Routing;
+using Facilitator.Fast.Settlement;
 
 namespace Facilitator.Fast.Api;
 
@@ -52,7 +53,7 @@ public static class X402Endpoints
     {
         var router = context.RequestServices.GetRequiredService<FailoverRouter>();
         using var result = await router.RouteAsync(
-            FacilitatorOperation.Discovery, default, context.Request.QueryString.Value, context.RequestAborted).ConfigureAwait(false);
+            FacilitatorOperation.Discovery, null, context.Request.QueryString.Value, context.RequestAborted).ConfigureAwait(false);
         switch (result.Outcome)
         {
             case RouteOutcome.Answered:

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Security.Cryptography;
 using Facilitator.Fast.Protocol;
 
 namespace Facilitator.Fast.Evm;
@@ -35,8 +37,15 @@ public sealed class ExactEvmVerifier
         _validAfterSlack = options.ValidAfterSlackSeconds;
     }
 
-    public LocalVerdict Verify(ReadOnlySpan<byte> body, in PaymentRequestView view)
+    public LocalVerdict Verify(ReadOnlySpan<byte> body, in PaymentRequestView view) => Verify(body, view, out _);
+
+    /// <summary>
+    /// The verdict, and what the payment authorizes as far as it could be decoded: <paramref name="facts"/> is filled
+    /// once the authorization's fields parse, whatever the verdict.
+    /// </summary>
+    public LocalVerdict Verify(ReadOnlySpan<byte> body, in PaymentRequestView view, out AuthorizationFacts facts)
     {
+        facts = default;
         if (!view[PaymentField.RequirementsScheme].ValueEquals(body, "exact"u8))
         {
             return LocalVerdict.Unjudged(UnjudgedCause.NotExactEvm);
@@ -102,7 +111,7 @@ public sealed class ExactEvmVerifier
             }
         }
 
-        return VerifyAuthorization(body, view, chainId);
+        return VerifyAuthorization(body, view, chainId, ref facts);
     }
 
     /// <summary>
@@ -112,7 +121,7 @@ public sealed class ExactEvmVerifier
     private static bool IsEip3009(in PaymentRequestView view) =>
         view[PaymentField.Permit2Authorization].Kind == SliceKind.Absent && view[PaymentField.From].Kind != SliceKind.Absent;
 
-    private LocalVerdict VerifyAuthorization(ReadOnlySpan<byte> body, in PaymentRequestView view, ulong chainId)
+    private LocalVerdict VerifyAuthorization(ReadOnlySpan<byte> body, in PaymentRequestView view, ulong chainId, ref AuthorizationFacts facts)
     {
         Span<byte> name = stackalloc byte[128];
         Span<byte> version = stackalloc byte[32];
@@ -128,7 +137,12 @@ public sealed class ExactEvmVerifier
             return LocalVerdict.Unjudged(UnjudgedCause.MalformedAuthorization);
         }
 
-        var signatureUnjudged = CheckSignature(body, view, chainId, name[..nameLength], version[..versionLength], authorization, asset, out var signatureInvalid);
+        facts.ChainId = chainId;
+        facts.Asset = asset;
+        facts.Authorization = authorization;
+        facts.PayTo = payTo;
+        facts.Required = required;
+        var signatureUnjudged = CheckSignature(body, view, chainId, name[..nameLength], version[..versionLength], authorization, asset, ref facts, out var signatureInvalid);
         if (signatureInvalid)
         {
             return LocalVerdict.Invalid(LocalCheck.Signature);
@@ -208,6 +222,7 @@ public sealed class ExactEvmVerifier
         ReadOnlySpan<byte> version,
         in TransferAuthorization authorization,
         in EvmAddress asset,
+        ref AuthorizationFacts facts,
         out bool invalid)
     {
         invalid = false;
@@ -228,11 +243,14 @@ public sealed class ExactEvmVerifier
 
         if (length != Secp256k1.SignatureSize)
         {
+            facts.Decoded = DigestSignature(text, length, ref facts.SignatureDigest);
             return UnjudgedCause.SignatureNotEcdsa;
         }
 
         Span<byte> signature = stackalloc byte[Secp256k1.SignatureSize];
         HexBytes.TryDecodeExact(text, signature, requirePrefix: false);
+        SHA256.HashData(signature, facts.SignatureDigest);
+        facts.Decoded = true;
 
         Span<byte> separator = stackalloc byte[32];
         Span<byte> structHash = stackalloc byte[32];
@@ -245,6 +263,7 @@ public sealed class ExactEvmVerifier
         switch (Secp256k1.TryRecoverAddress(digest, signature, signer))
         {
             case SignatureCheck.Recovered when signer.SequenceEqual(authorization.From):
+                facts.SignatureVerified = true;
                 return UnjudgedCause.None;
             case SignatureCheck.InvalidRecoveryId when signature[64] >= 35:
             case SignatureCheck.HighS:
@@ -253,6 +272,30 @@ public sealed class ExactEvmVerifier
             default:
                 invalid = _assumeEoaPayers;
                 return _assumeEoaPayers ? UnjudgedCause.None : UnjudgedCause.SignerMayBeContract;
+        }
+    }
+
+    /// <summary>SHA-256 of a signature of any length (smart-wallet signatures run to kilobytes), decoded from its hex.</summary>
+    private static bool DigestSignature(ReadOnlySpan<byte> text, int length, ref Bytes32 digest)
+    {
+        var rented = length > 512 ? ArrayPool<byte>.Shared.Rent(length) : null;
+        var bytes = rented is null ? stackalloc byte[512] : rented;
+        try
+        {
+            if (!HexBytes.TryDecodeExact(text, bytes[..length], requirePrefix: false))
+            {
+                return false;
+            }
+
+            SHA256.HashData(bytes[..length], digest);
+            return true;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
         }
     }
 

@@ -8,6 +8,23 @@ namespace Facilitator.Fast.Evm;
 /// </summary>
 public sealed partial class LocalVerifier
 {
+    /// <summary>With verification off libsecp256k1 need not be installed (JIT builds load it from the system).</summary>
+    private static readonly Lazy<bool> s_recoveryAvailable = new(static () =>
+    {
+        try
+        {
+            return Secp256k1.IsAvailable;
+        }
+        catch (TypeInitializationException)
+        {
+            return false;
+        }
+        catch (DllNotFoundException)
+        {
+            return false;
+        }
+    });
+
     private readonly ExactEvmVerifier _verifier;
     private readonly ILogger<LocalVerifier> _logger;
 
@@ -31,6 +48,28 @@ public sealed partial class LocalVerifier
         }
 
         var verdict = _verifier.Verify(body, view);
+        Statistics.Record(verdict);
+        return verdict;
+    }
+
+    /// <summary>
+    /// The verdict on a payment about to be settled, and what it authorizes: the facts are decoded (and the signature
+    /// checked) whatever the mode, because the settlement ledger keys settlements by them.
+    /// </summary>
+    public LocalVerdict Judge(ReadOnlySpan<byte> body, in PaymentRequestView view, out AuthorizationFacts facts)
+    {
+        if (Mode == LocalVerificationMode.Off)
+        {
+            facts = default;
+            if (s_recoveryAvailable.Value)
+            {
+                _verifier.Verify(body, view, out facts);
+            }
+
+            return default;
+        }
+
+        var verdict = _verifier.Verify(body, view, out facts);
         Statistics.Record(verdict);
         return verdict;
     }

@@ -16,6 +16,13 @@ public static class X402Reasons
     /// <summary><c>@x402/evm</c>'s reason for a settlement whose outcome is not known yet.</summary>
     public const string SettlementPending = "settlement_pending";
 
+    /// <summary>
+    /// <c>@x402/evm</c>'s (and Coinbase CDP's) reason for an EIP-3009 authorization whose nonce is already used: the
+    /// gateway's answer to a different authorization that reuses the payer's nonce of one it settled, is settling, or
+    /// holds pending.
+    /// </summary>
+    public const string NonceAlreadyUsed = "invalid_exact_evm_nonce_already_used";
+
     /// <summary>The reason for a body that is not a facilitator request.</summary>
     public static string For(PaymentRequestError error) => error switch
     {

@@ -49,28 +49,31 @@ public sealed class FailoverRouter
         _budget = new RetryBudget(_options.ExtraRequestRatio, _options.ExtraRequestMinimum, time);
     }
 
+    /// <param name="body">The caller's bytes, forwarded as they are; null for GET operations.</param>
     /// <param name="kind">The payment's kind, for capability routing; default for calls that are not payments.</param>
     /// <param name="only">Route to this upstream alone, healthy or not, and never elsewhere: a settlement pending there.</param>
+    /// <param name="gate">Settle: told the upstream before each attempt leaves; an attempt it refuses is not sent.</param>
     public async ValueTask<RouteResult> RouteAsync(
         FacilitatorOperation operation,
-        ReadOnlyMemory<byte> body,
+        PooledBytes? body,
         string? query,
         CancellationToken callerAborted,
         Upstream? only = null,
-        PaymentKind kind = default)
+        PaymentKind kind = default,
+        ISettleAttemptGate? gate = null)
     {
         var snapshot = only is null ? _table.Current : StickySnapshot(only);
         var candidates = ArrayPool<Candidate>.Shared.Rent(Math.Max(snapshot.Routes.Length, 1));
         try
         {
-            var count = Order(snapshot, operation, kind, body.Span, only, candidates, out var capable);
+            var count = Order(snapshot, operation, kind, body is null ? default : body.Span, only, candidates, out var capable);
             if (capable == 0 && snapshot.Routes.Length > 0)
             {
                 return new RouteResult(RouteOutcome.Unsupported, null, default, 0, "No facilitator supports this payment's scheme and network.");
             }
 
             _budget.RecordRequest();
-            return await TryCandidatesAsync(operation, body, query, callerAborted, candidates, count).ConfigureAwait(false);
+            return await TryCandidatesAsync(operation, body, query, callerAborted, candidates, count, gate).ConfigureAwait(false);
         }
         finally
         {
@@ -123,7 +126,7 @@ public sealed class FailoverRouter
     }
 
     private async ValueTask<RouteResult> TryCandidatesAsync(
-        FacilitatorOperation operation, ReadOnlyMemory<byte> body, string? query, CancellationToken callerAborted, Candidate[] candidates, int count)
+        FacilitatorOperation operation, PooledBytes? body, string? query, CancellationToken callerAborted, Candidate[] candidates, int count, ISettleAttemptGate? gate)
     {
         var attemptToken = operation == FacilitatorOperation.Settle ? CancellationToken.None : callerAborted;
         var hedgeable = _options.Hedging && operation is FacilitatorOperation.Verify or FacilitatorOperation.Discovery;
@@ -148,6 +151,11 @@ public sealed class FailoverRouter
                 {
                     upstream.Statistics.RecordBudgetRefusal();
                     break;
+                }
+
+                if (gate is not null && !await gate.BeforeAttemptAsync(upstream).ConfigureAwait(false))
+                {
+                    return new RouteResult(RouteOutcome.Withheld, upstream, last, attempts, failures?.ToString());
                 }
 
                 var backupIndex = hedgeable && attempt == 0 ? NextHealthy(candidates, i + 1, count) : -1;
@@ -222,7 +230,7 @@ public sealed class FailoverRouter
     /// acceptable answer wins and the other request is cancelled; if the first to finish failed, the other is awaited.
     /// </summary>
     private async ValueTask<HedgedAttempt> SendHedgedAsync(
-        Upstream primary, Upstream backup, FacilitatorOperation operation, ReadOnlyMemory<byte> body, string? query, CancellationToken callerAborted)
+        Upstream primary, Upstream backup, FacilitatorOperation operation, PooledBytes? body, string? query, CancellationToken callerAborted)
     {
         using var primaryCancel = CancellationTokenSource.CreateLinkedTokenSource(callerAborted);
         var primaryStarted = Stopwatch.GetTimestamp();

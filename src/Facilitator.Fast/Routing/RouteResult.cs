@@ -22,6 +22,12 @@ public enum RouteOutcome : byte
 
     /// <summary>Every upstream's capabilities are known and none lists the payment's (version, scheme, network).</summary>
     Unsupported,
+
+    /// <summary>
+    /// Settle: the settlement ledger did not let the attempt on <see cref="RouteResult.Upstream"/> leave (it could not
+    /// record where it was going); that attempt was not sent, and every earlier one provably reached no upstream.
+    /// </summary>
+    Withheld,
 }
 
 /// <summary>The result of routing one call: the answer, or why there is none and what was tried.</summary>

@@ -54,7 +54,7 @@ public sealed class SupportedCatalog
     /// <summary>Asks one upstream for <c>/supported</c> now, recording the outcome; returns the attempt's failure, if any.</summary>
     public async Task<AttemptResult> ProbeAsync(Upstream upstream)
     {
-        var result = await UpstreamCall.SendAsync(upstream, FacilitatorOperation.Supported, default, null, _maxResponseBytes, CancellationToken.None).ConfigureAwait(false);
+        var result = await UpstreamCall.SendAsync(upstream, FacilitatorOperation.Supported, null, null, _maxResponseBytes, CancellationToken.None).ConfigureAwait(false);
         using (result.Body)
         {
             if (result.Answered)

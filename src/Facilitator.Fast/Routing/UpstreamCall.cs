@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Headers;
 using Facilitator.Fast.Protocol;
 using Facilitator.Fast.Telemetry;
 
@@ -17,9 +16,7 @@ namespace Facilitator.Fast.Routing;
 /// </remarks>
 public static class UpstreamCall
 {
-    private static readonly MediaTypeHeaderValue s_json = new("application/json");
-
-    /// <param name="body">The request body to forward; empty for GET operations.</param>
+    /// <param name="body">The request body to forward (a reference is held while it is sent); null for GET operations.</param>
     /// <param name="query">The caller's query string (with '?') for discovery, else null.</param>
     /// <param name="callerAborted">Cancels the attempt when the caller is gone; settle passes <c>None</c>.</param>
     /// <param name="attempt">The attempt's number within its call, for its span.</param>
@@ -27,7 +24,7 @@ public static class UpstreamCall
     public static async ValueTask<AttemptResult> SendAsync(
         Upstream upstream,
         FacilitatorOperation operation,
-        ReadOnlyMemory<byte> body,
+        PooledBytes? body,
         string? query,
         int maxResponseBytes,
         CancellationToken callerAborted,
@@ -67,7 +64,7 @@ public static class UpstreamCall
     private static async ValueTask<AttemptResult> SendCoreAsync(
         Upstream upstream,
         FacilitatorOperation operation,
-        ReadOnlyMemory<byte> body,
+        PooledBytes? body,
         string? query,
         int maxResponseBytes,
         CancellationToken callerAborted)
@@ -136,16 +133,15 @@ public static class UpstreamCall
         }
     }
 
-    private static HttpRequestMessage CreateRequest(Upstream upstream, FacilitatorOperation operation, ReadOnlyMemory<byte> body, string? query)
+    private static HttpRequestMessage CreateRequest(Upstream upstream, FacilitatorOperation operation, PooledBytes? body, string? query)
     {
         var endpoint = upstream.Endpoint(operation);
         var request = new HttpRequestMessage(
             operation is FacilitatorOperation.Verify or FacilitatorOperation.Settle ? HttpMethod.Post : HttpMethod.Get,
             string.IsNullOrEmpty(query) ? endpoint : new Uri(endpoint + query));
-        if (!body.IsEmpty)
+        if (body is not null)
         {
-            request.Content = new ReadOnlyMemoryContent(body);
-            request.Content.Headers.ContentType = s_json;
+            request.Content = new PooledBytesContent(body);
         }
 
         foreach (var header in upstream.Definition.Headers[(int)operation])

@@ -58,6 +58,42 @@ public sealed partial class RedisConnection : IAsyncDisposable
         return connection;
     }
 
+    /// <summary>
+    /// Warns when Redis may evict keys under memory pressure (a <c>maxmemory-policy</c> other than <c>noeviction</c>):
+    /// an evicted settlement record lets a repeat reach an upstream again, or a pending settlement reach a second one.
+    /// Returns the policy, or null when it could not be read.
+    /// </summary>
+    public async Task<string?> CheckEvictionPolicyAsync(ILogger logger)
+    {
+        string? policy;
+        try
+        {
+            // INFO through a script: the client refuses INFO itself outside admin mode, which this service does not enable.
+            var result = await Database.ScriptEvaluateAsync(
+                "return string.match(redis.call('INFO', 'memory'), 'maxmemory_policy:(%S+)')").ConfigureAwait(false);
+            policy = result.IsNull ? null : (string?)result;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            policy = null;
+        }
+
+        if (policy is null)
+        {
+            EvictionPolicyUnknown(logger);
+        }
+        else if (policy != "noeviction")
+        {
+            EvictionPolicyUnsafe(logger, policy);
+        }
+
+        EvictionPolicy = policy;
+        return policy;
+    }
+
+    /// <summary>Redis's <c>maxmemory-policy</c> as read at start, or null when unknown.</summary>
+    public string? EvictionPolicy { get; private set; }
+
     /// <summary>A key <c>{prefix}{tag}:{rest}</c>; the braces make the tag the cluster hash slot.</summary>
     public RedisKey Key(string tag, string rest) => $"{_prefix}{{{tag}}}:{rest}";
 
@@ -103,6 +139,12 @@ public sealed partial class RedisConnection : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await _multiplexer.CloseAsync().ConfigureAwait(false);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Redis maxmemory-policy is {Policy}: under memory pressure Redis may evict settlement records, and a repeat of an evicted settlement reaches an upstream again. Set maxmemory-policy noeviction (see README, Shared state)")]
+    private static partial void EvictionPolicyUnsafe(ILogger logger, string policy);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Redis maxmemory-policy could not be read; make sure it is noeviction so settlement records are never evicted")]
+    private static partial void EvictionPolicyUnknown(ILogger logger);
 
     [LoggerMessage(EventId = 4000, Level = LogLevel.Warning, Message = "Redis connection lost ({FailureType}); shared state falls back to local state until it returns")]
     private static partial void ConnectionLost(ILogger logger, string failureType);

@@ -1,12 +1,12 @@
 namespace Facilitator.Fast.State;
 
-/// <summary>What is known about the settlement of one authorization.</summary>
+/// <summary>The states of a settlement in the ledger; <c>Settlement/SettlementTransitions</c> says who moves it between them.</summary>
 public enum SettlementState : byte
 {
-    /// <summary>A caller is settling it now (<see cref="SettlementRecord.UpstreamId"/> set when it retries a holder).</summary>
+    /// <summary>A caller owns it under a lease and is settling it now, at <see cref="SettlementRecord.UpstreamId"/> once named.</summary>
     InFlight = 0,
 
-    /// <summary>An upstream answered; the answer is replayed to repeats.</summary>
+    /// <summary>An upstream answered; the answer is replayed to repeats of the same authorization.</summary>
     Finished = 1,
 
     /// <summary>An upstream may have processed it and its outcome is unknown: repeats go to that upstream only.</summary>
@@ -14,29 +14,43 @@ public enum SettlementState : byte
 }
 
 /// <summary>
-/// The ledger's entry for one authorization: its state, the upstream that holds it, for a finished settlement the
-/// answer as it came (status, content type, bytes), and for an in-flight one the claim that owns it.
+/// The ledger's entry for one authorization: its state, the fingerprint of the authorization it was made for (a record
+/// answers that authorization only), the upstream that has or may have it, the owner and lease of an in-flight claim,
+/// and for a finished settlement the answer as it came (status, content type, bytes).
 /// </summary>
+/// <param name="Verified">The authorization's signature was recovered to its payer, so only the payer can have made it.</param>
+/// <param name="LeaseUntilMs">In flight: until when the owner's lease runs, in the store's clock (Unix milliseconds).</param>
+/// <param name="Retry">In flight: a retry, on <paramref name="UpstreamId"/> only, of a settlement pending there.</param>
+/// <param name="Success">Finished: the upstream reported the settlement successful.</param>
+/// <param name="SinceMs">When the record took this state, in the store's clock (Unix milliseconds).</param>
 public sealed record SettlementRecord(
     SettlementState State,
+    Sha256Hash Fingerprint,
+    bool Verified,
     string? UpstreamId,
+    string? ClaimId,
+    long LeaseUntilMs,
+    bool Retry,
+    bool Success,
     int StatusCode,
     string? ContentType,
     byte[]? Body,
-    DateTimeOffset Since,
-    string? ClaimId = null);
+    long SinceMs);
 
 /// <summary>
-/// The result of a claim: <see cref="Owned"/> with the <see cref="ClaimId"/> that records and releases must present,
-/// or what another caller left.
+/// A record as read from a store: the record (null when there is none), the version a replacement must name (the
+/// record object in memory, its stored bytes in Redis), and the store's clock at the read (Unix milliseconds).
 /// </summary>
-public readonly record struct SettlementClaim(bool Owned, string? ClaimId, SettlementRecord? Existing)
+public readonly record struct StoredSettlement(SettlementRecord? Record, object? Version, long NowMs);
+
+/// <summary>
+/// The ledger cannot be used (Redis unreachable, or the in-memory ledger full of settlements that may not be
+/// dropped): nothing was sent, and the settle is refused rather than run without the ledger.
+/// </summary>
+public sealed class SettlementLedgerUnavailableException : Exception
 {
-    public static SettlementClaim Own(string claimId) => new(true, claimId, null);
-
-    public static SettlementClaim Taken(SettlementRecord existing) => new(false, null, existing);
+    public SettlementLedgerUnavailableException(string reason, Exception? inner = null)
+        : base(reason, inner)
+    {
+    }
 }
-
-/// <summary>The shared ledger could not be reached and local fallback is off: nothing was sent, the settle must wait.</summary>
-public sealed class SettlementLedgerUnavailableException(Exception inner)
-    : Exception("The settlement ledger is unreachable.", inner);

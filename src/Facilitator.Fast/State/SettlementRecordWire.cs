@@ -5,18 +5,27 @@ namespace Facilitator.Fast.State;
 /// <summary>A <see cref="SettlementRecord"/> as stored in Redis (short names: one per authorization, many of them).</summary>
 internal sealed record SettlementRecordWire(
     [property: JsonPropertyName("s")] SettlementState State,
+    [property: JsonPropertyName("f")] string Fingerprint,
+    [property: JsonPropertyName("v")] bool Verified,
     [property: JsonPropertyName("u")] string? UpstreamId,
+    [property: JsonPropertyName("k")] string? ClaimId,
+    [property: JsonPropertyName("l")] long LeaseUntilMs,
+    [property: JsonPropertyName("r")] bool Retry,
+    [property: JsonPropertyName("ok")] bool Success,
     [property: JsonPropertyName("c")] int StatusCode,
     [property: JsonPropertyName("t")] string? ContentType,
     [property: JsonPropertyName("b")] byte[]? Body,
-    [property: JsonPropertyName("at")] long SinceTicks,
-    [property: JsonPropertyName("i")] string Instance,
-    [property: JsonPropertyName("k")] string? ClaimId)
+    [property: JsonPropertyName("at")] long SinceMs,
+    [property: JsonPropertyName("i")] string Instance)
 {
-    public SettlementRecord ToRecord() => new(State, UpstreamId, StatusCode, ContentType, Body, new DateTimeOffset(SinceTicks, TimeSpan.Zero), ClaimId);
+    public SettlementRecord? ToRecord() =>
+        Sha256Hash.TryParse(Fingerprint, out var fingerprint)
+            ? new(State, fingerprint, Verified, UpstreamId, ClaimId, LeaseUntilMs, Retry, Success, StatusCode, ContentType, Body, SinceMs)
+            : null;
 
     public static SettlementRecordWire From(SettlementRecord record, string instance) =>
-        new(record.State, record.UpstreamId, record.StatusCode, record.ContentType, record.Body, record.Since.UtcTicks, instance, record.ClaimId);
+        new(record.State, record.Fingerprint.ToString(), record.Verified, record.UpstreamId, record.ClaimId, record.LeaseUntilMs,
+            record.Retry, record.Success, record.StatusCode, record.ContentType, record.Body, record.SinceMs, instance);
 }
 
 /// <summary>Source-generated JSON for what shared state stores in Redis.</summary>

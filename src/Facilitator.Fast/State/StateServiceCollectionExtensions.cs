@@ -3,7 +3,9 @@ namespace Facilitator.Fast.State;
 /// <summary>Registers the state stores: in memory by default, shared through Redis when <c>Redis:ConnectionString</c> or <c>REDIS_URL</c> is set.</summary>
 public static class StateServiceCollectionExtensions
 {
-    public static RedisOptions AddFacilitatorState(this IServiceCollection services, IConfiguration configuration, IReadOnlyList<string> upstreamIds)
+    /// <param name="settlementMemoryBytes">The in-memory settlement store's bound (<c>Settlement:MaxMemoryBytes</c>).</param>
+    public static RedisOptions AddFacilitatorState(
+        this IServiceCollection services, IConfiguration configuration, IReadOnlyList<string> upstreamIds, long settlementMemoryBytes)
     {
         var options = new RedisOptions();
         configuration.GetSection(RedisOptions.SectionName).Bind(options);
@@ -14,11 +16,13 @@ public static class StateServiceCollectionExtensions
 
         services.AddSingleton(options);
         services.AddSingleton(_ => new InMemoryUpstreamHealthStore(upstreamIds));
-        services.AddSingleton(sp => new InMemorySettlementLedger(sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<SettlementWaiters>();
+        services.AddSingleton(sp => new InMemorySettlementStore(
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<SettlementWaiters>(), settlementMemoryBytes));
         if (!options.IsConfigured)
         {
             services.AddSingleton<IUpstreamHealthStore>(sp => sp.GetRequiredService<InMemoryUpstreamHealthStore>());
-            services.AddSingleton<ISettlementLedger>(sp => sp.GetRequiredService<InMemorySettlementLedger>());
+            services.AddSingleton<ISettlementStore>(sp => sp.GetRequiredService<InMemorySettlementStore>());
             services.AddSingleton<IProbeLock, LocalProbeLock>();
             return options;
         }
@@ -30,18 +34,27 @@ public static class StateServiceCollectionExtensions
             upstreamIds,
             sp.GetRequiredService<ILogger<SharedUpstreamHealthStore>>()));
         services.AddSingleton<IUpstreamHealthStore>(sp => sp.GetRequiredService<SharedUpstreamHealthStore>());
-        services.AddSingleton<ISettlementLedger>(sp => new RedisSettlementLedger(
-            sp.GetRequiredService<RedisConnection>(), sp.GetRequiredService<InMemorySettlementLedger>(), sp.GetRequiredService<TimeProvider>(), options.LocalSettlementFallback));
+        services.AddSingleton<RedisSettlementStore>();
+        services.AddSingleton<ISettlementStore>(sp => sp.GetRequiredService<RedisSettlementStore>());
         services.AddSingleton<IProbeLock>(sp => new RedisProbeLock(sp.GetRequiredService<RedisConnection>()));
         services.AddHostedService<SharedStateService>();
         return options;
     }
 }
 
-/// <summary>Starts sharing health at start (subscribe, read the shared state) and closes the Redis connection at stop.</summary>
-internal sealed class SharedStateService(SharedUpstreamHealthStore health, RedisConnection redis) : IHostedService
+/// <summary>
+/// Starts sharing state at start (health: subscribe and read; settlements: subscribe to changes), checks that Redis will
+/// not evict settlement records, and closes the Redis connection at stop.
+/// </summary>
+internal sealed class SharedStateService(
+    SharedUpstreamHealthStore health, RedisSettlementStore settlements, RedisConnection redis, ILogger<SharedStateService> logger) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken) => health.StartAsync();
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await health.StartAsync().ConfigureAwait(false);
+        await settlements.StartAsync().ConfigureAwait(false);
+        await redis.CheckEvictionPolicyAsync(logger).ConfigureAwait(false);
+    }
 
     public async Task StopAsync(CancellationToken cancellationToken) => await redis.DisposeAsync().ConfigureAwait(false);
 }

@@ -143,7 +143,9 @@ public sealed class RedisSharedStateTests
                 Assert.Contains("ledger", Json(await settle.Content.ReadAsStringAsync()).GetProperty("errorMessage").GetString());
             }
 
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await gateway.Client.GetAsync("/health/ready")).StatusCode);
+            // Verifies need no Redis: the instance stays in the load balancer, and /health says why it is degraded.
+            Assert.Equal(HttpStatusCode.OK, (await gateway.Client.GetAsync("/health/ready")).StatusCode);
+            Assert.StartsWith("unreachable", await RedisCheckAsync(gateway), StringComparison.Ordinal);
         }
 
         Assert.Equal(localSettlementFallback ? 2 : 0, upstream.CountOf("/settle"));
@@ -179,6 +181,12 @@ public sealed class RedisSharedStateTests
     private static async Task<bool> PrimaryHealthyAsync(GatewayHost gateway) =>
         Json(await gateway.Client.GetStringAsync("/api/facilitator-status?include=health"))
             .GetProperty("health").GetProperty("facilitators")[0].GetProperty("isHealthy").GetBoolean();
+
+    private static async Task<string?> RedisCheckAsync(GatewayHost gateway)
+    {
+        using var response = await gateway.Client.GetAsync("/health");
+        return Json(await response.Content.ReadAsStringAsync()).GetProperty("checks").GetProperty("redis").GetString();
+    }
 
     private static async Task<string?> HealthStatusAsync(GatewayHost gateway)
     {

@@ -2,7 +2,7 @@ using System.Net;
 using Facilitator.Fast.Tests.Infrastructure;
 using static Facilitator.Fast.Tests.Infrastructure.Responses;
 
-namespace Facilitator.Fast.Tests.Routing;
+namespace Facilitator.Fast.Tests.Settlement;
 
 /// <summary>One authorization is settled once: shared in-flight calls, replayed answers, sticky pending settlements.</summary>
 public sealed class SettlementCoordinatorTests

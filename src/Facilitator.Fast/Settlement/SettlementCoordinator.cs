@@ -1,0 +1,225 @@
+using Facilitator.Fast.Evm;
+using Facilitator.Fast.Protocol;
+using Facilitator.Fast.Routing;
+using Facilitator.Fast.State;
+
+namespace Facilitator.Fast.Settlement;
+
+/// <summary>
+/// Settles each authorization once: the first caller claims it in the ledger and routes it (naming each upstream
+/// before an attempt leaves), concurrent callers of the same authorization wait to be told its outcome, repeats get
+/// the recorded answer, a settlement whose outcome is unknown is retried only on the upstream that may have it, and
+/// a different authorization that reuses a payer's nonce is refused without reaching an upstream or waiting.
+/// </summary>
+public sealed partial class SettlementCoordinator
+{
+    private readonly FailoverRouter _router;
+    private readonly RoutingTable _table;
+    private readonly SettlementLedger _ledger;
+    private readonly SettlementDrain _drain;
+    private readonly TimeProvider _time;
+    private readonly ILogger<SettlementCoordinator> _logger;
+
+    public SettlementCoordinator(
+        FailoverRouter router, RoutingTable table, SettlementLedger ledger, SettlementDrain drain, TimeProvider time, ILogger<SettlementCoordinator> logger)
+    {
+        _router = router;
+        _table = table;
+        _ledger = ledger;
+        _drain = drain;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>
+    /// The ledger's record of this very authorization, for a repeat that local verification now refuses for its
+    /// validity window (it expired meanwhile): a settled, pending or in-flight payment must not be told it failed.
+    /// </summary>
+    public async ValueTask<SettlementRecord?> FindSameAsync(ReadOnlyMemory<byte> body, PaymentRequestView view, AuthorizationFacts facts)
+    {
+        if (!SettlementIdentity.TryCreate(body.Span, view, facts, out var identity))
+        {
+            return null;
+        }
+
+        try
+        {
+            return await _ledger.FindAsync(identity.Key).ConfigureAwait(false) is { } record && record.Fingerprint == identity.Fingerprint ? record : null;
+        }
+        catch (SettlementLedgerUnavailableException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Settles the payment in <paramref name="body"/>, or answers from the ledger.</summary>
+    /// <param name="callerAborted">Ends a wait for another caller's settlement; a settle this caller owns always runs to its end.</param>
+    public async ValueTask<SettlementResult> SettleAsync(PooledBytes body, PaymentRequestView view, AuthorizationFacts facts, CancellationToken callerAborted)
+    {
+        if (!SettlementIdentity.TryCreate(body.Span, view, facts, out var identity))
+        {
+            return SettlementResult.Unavailable("The request has no paymentPayload to settle.");
+        }
+
+        if (!_drain.TryEnter())
+        {
+            return SettlementResult.ShuttingDown;
+        }
+
+        try
+        {
+            if (identity.NonceKey is { } nonceKey && await _ledger.FindAsync(nonceKey).ConfigureAwait(false) is { Verified: true } verified)
+            {
+                if (verified.Fingerprint != identity.Fingerprint)
+                {
+                    NonceReuseRefused(_logger, verified.UpstreamId ?? "none");
+                    return SettlementResult.NonceReused(verified);
+                }
+
+                // The same authorization, already known with a checked signature (this copy's domain fields differ):
+                // it is that settlement, and must not be sent a second time under a key of its own.
+                identity = identity with { Key = nonceKey, NonceKey = null, Verified = true };
+            }
+
+            return await ClaimAndSettleAsync(body, view, identity, callerAborted).ConfigureAwait(false);
+        }
+        catch (SettlementLedgerUnavailableException ex)
+        {
+            return SettlementResult.Unavailable(ex.Message);
+        }
+        finally
+        {
+            _drain.Exit();
+        }
+    }
+
+    private async ValueTask<SettlementResult> ClaimAndSettleAsync(PooledBytes body, PaymentRequestView view, SettlementIdentity identity, CancellationToken callerAborted)
+    {
+        var started = _time.GetTimestamp();
+        SettlementRecord? seenInFlight = null;
+        while (true)
+        {
+            // Listening before the read: an outcome written between the read and the wait still wakes this caller.
+            using var listener = _ledger.Waiters.Listen(identity.Key);
+            ClaimResult claim;
+            try
+            {
+                claim = await _ledger.ClaimAsync(identity, allowFallback: seenInFlight is null).ConfigureAwait(false);
+            }
+            catch (SettlementLedgerUnavailableException) when (seenInFlight is not null)
+            {
+                // Seen in flight in the shared ledger, which is now out of reach: it is still in flight as far as this
+                // caller can tell, and must not be settled again where that ledger cannot see.
+                return SettlementResult.Recorded(seenInFlight with { State = SettlementState.Pending });
+            }
+
+            switch (claim.Kind)
+            {
+                case ClaimKind.Claimed:
+                    return await SettleOwnedAsync(claim.Claim!, body, null, PaymentKind.Of(view)).ConfigureAwait(false);
+
+                case ClaimKind.ClaimedRetry:
+                    var holder = _table.Find(claim.Claim!.Upstream!);
+                    if (holder is null)
+                    {
+                        // The upstream that may have it is no longer configured: nobody else may be asked.
+                        await claim.Claim.ReleaseAsync().ConfigureAwait(false);
+                        return SettlementResult.Recorded(claim.Current! with { State = SettlementState.Pending });
+                    }
+
+                    return await SettleOwnedAsync(claim.Claim, body, holder, default).ConfigureAwait(false);
+
+                case ClaimKind.Replay:
+                    SettlementReplayed(_logger, claim.Current!.UpstreamId ?? "none");
+                    return SettlementResult.Recorded(claim.Current);
+
+                case ClaimKind.NonceReused:
+                    NonceReuseRefused(_logger, claim.Current!.UpstreamId ?? "none");
+                    return SettlementResult.NonceReused(claim.Current);
+
+                default:
+                    seenInFlight = claim.Current;
+                    var remaining = _ledger.Policy.Wait - _time.GetElapsedTime(started);
+                    if (remaining <= TimeSpan.Zero)
+                    {
+                        return SettlementResult.Recorded(claim.Current! with { State = SettlementState.Pending });
+                    }
+
+                    if (callerAborted.IsCancellationRequested)
+                    {
+                        return SettlementResult.Abandoned;
+                    }
+
+                    await listener.WaitAsync(remaining < _ledger.Policy.PollEvery ? remaining : _ledger.Policy.PollEvery, _time, callerAborted)
+                        .ConfigureAwait(false);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Routes a settlement this caller owns and records how it ended; <paramref name="sticky"/> for a retry at its holder.</summary>
+    private async ValueTask<SettlementResult> SettleOwnedAsync(SettlementClaim claim, PooledBytes body, Upstream? sticky, PaymentKind kind)
+    {
+        RouteResult? result = null;
+        claim.StartRenewing();
+        try
+        {
+            result = await _router.RouteAsync(FacilitatorOperation.Settle, body, null, CancellationToken.None, sticky, kind, claim).ConfigureAwait(false);
+            await claim.StopRenewingAsync().ConfigureAwait(false);
+            return await RecordAsync(claim, result, sticky).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Whatever happened, an attempt may have left for the named upstream: only it may be asked again.
+            await claim.StopRenewingAsync().ConfigureAwait(false);
+            await (claim.Upstream is { } named ? claim.MarkPendingAsync(named) : claim.ReleaseAsync()).ConfigureAwait(false);
+            result?.Dispose();
+            throw;
+        }
+    }
+
+    private static async ValueTask<SettlementResult> RecordAsync(SettlementClaim claim, RouteResult result, Upstream? sticky)
+    {
+        switch (result.Outcome)
+        {
+            case RouteOutcome.Answered when sticky is not null && !Succeeded(result):
+                // A retry that did not succeed proves nothing about the first attempt (it may have paid, and the retry
+                // found the nonce spent): the settlement stays pending there.
+                await claim.MarkPendingAsync(sticky.Id).ConfigureAwait(false);
+                return SettlementResult.Routed(result);
+
+            case RouteOutcome.Answered:
+                await claim.FinishAsync(
+                    result.Upstream!.Id, Succeeded(result), result.Last.StatusCode, result.Last.ContentType, result.Body!.Span.ToArray()).ConfigureAwait(false);
+                return SettlementResult.Routed(result);
+
+            case RouteOutcome.SettlementPending:
+                await claim.MarkPendingAsync(result.Upstream!.Id).ConfigureAwait(false);
+                return SettlementResult.Routed(result);
+
+            case RouteOutcome.Withheld when claim.Lost:
+                result.Dispose();
+                return SettlementResult.Recorded(new SettlementRecord(
+                    SettlementState.Pending, default, false, claim.Upstream, null, 0, false, false, 0, null, null, 0));
+
+            case RouteOutcome.Withheld:
+                await claim.ReleaseAsync().ConfigureAwait(false);
+                result.Dispose();
+                return SettlementResult.Unavailable("The settlement ledger could not record which facilitator the settle was going to, so it was not sent.");
+
+            default:
+                // Provably processed nowhere (or, on a retry, still pending at the holder).
+                await claim.ReleaseAsync().ConfigureAwait(false);
+                return SettlementResult.Routed(result);
+        }
+    }
+
+    private static bool Succeeded(RouteResult result) =>
+        result.Body is { } body && X402AnswerShape.TryReadVerdict(FacilitatorOperation.Settle, body.Span, out var success, out _) && success;
+
+    [LoggerMessage(EventId = 1200, Level = LogLevel.Information, Message = "[Facilitator] settle of an authorization already settled by {UpstreamId} answered from the ledger")]
+    private static partial void SettlementReplayed(ILogger logger, string upstreamId);
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "[Facilitator] settle refused: another authorization with the same payer and nonce is recorded (at {UpstreamId})")]
+    private static partial void NonceReuseRefused(ILogger logger, string upstreamId);
+}

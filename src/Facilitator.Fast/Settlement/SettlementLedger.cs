@@ -1,0 +1,99 @@
+using Facilitator.Fast.State;
+
+namespace Facilitator.Fast.Settlement;
+
+/// <summary>What a claim found, and the claim itself when the caller now owns the settlement.</summary>
+public readonly record struct ClaimResult(ClaimKind Kind, SettlementRecord? Current, SettlementClaim? Claim);
+
+/// <summary>
+/// The settlement ledger: claims, records and finds settlements by applying <see cref="SettlementTransitions"/> to a
+/// store under compare-and-set. The store is Redis when instances share state (with the in-memory store as an opt-in
+/// fallback while Redis is away), else the in-memory store.
+/// </summary>
+public sealed partial class SettlementLedger
+{
+    private const int MaxConflicts = 8;
+
+    private readonly ISettlementStore _store;
+    private readonly ISettlementStore? _fallback;
+    private readonly TimeProvider _time;
+    private readonly ILogger<SettlementLedger> _logger;
+
+    public SettlementLedger(
+        ISettlementStore store, ISettlementStore? fallback, SettlementPolicy policy, SettlementOutcomeRetries retries, TimeProvider time, ILogger<SettlementLedger> logger)
+    {
+        _store = store;
+        _fallback = fallback;
+        Policy = policy;
+        Retries = retries;
+        _time = time;
+        _logger = logger;
+    }
+
+    public SettlementPolicy Policy { get; }
+
+    /// <summary>Record writes that failed and are being retried.</summary>
+    public SettlementOutcomeRetries Retries { get; }
+
+    public SettlementWaiters Waiters => _store.Waiters;
+
+    internal TimeProvider Time => _time;
+
+    internal ILogger Logger => _logger;
+
+    /// <summary>Claims the settlement of <paramref name="identity"/>, or says how the request is to be answered instead.</summary>
+    /// <param name="allowFallback">
+    /// Whether the local fallback may be used when the store is away; never for a settlement already seen in the
+    /// shared store, which the local one cannot see.
+    /// </param>
+    public async ValueTask<ClaimResult> ClaimAsync(SettlementIdentity identity, bool allowFallback = true)
+    {
+        try
+        {
+            return await ClaimOnAsync(_store, identity).ConfigureAwait(false);
+        }
+        catch (SettlementLedgerUnavailableException ex) when (_fallback is not null && allowFallback)
+        {
+            LocalFallback(_logger, ex.Message);
+            return await ClaimOnAsync(_fallback, identity).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The record under <paramref name="key"/>, without claiming anything.</summary>
+    public async ValueTask<SettlementRecord?> FindAsync(Sha256Hash key)
+    {
+        try
+        {
+            return (await _store.ReadAsync(key).ConfigureAwait(false)).Record;
+        }
+        catch (SettlementLedgerUnavailableException) when (_fallback is not null)
+        {
+            return (await _fallback.ReadAsync(key).ConfigureAwait(false)).Record;
+        }
+    }
+
+    private async ValueTask<ClaimResult> ClaimOnAsync(ISettlementStore store, SettlementIdentity identity)
+    {
+        for (var attempt = 0; attempt < MaxConflicts; attempt++)
+        {
+            var read = await store.ReadAsync(identity.Key).ConfigureAwait(false);
+            var claimId = Guid.NewGuid().ToString("N");
+            var (kind, next) = SettlementTransitions.Claim(read.Record, identity, claimId, read.NowMs, (long)Policy.Lease.TotalMilliseconds);
+            if (next is null)
+            {
+                return new ClaimResult(kind, read.Record, null);
+            }
+
+            var written = await store.ReplaceAsync(identity.Key, read, next, Policy.KeepFor(next, identity, read.NowMs), notify: false).ConfigureAwait(false);
+            if (written is { } stored)
+            {
+                return new ClaimResult(kind, read.Record, new SettlementClaim(this, store, identity, claimId, stored));
+            }
+        }
+
+        throw new SettlementLedgerUnavailableException("The settlement ledger record kept changing under concurrent claims; retry.");
+    }
+
+    [LoggerMessage(EventId = 1210, Level = LogLevel.Warning, Message = "Settlement ledger unavailable ({Reason}); settling with the local ledger (Redis:LocalSettlementFallback)")]
+    private static partial void LocalFallback(ILogger logger, string reason);
+}

@@ -1,0 +1,35 @@
+namespace Facilitator.Fast.Settlement;
+
+/// <summary>Section <c>Settlement</c>: how the settlement ledger keeps claims and records. Zero means "derived" where noted.</summary>
+public sealed class SettlementOptions
+{
+    public const string SectionName = "Settlement";
+
+    /// <summary>
+    /// How long a claim stays owned without being renewed. The owner renews it every third of this while it waits on
+    /// the upstream; an owner that dies leaves its claim to lapse within this time, after which a repeat retries the
+    /// named upstream only.
+    /// </summary>
+    public int LeaseMs { get; set; } = 10_000;
+
+    /// <summary>
+    /// How long a repeat waits for another caller's settlement of the same authorization before answering
+    /// <c>settlement_pending</c>. 0: the longest settle (the slowest upstream's <c>SettleTimeoutMs</c> × its attempts) plus 5 s.
+    /// </summary>
+    public int WaitMs { get; set; }
+
+    /// <summary>The longest a record is kept, whatever the authorization's <c>validBefore</c> says.</summary>
+    public int MaxRetentionHours { get; set; } = 24;
+
+    /// <summary>How long a failure is kept for a payment whose signature could not be checked locally (anyone could have sent it).</summary>
+    public int UnverifiedFailureRetentionMs { get; set; } = 10_000;
+
+    /// <summary>The in-memory ledger's bound (records, answers and queues); when only unfinished records remain at it, settles get 503.</summary>
+    public long MaxMemoryBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// On shutdown, how long the service waits for settles in flight after it stops taking new ones. 0: the longest
+    /// settle plus 5 s. The host's shutdown timeout is set above it.
+    /// </summary>
+    public int DrainTimeoutMs { get; set; }
+}

@@ -1,0 +1,101 @@
+using Facilitator.Fast.State;
+
+namespace Facilitator.Fast.Settlement;
+
+/// <summary>
+/// Writes of a settlement's outcome that failed because the store could not be reached, retried in the background
+/// with a growing delay until they land, are refused (the claim was taken over), or an hour has passed. Until one
+/// lands, the record shows the claim in flight at its upstream, so repeats ask that upstream only.
+/// </summary>
+public sealed partial class SettlementOutcomeRetries : IDisposable
+{
+    /// <summary>Retries kept at once; beyond it the oldest outcomes are not retried (logged), and memory stays bounded.</summary>
+    public const int Capacity = 10_000;
+
+    private static readonly TimeSpan GiveUpAfter = TimeSpan.FromHours(1);
+    private static readonly TimeSpan FirstDelay = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan LongestDelay = TimeSpan.FromSeconds(30);
+
+    private readonly TimeProvider _time;
+    private readonly ILogger<SettlementOutcomeRetries> _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private int _pending;
+    private long _landed;
+
+    public SettlementOutcomeRetries(TimeProvider time, ILogger<SettlementOutcomeRetries> logger)
+    {
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Outcome writes still being retried.</summary>
+    public int Pending => Volatile.Read(ref _pending);
+
+    /// <summary>Outcome writes that landed on a retry.</summary>
+    public long Landed => Interlocked.Read(ref _landed);
+
+    /// <summary>Retries <paramref name="write"/> (true: written; false: refused; throws while the store is away).</summary>
+    public void Schedule(Func<ValueTask<bool>> write, string outcome, string upstreamId)
+    {
+        if (Interlocked.Increment(ref _pending) > Capacity)
+        {
+            Interlocked.Decrement(ref _pending);
+            Dropped(_logger, outcome, upstreamId);
+            return;
+        }
+
+        _ = RetryAsync(write, outcome, upstreamId);
+    }
+
+    private async Task RetryAsync(Func<ValueTask<bool>> write, string outcome, string upstreamId)
+    {
+        var started = _time.GetTimestamp();
+        var delay = FirstDelay;
+        try
+        {
+            while (_time.GetElapsedTime(started) < GiveUpAfter)
+            {
+                await Task.Delay(delay, _time, _stopping.Token).ConfigureAwait(false);
+                try
+                {
+                    if (await write().ConfigureAwait(false))
+                    {
+                        Interlocked.Increment(ref _landed);
+                        Recorded(_logger, outcome, upstreamId);
+                    }
+
+                    return;
+                }
+                catch (SettlementLedgerUnavailableException)
+                {
+                    delay = delay * 2 > LongestDelay ? LongestDelay : delay * 2;
+                }
+            }
+
+            Abandoned(_logger, outcome, upstreamId);
+        }
+        catch (OperationCanceledException)
+        {
+            Abandoned(_logger, outcome, upstreamId);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _pending);
+        }
+    }
+
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        _stopping.Dispose();
+    }
+
+    [LoggerMessage(EventId = 1220, Level = LogLevel.Information, Message = "Settlement {Outcome} at {UpstreamId} recorded on a retry")]
+    private static partial void Recorded(ILogger logger, string outcome, string upstreamId);
+
+    [LoggerMessage(EventId = 1221, Level = LogLevel.Error, Message = "Settlement {Outcome} at {UpstreamId} could not be recorded; repeats will ask that upstream again")]
+    private static partial void Abandoned(ILogger logger, string outcome, string upstreamId);
+
+    [LoggerMessage(EventId = 1222, Level = LogLevel.Error, Message = "Settlement {Outcome} at {UpstreamId} not retried: too many outcome writes are waiting for the ledger")]
+    private static partial void Dropped(ILogger logger, string outcome, string upstreamId);
+}

@@ -1,0 +1,139 @@
+using Facilitator.Fast.State;
+
+namespace Facilitator.Fast.Settlement;
+
+/// <summary>What a claim found: the caller owns the settlement now, or how it must be answered instead.</summary>
+public enum ClaimKind : byte
+{
+    /// <summary>The caller owns a new claim: nothing was sent for this authorization yet (or a lapsed claim sent nothing).</summary>
+    Claimed = 0,
+
+    /// <summary>The caller owns a retry of a settlement pending at one upstream, and may send it there only.</summary>
+    ClaimedRetry,
+
+    /// <summary>The same authorization finished: its answer is replayed.</summary>
+    Replay,
+
+    /// <summary>Another authorization holds the payer's nonce: this one is refused.</summary>
+    NonceReused,
+
+    /// <summary>The same authorization is being settled by a live owner: wait for its outcome.</summary>
+    InFlight,
+}
+
+/// <summary>A change a transition allows (<see cref="Next"/> null removes the record), or none.</summary>
+public readonly record struct SettlementChange(bool Allowed, SettlementRecord? Next)
+{
+    public static SettlementChange Refused => default;
+
+    public static SettlementChange To(SettlementRecord? next) => new(true, next);
+}
+
+/// <summary>
+/// The settlement state machine: every change a record may undergo, and who may make it. Pure functions of the record
+/// as read and the store's clock; the ledger applies them with compare-and-set, so every store and every instance
+/// follow the same rules, and no change is made on a record that moved since it was read.
+/// </summary>
+/// <remarks>
+/// <code>
+///  from                     to                          who                       when
+///  (none)                   InFlight(owner)             any caller                always
+///  InFlight, lease lapsed,  InFlight(owner')            a caller, same print      nothing was sent (no upstream named)
+///    no upstream
+///  InFlight(X), lapsed      InFlight(owner', X, retry)  a caller, same print      the owner is gone; X alone may be asked
+///  Pending(X)               InFlight(owner', X, retry)  a caller, same print      always (one retry at a time)
+///  InFlight                 InFlight(…, upstream Y)     the owner                 before each attempt; a retry only names X
+///  InFlight                 InFlight(lease renewed)     the owner                 while it waits on the upstream
+///  InFlight(X)              Finished                    the owner                 X answered (a retry: only a success)
+///  Pending(X), InFlight(X)  Finished                    a former owner            X reported success
+///  InFlight(X)              Pending(X)                  the owner                 X may have processed it
+///  InFlight                 (none)                      the owner, not a retry    provably nothing was processed
+///  InFlight(X, retry)       Pending(X)                  the owner                 the retry provably did not reach X
+///  anything                 (unchanged)                 a caller, other print     answered as a nonce reuse
+///  Finished                 (unchanged)                 a caller, same print      replayed
+/// </code>
+/// </remarks>
+public static class SettlementTransitions
+{
+    /// <summary>What a caller with <paramref name="identity"/> makes of <paramref name="current"/>, and the record it would write.</summary>
+    public static (ClaimKind Kind, SettlementRecord? Next) Claim(
+        SettlementRecord? current, in SettlementIdentity identity, string claimId, long nowMs, long leaseMs)
+    {
+        if (current is null)
+        {
+            return (ClaimKind.Claimed, InFlight(identity.Fingerprint, identity.Verified, claimId, null, false, nowMs, leaseMs));
+        }
+
+        if (current.Fingerprint != identity.Fingerprint)
+        {
+            return (ClaimKind.NonceReused, null);
+        }
+
+        return current.State switch
+        {
+            SettlementState.Finished => (ClaimKind.Replay, null),
+            SettlementState.Pending when current.UpstreamId is null => (ClaimKind.Replay, null),
+            SettlementState.InFlight when current.LeaseUntilMs > nowMs => (ClaimKind.InFlight, null),
+            SettlementState.InFlight when current.UpstreamId is null =>
+                (ClaimKind.Claimed, InFlight(current.Fingerprint, current.Verified, claimId, null, false, nowMs, leaseMs)),
+            _ => (ClaimKind.ClaimedRetry, InFlight(current.Fingerprint, current.Verified, claimId, current.UpstreamId, true, nowMs, leaseMs)),
+        };
+    }
+
+    /// <summary>The owner names the upstream it is about to send to; a retry may name only the upstream that holds it.</summary>
+    public static SettlementChange Assign(SettlementRecord? current, string claimId, string upstreamId, long nowMs, long leaseMs) =>
+        IsOwner(current, claimId) && (!current!.Retry || current.UpstreamId == upstreamId)
+            ? SettlementChange.To(current with { UpstreamId = upstreamId, LeaseUntilMs = nowMs + leaseMs })
+            : SettlementChange.Refused;
+
+    /// <summary>The owner extends its lease.</summary>
+    public static SettlementChange Renew(SettlementRecord? current, string claimId, long nowMs, long leaseMs) =>
+        IsOwner(current, claimId) ? SettlementChange.To(current! with { LeaseUntilMs = nowMs + leaseMs }) : SettlementChange.Refused;
+
+    /// <summary>
+    /// An upstream answered. The owner records it; so may a former owner whose claim lapsed while it waited, when the
+    /// answer is a success from the upstream that holds the settlement (a success is the outcome, whoever learned it).
+    /// </summary>
+    public static SettlementChange Finish(
+        SettlementRecord? current, string claimId, Sha256Hash fingerprint, string upstreamId, bool success, int statusCode, string? contentType, byte[] body, long nowMs)
+    {
+        var owner = IsOwner(current, claimId);
+        var holderSucceeded = success && current is { State: SettlementState.Pending or SettlementState.InFlight } && current.Fingerprint == fingerprint
+            && current.UpstreamId == upstreamId;
+        if (!owner && !holderSucceeded)
+        {
+            return SettlementChange.Refused;
+        }
+
+        return SettlementChange.To(new SettlementRecord(
+            SettlementState.Finished, current!.Fingerprint, current.Verified, upstreamId, null, 0, false, success, statusCode, contentType, body, nowMs));
+    }
+
+    /// <summary>The owner's attempt may have been processed by <paramref name="upstreamId"/> and its outcome is unknown.</summary>
+    public static SettlementChange MarkPending(SettlementRecord? current, string claimId, string upstreamId, long nowMs) =>
+        IsOwner(current, claimId)
+            ? SettlementChange.To(current! with { State = SettlementState.Pending, UpstreamId = upstreamId, ClaimId = null, LeaseUntilMs = 0, Retry = false, SinceMs = nowMs })
+            : SettlementChange.Refused;
+
+    /// <summary>
+    /// The owner's settle provably reached no upstream: the record goes, so a repeat may try again — unless the claim
+    /// was a retry, which leaves the settlement pending at its holder as before.
+    /// </summary>
+    public static SettlementChange Release(SettlementRecord? current, string claimId, long nowMs)
+    {
+        if (!IsOwner(current, claimId))
+        {
+            return SettlementChange.Refused;
+        }
+
+        return current!.Retry
+            ? SettlementChange.To(current with { State = SettlementState.Pending, ClaimId = null, LeaseUntilMs = 0, Retry = false, SinceMs = nowMs })
+            : SettlementChange.To(null);
+    }
+
+    private static bool IsOwner(SettlementRecord? current, string claimId) =>
+        current is { State: SettlementState.InFlight } && current.ClaimId == claimId;
+
+    private static SettlementRecord InFlight(Sha256Hash fingerprint, bool verified, string claimId, string? upstreamId, bool retry, long nowMs, long leaseMs) =>
+        new(SettlementState.InFlight, fingerprint, verified, upstreamId, claimId, nowMs + leaseMs, retry, false, 0, null, null, nowMs);
+}

@@ -1,0 +1,234 @@
+namespace Facilitator.Fast.State;
+
+/// <summary>
+/// The embedded settlement store, for an instance running alone (and as the local fallback of the Redis one): records
+/// in a dictionary under one lock (the settle path only, never the routing path), expired as their time passes, with a
+/// hard bound on the memory they take.
+/// </summary>
+/// <remarks>
+/// <para>Memory is counted in bytes: a fixed allowance per record (key, record, strings, heap items) plus the stored
+/// answer. When a write would pass <c>maxBytes</c>, finished records are dropped in expiry order (a repeat of a dropped
+/// one goes upstream again, where the spent nonce refuses it); in-flight and pending records are never dropped before
+/// they expire, because they are what keeps a settlement from reaching a second upstream, so when only they remain
+/// the write is refused and the settle answered 503.</para>
+/// <para>Expiry and eviction use two priority queues (all records, finished records) with lazy deletion: an item whose
+/// time no longer matches its record is skipped when it surfaces, and the queues are rebuilt when stale items outnumber
+/// the records, so no request sorts anything and the queues cannot outgrow the records.</para>
+/// </remarks>
+public sealed class InMemorySettlementStore : ISettlementStore
+{
+    /// <summary>What a record costs besides its answer bytes: dictionary slot, entry, record, claim id, queue items.</summary>
+    public const int RecordOverheadBytes = 384;
+
+    private const int QueueItemBytes = 48;
+
+    private readonly Dictionary<Sha256Hash, Entry> _entries = [];
+    private readonly PriorityQueue<Sha256Hash, long> _byExpiry = new();
+    private readonly PriorityQueue<Sha256Hash, long> _finishedByExpiry = new();
+    private readonly Lock _gate = new();
+    private readonly TimeProvider _time;
+    private readonly long _maxBytes;
+    private long _recordBytes;
+    private long _evicted;
+
+    public InMemorySettlementStore(TimeProvider time, SettlementWaiters waiters, long maxBytes)
+    {
+        _time = time;
+        Waiters = waiters;
+        _maxBytes = maxBytes;
+    }
+
+    public SettlementWaiters Waiters { get; }
+
+    /// <summary>The memory the records and queues are counted as taking; never above <see cref="MaxBytes"/>.</summary>
+    public long Bytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return CountedBytes;
+            }
+        }
+    }
+
+    public long MaxBytes => _maxBytes;
+
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _entries.Count;
+            }
+        }
+    }
+
+    /// <summary>Finished records dropped to stay under <see cref="MaxBytes"/>.</summary>
+    public long Evicted => Interlocked.Read(ref _evicted);
+
+    private long CountedBytes => _recordBytes + (long)(_byExpiry.Count + _finishedByExpiry.Count) * QueueItemBytes;
+
+    public ValueTask<StoredSettlement> ReadAsync(Sha256Hash key)
+    {
+        lock (_gate)
+        {
+            var now = NowMs();
+            ExpireDue(now);
+            var record = _entries.TryGetValue(key, out var entry) ? entry.Record : null;
+            return ValueTask.FromResult(new StoredSettlement(record, record, now));
+        }
+    }
+
+    public ValueTask<StoredSettlement?> ReplaceAsync(Sha256Hash key, StoredSettlement expected, SettlementRecord? next, TimeSpan keepFor, bool notify)
+    {
+        StoredSettlement stored;
+        lock (_gate)
+        {
+            var now = NowMs();
+            ExpireDue(now);
+            _entries.TryGetValue(key, out var entry);
+            if (!ReferenceEquals(entry?.Record, expected.Version))
+            {
+                return ValueTask.FromResult<StoredSettlement?>(null);
+            }
+
+            if (next is null)
+            {
+                if (entry is not null)
+                {
+                    Remove(key, entry);
+                }
+            }
+            else
+            {
+                Write(key, entry, next, now + Math.Max((long)keepFor.TotalMilliseconds, 1));
+            }
+
+            stored = new StoredSettlement(next, next, now);
+        }
+
+        if (notify)
+        {
+            Waiters.Notify(key);
+        }
+
+        return ValueTask.FromResult<StoredSettlement?>(stored);
+    }
+
+    private void Write(Sha256Hash key, Entry? entry, SettlementRecord next, long expiresAtMs)
+    {
+        var size = RecordOverheadBytes + (next.Body?.Length ?? 0) + (next.ContentType?.Length ?? 0) * 2;
+        var newItems = (entry?.ExpiresAtMs == expiresAtMs ? 0 : 1) + (next.State == SettlementState.Finished ? 1 : 0);
+        var needed = size - (entry?.Size ?? 0) + (long)newItems * QueueItemBytes;
+        if (!MakeRoom(needed, key))
+        {
+            throw new SettlementLedgerUnavailableException(
+                "The settlement ledger is full of settlements in flight or pending (Settlement:MaxMemoryBytes); retry later.");
+        }
+
+        if (entry is null)
+        {
+            entry = new Entry();
+            _entries.Add(key, entry);
+        }
+
+        _recordBytes += size - entry.Size;
+        entry.Size = size;
+        entry.Record = next;
+        if (entry.ExpiresAtMs != expiresAtMs)
+        {
+            entry.ExpiresAtMs = expiresAtMs;
+            _byExpiry.Enqueue(key, expiresAtMs);
+        }
+
+        if (next.State == SettlementState.Finished)
+        {
+            _finishedByExpiry.Enqueue(key, expiresAtMs);
+        }
+
+        CompactIfStale();
+    }
+
+    /// <summary>Drops finished records, earliest expiry first, until <paramref name="needed"/> more bytes fit.</summary>
+    private bool MakeRoom(long needed, Sha256Hash writing)
+    {
+        var compacted = false;
+        while (CountedBytes + needed > _maxBytes)
+        {
+            if (!_finishedByExpiry.TryDequeue(out var key, out var expiresAt))
+            {
+                if (compacted)
+                {
+                    return false;
+                }
+
+                Compact();
+                compacted = true;
+                continue;
+            }
+
+            if (key != writing && _entries.TryGetValue(key, out var entry)
+                && entry.ExpiresAtMs == expiresAt && entry.Record!.State == SettlementState.Finished)
+            {
+                Remove(key, entry);
+                Interlocked.Increment(ref _evicted);
+            }
+        }
+
+        return true;
+    }
+
+    private void ExpireDue(long now)
+    {
+        while (_byExpiry.TryPeek(out var key, out var expiresAt) && expiresAt <= now)
+        {
+            _byExpiry.Dequeue();
+            if (_entries.TryGetValue(key, out var entry) && entry.ExpiresAtMs == expiresAt)
+            {
+                Remove(key, entry);
+            }
+        }
+    }
+
+    private void Remove(Sha256Hash key, Entry entry)
+    {
+        _entries.Remove(key);
+        _recordBytes -= entry.Size;
+    }
+
+    /// <summary>Rebuilds the queues from the records once stale items (superseded times, removed records) outnumber them.</summary>
+    private void CompactIfStale()
+    {
+        if (_byExpiry.Count + _finishedByExpiry.Count > 2 * _entries.Count + 64)
+        {
+            Compact();
+        }
+    }
+
+    private void Compact()
+    {
+        _byExpiry.Clear();
+        _finishedByExpiry.Clear();
+        foreach (var (key, entry) in _entries)
+        {
+            _byExpiry.Enqueue(key, entry.ExpiresAtMs);
+            if (entry.Record!.State == SettlementState.Finished)
+            {
+                _finishedByExpiry.Enqueue(key, entry.ExpiresAtMs);
+            }
+        }
+    }
+
+    private long NowMs() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private sealed class Entry
+    {
+        public SettlementRecord? Record { get; set; }
+
+        public long ExpiresAtMs { get; set; } = long.MinValue;
+
+        public int Size { get; set; }
+    }
+}

@@ -1,0 +1,175 @@
+using System.Text.Json;
+using StackExchange.Redis;
+
+namespace Facilitator.Fast.State;
+
+/// <summary>
+/// The settlement store shared by every instance: one Redis string per key, replaced only by a script that compares it
+/// with what was read, with a relative expiry (<c>PX</c>) and Redis's own clock (<c>TIME</c>) returned with every read
+/// and write, so no instance's clock decides when a claim or record lapses.
+/// </summary>
+/// <remarks>
+/// <para>A write that Redis may have run but whose answer was lost (a client timeout) is resolved by reading the key
+/// back: the record written, the record expected, or another one. Only when that read fails too is the write reported
+/// unavailable, and then whatever it left is a claim whose lease lapses by itself.</para>
+/// <para>Writes that end or release a claim publish the key on one channel; every instance relays it to its local
+/// <see cref="SettlementWaiters"/>, so callers waiting on another instance's settlement wake at once.</para>
+/// </remarks>
+public sealed partial class RedisSettlementStore : ISettlementStore
+{
+    private const string ReadScript = """
+        local value = redis.call('GET', KEYS[1])
+        local now = redis.call('TIME')
+        return {value, now[1], now[2]}
+        """;
+
+    private const string ReplaceScript = """
+        local current = redis.call('GET', KEYS[1])
+        if (current or '') ~= ARGV[1] then return false end
+        if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+        if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
+        local now = redis.call('TIME')
+        return {now[1], now[2]}
+        """;
+
+    private readonly RedisConnection _redis;
+    private readonly RedisChannel _channel;
+    private readonly ILogger _logger;
+
+    public RedisSettlementStore(RedisConnection redis, SettlementWaiters waiters, ILogger<RedisSettlementStore> logger)
+    {
+        _redis = redis;
+        Waiters = waiters;
+        _logger = logger;
+        _channel = redis.Channel("settle:changed");
+    }
+
+    public SettlementWaiters Waiters { get; }
+
+    /// <summary>Subscribes to other instances' announcements of changed settlements.</summary>
+    public async Task StartAsync()
+    {
+        try
+        {
+            await _redis.Subscriber.SubscribeAsync(_channel, (_, message) =>
+            {
+                if (Sha256Hash.TryParse(((string?)message).AsSpan(), out var key))
+                {
+                    Waiters.Notify(key);
+                }
+            }).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsFault(ex))
+        {
+            // The multiplexer subscribes again when the connection returns; waiters poll slowly meanwhile.
+            _redis.CountFallback();
+        }
+    }
+
+    public async ValueTask<StoredSettlement> ReadAsync(Sha256Hash key)
+    {
+        try
+        {
+            var result = (RedisResult[])(await _redis.Database.ScriptEvaluateAsync(ReadScript, [KeyOf(key)]).ConfigureAwait(false))!;
+            var value = (byte[]?)result[0];
+            return new StoredSettlement(Deserialize(value), value ?? [], Milliseconds(result[1], result[2]));
+        }
+        catch (Exception ex) when (IsFault(ex))
+        {
+            _redis.CountFallback();
+            throw new SettlementLedgerUnavailableException("The settlement ledger (Redis) is unreachable.", ex);
+        }
+    }
+
+    public async ValueTask<StoredSettlement?> ReplaceAsync(Sha256Hash key, StoredSettlement expected, SettlementRecord? next, TimeSpan keepFor, bool notify)
+    {
+        var expectedBytes = (byte[])(expected.Version ?? Array.Empty<byte>());
+        var nextBytes = next is null ? [] : Serialize(next);
+        var redisKey = KeyOf(key);
+        try
+        {
+            var result = await _redis.Database.ScriptEvaluateAsync(
+                ReplaceScript,
+                [redisKey],
+                [
+                    expectedBytes,
+                    nextBytes,
+                    Math.Max((long)keepFor.TotalMilliseconds, 1),
+                    notify ? _channel.ToString() : "",
+                    notify ? key.ToString() : "",
+                ]).ConfigureAwait(false);
+            if (result.IsNull)
+            {
+                return null;
+            }
+
+            var now = (RedisResult[])result!;
+            if (notify)
+            {
+                Waiters.Notify(key);
+            }
+
+            return new StoredSettlement(next, nextBytes, Milliseconds(now[0], now[1]));
+        }
+        catch (Exception ex) when (IsFault(ex))
+        {
+            _redis.CountFallback();
+            return await ReadBackAsync(key, next, nextBytes, ex).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>After a write whose answer was lost: what is stored decides whether it happened.</summary>
+    private async ValueTask<StoredSettlement?> ReadBackAsync(Sha256Hash key, SettlementRecord? next, byte[] nextBytes, Exception fault)
+    {
+        WriteUnconfirmed(_logger, key.ToString());
+        try
+        {
+            var read = await ReadAsync(key).ConfigureAwait(false);
+            var stored = (byte[])read.Version!;
+            if (stored.AsSpan().SequenceEqual(nextBytes))
+            {
+                Waiters.Notify(key);
+                return new StoredSettlement(next, nextBytes, read.NowMs);
+            }
+
+            // Not written (still what was expected, or changed by another caller): the caller decides again from a read.
+            return null;
+        }
+        catch (SettlementLedgerUnavailableException)
+        {
+            throw new SettlementLedgerUnavailableException("The settlement ledger (Redis) did not confirm a write and cannot be read.", fault);
+        }
+    }
+
+    /// <summary>A connection failure or a timeout (<c>RedisTimeoutException</c> is a <see cref="TimeoutException"/>, not a <see cref="RedisException"/>).</summary>
+    private static bool IsFault(Exception ex) => ex is RedisException or TimeoutException;
+
+    private static long Milliseconds(RedisResult seconds, RedisResult microseconds) => (long)seconds * 1000 + (long)microseconds / 1000;
+
+    private RedisKey KeyOf(Sha256Hash key) => _redis.Key("settle:" + key.ToString(), "record");
+
+    private byte[] Serialize(SettlementRecord record) =>
+        JsonSerializer.SerializeToUtf8Bytes(SettlementRecordWire.From(record, _redis.InstanceId), StateJsonContext.Default.SettlementRecordWire);
+
+    private static SettlementRecord? Deserialize(byte[]? value)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize(value, StateJsonContext.Default.SettlementRecordWire)?.ToRecord()
+                ?? throw new SettlementLedgerUnavailableException("A settlement record in Redis is not readable.");
+        }
+        catch (JsonException ex)
+        {
+            // A record this version cannot read (an older format, a foreign writer) is never treated as absent.
+            throw new SettlementLedgerUnavailableException("A settlement record in Redis is not readable.", ex);
+        }
+    }
+
+    [LoggerMessage(EventId = 4020, Level = LogLevel.Warning, Message = "A settlement ledger write to Redis was not confirmed (key {Key}); reading it back to learn whether it happened")]
+    private static partial void WriteUnconfirmed(ILogger logger, string key);
+}

@@ -1,0 +1,96 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Facilitator.Fast.Evm;
+using Facilitator.Fast.Protocol;
+using Facilitator.Fast.Settlement;
+using Facilitator.Fast.Tests.Infrastructure;
+
+namespace Facilitator.Fast.Tests.Settlement;
+
+/// <summary>What the ledger keys a settle by: binary fields, one size, one key per on-chain authorization.</summary>
+public sealed partial class SettlementIdentityTests
+{
+    private static readonly long Now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+    internal static SettlementIdentity IdentityOf(string body)
+    {
+        var bytes = Encoding.UTF8.GetBytes(body);
+        Assert.Equal(PaymentRequestError.None, PaymentRequestReader.TryRead(bytes, out var view));
+        new ExactEvmVerifier(new LocalVerificationOptions(), TimeProvider.System).Verify(bytes, view, out var facts);
+        Assert.True(SettlementIdentity.TryCreate(bytes, view, facts, out var identity));
+        return identity;
+    }
+
+    private static string Signed(int x402Version, string value = "10000", string amount = "10000", int nonceSeed = 1) =>
+        PaymentSigner.Request(PaymentSigner.CreatePayer(41), x402Version, Now - 600, Now + 600, value, amount, nonceSeed);
+
+    [Fact]
+    public void TryCreate_V1NameAndV2Caip2OfOneAuthorization_OneKeyAndFingerprint()
+    {
+        var v1 = IdentityOf(Signed(1));
+        var v2 = IdentityOf(Signed(2));
+
+        Assert.True(v1.Verified);
+        Assert.Equal(v1.Key, v2.Key);
+        Assert.Equal(v1.Fingerprint, v2.Fingerprint);
+    }
+
+    [Fact]
+    public void TryCreate_PayerAndNonceInUpperCase_SameKeyAndFingerprint()
+    {
+        var payment = Signed(2);
+        var payer = PaymentSigner.CreatePayer(41).Address;
+        var upper = NonceField().Replace(payment.Replace(payer, "0x" + payer[2..].ToUpperInvariant(), StringComparison.Ordinal), m => m.Value.ToUpperInvariant().Replace("\"NONCE\":\"0X", "\"nonce\":\"0x", StringComparison.Ordinal));
+
+        Assert.NotEqual(payment, upper);
+        Assert.Equal(IdentityOf(payment).Key, IdentityOf(upper).Key);
+        Assert.Equal(IdentityOf(payment).Fingerprint, IdentityOf(upper).Fingerprint);
+    }
+
+    [Fact]
+    public void TryCreate_SameNonceSignedForAnotherValue_SameKeyOtherFingerprint()
+    {
+        var small = IdentityOf(Signed(2, "10000", "10000"));
+        var large = IdentityOf(Signed(2, "50000000", "50000000"));
+
+        Assert.True(large.Verified);
+        Assert.Equal(small.Key, large.Key);
+        Assert.NotEqual(small.Fingerprint, large.Fingerprint);
+    }
+
+    [Fact]
+    public void TryCreate_SameAuthorizationForAnotherPrice_OtherFingerprint() =>
+        Assert.NotEqual(IdentityOf(Signed(2, "10000", "10000")).Fingerprint, IdentityOf(Signed(2, "10000", "5000")).Fingerprint);
+
+    [Fact]
+    public void TryCreate_SignatureThatCannotBeChecked_OwnKeyAndTheVerifiedKeyToConsult()
+    {
+        var verified = IdentityOf(Signed(2));
+        var forged = IdentityOf(Signature().Replace(Signed(2), m => m.Value[..^3] + "\""));
+
+        Assert.False(forged.Verified);
+        Assert.NotEqual(verified.Key, forged.Key);
+        Assert.NotEqual(verified.Fingerprint, forged.Fingerprint);
+        Assert.Equal(verified.Key, forged.NonceKey);
+    }
+
+    [Fact]
+    public void TryCreate_ThirtyKilobytePayer_KeyedByItsPayloadWithoutTheField()
+    {
+        var payment = Signed(2).Replace(PaymentSigner.CreatePayer(41).Address, "0x" + new string('a', 30_000), StringComparison.Ordinal);
+
+        var identity = IdentityOf(payment);
+
+        Assert.False(identity.Verified);
+        Assert.Null(identity.NonceKey);
+        Assert.Equal(0UL, identity.ValidBeforeSeconds);
+        Assert.Equal(identity.Key, identity.Fingerprint);
+        Assert.NotEqual(identity.Key, IdentityOf(payment.Replace("\"value\":\"10000\"", "\"value\":\"10001\"", StringComparison.Ordinal)).Key);
+    }
+
+    [GeneratedRegex("\"nonce\":\"0x[0-9a-f]{64}\"")]
+    private static partial Regex NonceField();
+
+    [GeneratedRegex("\"signature\":\"0x[0-9a-f]{130}\"")]
+    private static partial Regex Signature();
+}
