@@ -118,7 +118,7 @@ public sealed class PaymentEndpointsFailoverTests
         Assert.Contains("primary", json.GetProperty("errorMessage").GetString());
         Assert.Equal("", json.GetProperty("transaction").GetString());
         Assert.Equal("base-sepolia", json.GetProperty("network").GetString());
-        Assert.Equal(FakeFacilitator.Payer, json.GetProperty("payer").GetString());
+        Assert.Equal(Payments.Payer, json.GetProperty("payer").GetString());
         Assert.Equal(1, primary.CountOf("/settle"));
         Assert.Equal(0, secondary.CountOf("/settle"));
     }

@@ -25,7 +25,7 @@ public sealed class RateLimiterTests
     public async Task Verify_BeyondTheBucket_429WithRetryAfterAndHeaders()
     {
         await using var upstream = await FakeFacilitator.StartAsync();
-        var time = new ManualTimeProvider();
+        var time = new ManualTimeProvider(Payments.SignedAt);
         await using var gateway = await GatewayHost.StartAsync(Settings(upstream), time);
 
         var answers = new List<HttpResponseMessage>();
@@ -54,7 +54,7 @@ public sealed class RateLimiterTests
     public async Task Settle_StricterPolicyThanVerify_CountedApart()
     {
         await using var upstream = await FakeFacilitator.StartAsync();
-        await using var gateway = await GatewayHost.StartAsync(Settings(upstream), new ManualTimeProvider());
+        await using var gateway = await GatewayHost.StartAsync(Settings(upstream), new ManualTimeProvider(Payments.SignedAt));
 
         using var firstSettle = await gateway.PostAsync("/settle", Payments.V1);
         using var secondSettle = await gateway.PostAsync("/settle", Payments.V1);
@@ -75,7 +75,7 @@ public sealed class RateLimiterTests
         settings["Auth:ApiKeys:0:Sha256"] = Convert.ToHexStringLower(SHA256.HashData("key-a"u8));
         settings["Auth:ApiKeys:1:Name"] = "b";
         settings["Auth:ApiKeys:1:Sha256"] = Convert.ToHexStringLower(SHA256.HashData("key-b"u8));
-        await using var gateway = await GatewayHost.StartAsync(settings, new ManualTimeProvider());
+        await using var gateway = await GatewayHost.StartAsync(settings, new ManualTimeProvider(Payments.SignedAt));
 
         async Task<HttpStatusCode> SettleAsync(string key)
         {

@@ -24,12 +24,10 @@ internal sealed class GatewayHost : IAsyncDisposable
     /// <summary>Starts the gateway. Settings are configuration keys, including the seed's environment variable names.</summary>
     public static async Task<GatewayHost> StartAsync(IDictionary<string, string?> settings, TimeProvider? time = null)
     {
-        // Routing tests use fixed payments whose validity ended long ago: local verification is off unless a test
-        // (of local verification) turns it on.
+        // Local verification keeps the service's default (enforce), as in production; a test of another mode sets it.
         var all = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
             ["Logging:LogLevel:Default"] = "Warning",
-            ["LocalVerification:Mode"] = "off",
 
             // Active probes would add upstream calls that tests count; tests of active health turn them on.
             ["FACILITATOR_HEALTH_CHECK"] = "false",

@@ -44,6 +44,11 @@ internal static unsafe partial class PaymentSigner
 
     /// <summary>A signed <c>{x402Version, paymentPayload, paymentRequirements}</c> body for Base Sepolia USDC.</summary>
     /// <param name="token">Another token's EIP-712 domain (name, version, contract) instead of Base Sepolia USDC.</param>
+    /// <param name="description">
+    /// The resource's description: v1 on the requirements instead of "Premium"; v2 with its mimeType on
+    /// <c>paymentPayload.resource</c>, which otherwise has only the url.
+    /// </param>
+    /// <param name="extensions">v2: a JSON object for <c>paymentPayload.extensions</c>.</param>
     public static string Request(
         Payer payer,
         int x402Version,
@@ -53,7 +58,9 @@ internal static unsafe partial class PaymentSigner
         string amount = "10000",
         int nonceSeed = 0,
         string payTo = PayTo,
-        (string Name, string Version, string Contract)? token = null)
+        (string Name, string Version, string Contract)? token = null,
+        string? description = null,
+        string? extensions = null)
     {
         var (name, version, asset) = token ?? ("USDC", "2", BaseSepoliaUsdc);
         var nonce = new byte[32];
@@ -67,14 +74,19 @@ internal static unsafe partial class PaymentSigner
         {
             return "{\"x402Version\":1,\"paymentPayload\":{\"x402Version\":1,\"scheme\":\"exact\",\"network\":\"base-sepolia\",\"payload\":" + inner
                 + "},\"paymentRequirements\":{\"scheme\":\"exact\",\"network\":\"base-sepolia\",\"maxAmountRequired\":\"" + amount
-                + "\",\"resource\":\"https://api.example.com/premium\",\"description\":\"Premium\",\"mimeType\":\"application/json\",\"payTo\":\"" + PayTo
+                + "\",\"resource\":\"https://api.example.com/premium\",\"description\":\"" + (description ?? "Premium")
+                + "\",\"mimeType\":\"application/json\",\"payTo\":\"" + PayTo
                 + "\",\"maxTimeoutSeconds\":60,\"asset\":\"" + asset + "\",\"extra\":{\"name\":\"" + name + "\",\"version\":\"" + version + "\"}}}";
         }
 
         var requirements = "{\"scheme\":\"exact\",\"network\":\"eip155:84532\",\"amount\":\"" + amount + "\",\"asset\":\"" + asset
             + "\",\"payTo\":\"" + PayTo + "\",\"maxTimeoutSeconds\":60,\"extra\":{\"name\":\"" + name + "\",\"version\":\"" + version + "\"}}";
-        return "{\"x402Version\":2,\"paymentPayload\":{\"x402Version\":2,\"resource\":{\"url\":\"https://api.example.com/premium\"},\"accepted\":"
-            + requirements + ",\"payload\":" + inner + "},\"paymentRequirements\":" + requirements + "}";
+        var resource = description is null
+            ? "{\"url\":\"https://api.example.com/premium\"}"
+            : "{\"url\":\"https://api.example.com/premium\",\"description\":\"" + description + "\",\"mimeType\":\"application/json\"}";
+        return "{\"x402Version\":2,\"paymentPayload\":{\"x402Version\":2,\"resource\":" + resource + ",\"accepted\":"
+            + requirements + ",\"payload\":" + inner + (extensions is null ? "" : ",\"extensions\":" + extensions)
+            + "},\"paymentRequirements\":" + requirements + "}";
     }
 
     /// <summary>A valid v1/v2 request for now, by the real clock.</summary>

@@ -17,7 +17,7 @@ public sealed class PaymentRequestReaderTests
         Assert.Equal(1, view.Version);
         Assert.Equal("exact", view.Scheme.ToString(body));
         Assert.Equal("base-sepolia", view.Network.ToString(body));
-        Assert.Equal("0x857b06519E91e3A54538791bDbb0E22373e36b66", view.Payer.ToString(body));
+        Assert.Equal(Payments.Payer, view.Payer.ToString(body));
     }
 
     [Fact]

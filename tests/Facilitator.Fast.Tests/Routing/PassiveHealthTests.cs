@@ -13,7 +13,7 @@ public sealed class PassiveHealthTests
         await using var primary = await FakeFacilitator.StartAsync();
         await using var secondary = await FakeFacilitator.StartAsync();
         primary.Answer("/verify", 500, "{}");
-        var time = new ManualTimeProvider();
+        var time = new ManualTimeProvider(Payments.SignedAt);
         var settings = GatewayHost.Upstreams(("primary", primary.Url), ("secondary", secondary.Url));
         settings["FACILITATOR_RETRIES"] = "1";
         settings["FACILITATOR_MAX_CONSECUTIVE_FAILURES"] = "2";
@@ -59,7 +59,7 @@ public sealed class PassiveHealthTests
     public async Task Route_EveryUpstreamUnhealthyAndCoolingDown_NoHealthyFacilitatorsAvailable()
     {
         using var primary = new RefusingEndpoint();
-        var time = new ManualTimeProvider();
+        var time = new ManualTimeProvider(Payments.SignedAt);
         var settings = GatewayHost.Upstreams(("primary", primary.Url));
         settings["FACILITATOR_RETRIES"] = "0";
         settings["FACILITATOR_MAX_CONSECUTIVE_FAILURES"] = "1";
@@ -82,7 +82,7 @@ public sealed class PassiveHealthTests
         settings["ENABLE_FACILITATOR_AGGREGATOR"] = "false";
         settings["FACILITATOR_RETRIES"] = "0";
         settings["FACILITATOR_MAX_CONSECUTIVE_FAILURES"] = "1";
-        await using var gateway = await GatewayHost.StartAsync(settings, new ManualTimeProvider());
+        await using var gateway = await GatewayHost.StartAsync(settings, new ManualTimeProvider(Payments.SignedAt));
 
         (await gateway.PostAsync("/verify", Payments.V1)).Dispose();
         (await gateway.PostAsync("/verify", Payments.V1)).Dispose();

@@ -130,7 +130,7 @@ public sealed class SettleSafetyTests
         await using var primary = await FakeFacilitator.StartAsync();
         await using var secondary = await FakeFacilitator.StartAsync();
         primary.Answer("/verify", 500, "{}");
-        var time = new ManualTimeProvider();
+        var time = new ManualTimeProvider(Payments.SignedAt);
         var settings = Settings(primary.Url, secondary.Url);
         settings["FACILITATOR_MAX_CONSECUTIVE_FAILURES"] = "1";
         settings["Aggregator:UnhealthyCooldownMs"] = "1000";
