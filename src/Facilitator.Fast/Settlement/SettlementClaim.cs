@@ -145,7 +145,7 @@ public sealed partial class SettlementClaim : ISettleAttemptGate
     {
         try
         {
-            if (!await ApplyAsync(transition, notify: true).ConfigureAwait(false))
+            if (!await ApplyAsync(transition, notify: true, ending: true).ConfigureAwait(false))
             {
                 EndRefused(_ledger.Logger, outcome, upstreamId);
             }
@@ -153,7 +153,7 @@ public sealed partial class SettlementClaim : ISettleAttemptGate
         catch (SettlementLedgerUnavailableException ex)
         {
             RecordDeferred(_ledger.Logger, outcome, upstreamId, ex.Message);
-            _ledger.Retries.Schedule(() => ApplyAsync(transition, notify: true), outcome, upstreamId);
+            _ledger.Retries.Schedule(() => ApplyAsync(transition, notify: true, ending: true), outcome, upstreamId);
         }
     }
 
@@ -161,7 +161,11 @@ public sealed partial class SettlementClaim : ISettleAttemptGate
     /// Applies <paramref name="transition"/> to the record last written (re-read after a conflict), with the store's
     /// clock estimated from its last reading. False when the transition is refused.
     /// </summary>
-    internal async ValueTask<bool> ApplyAsync(Func<SettlementRecord?, long, SettlementChange> transition, bool notify)
+    /// <param name="ending">
+    /// The transition ends the claim: refused on a record this claim already ended (a write Redis ran after its answer
+    /// was lost, found by a retry), it counts as done.
+    /// </param>
+    internal async ValueTask<bool> ApplyAsync(Func<SettlementRecord?, long, SettlementChange> transition, bool notify, bool ending = false)
     {
         await _writing.WaitAsync().ConfigureAwait(false);
         try
@@ -173,7 +177,7 @@ public sealed partial class SettlementClaim : ISettleAttemptGate
                 var change = transition(current.Record, now);
                 if (!change.Allowed)
                 {
-                    return false;
+                    return ending && attempt > 0 && current.Record is { State: not SettlementState.InFlight } ended && ended.ClaimId == ClaimId;
                 }
 
                 var keepFor = change.Next is null ? TimeSpan.Zero : _ledger.Policy.KeepFor(change.Next, _identity, now);

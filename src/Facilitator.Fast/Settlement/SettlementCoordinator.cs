@@ -113,6 +113,11 @@ public sealed partial class SettlementCoordinator
                 return SettlementResult.Recorded(seenInFlight with { State = SettlementState.Pending });
             }
 
+            if (claim.Kind != ClaimKind.InFlight)
+            {
+                listener.Dispose();
+            }
+
             switch (claim.Kind)
             {
                 case ClaimKind.Claimed:

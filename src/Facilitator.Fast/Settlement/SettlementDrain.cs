@@ -7,6 +7,8 @@ namespace Facilitator.Fast.Settlement;
 /// </summary>
 public sealed partial class SettlementDrain : IHostedService
 {
+    private static readonly TimeSpan RetryGrace = TimeSpan.FromSeconds(5);
+
     private readonly SettlementPolicy _policy;
     private readonly SettlementOutcomeRetries _retries;
     private readonly IHostApplicationLifetime _lifetime;
@@ -80,7 +82,10 @@ public sealed partial class SettlementDrain : IHostedService
         try
         {
             await _idle.Task.WaitAsync(_policy.Drain, _time, cancellationToken).ConfigureAwait(false);
-            while (_retries.Pending > 0 && _time.GetElapsedTime(started) < _policy.Drain)
+
+            // Outcome writes still retrying wait for a store that is away: a few seconds, then their claims lapse.
+            var retriesUntil = _time.GetElapsedTime(started) + RetryGrace;
+            while (_retries.Pending > 0 && _time.GetElapsedTime(started) < (retriesUntil < _policy.Drain ? retriesUntil : _policy.Drain))
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(100), _time, cancellationToken).ConfigureAwait(false);
             }

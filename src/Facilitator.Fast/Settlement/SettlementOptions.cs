@@ -18,6 +18,12 @@ public sealed class SettlementOptions
     /// </summary>
     public int WaitMs { get; set; }
 
+    /// <summary>
+    /// How often a waiting repeat reads the record when no change was announced: only a fallback (changes are announced
+    /// locally and over Redis pub/sub), and how a lapsed lease is noticed. 0: a quarter of the lease, 50 ms..2 s.
+    /// </summary>
+    public int PollMs { get; set; }
+
     /// <summary>The longest a record is kept, whatever the authorization's <c>validBefore</c> says.</summary>
     public int MaxRetentionHours { get; set; } = 24;
 

@@ -19,7 +19,7 @@ public sealed class SettlementPolicy
     {
         Lease = TimeSpan.FromMilliseconds(options.LeaseMs);
         RenewEvery = Lease / 3;
-        PollEvery = TimeSpan.FromMilliseconds(Math.Clamp(options.LeaseMs / 4, 50, 2000));
+        PollEvery = TimeSpan.FromMilliseconds(options.PollMs > 0 ? options.PollMs : Math.Clamp(options.LeaseMs / 4, 50, 2000));
         LongestSettle = longestSettle;
         Wait = options.WaitMs > 0 ? TimeSpan.FromMilliseconds(options.WaitMs) : longestSettle + TimeSpan.FromSeconds(5);
         Drain = options.DrainTimeoutMs > 0 ? TimeSpan.FromMilliseconds(options.DrainTimeoutMs) : longestSettle + TimeSpan.FromSeconds(5);
@@ -67,6 +67,7 @@ public sealed class SettlementPolicy
 
         InvalidSettingException.ThrowIfOutOfRange("Settlement:LeaseMs", options.LeaseMs, 300, 600_000);
         InvalidSettingException.ThrowIfOutOfRange("Settlement:WaitMs", options.WaitMs, 0, 3_600_000);
+        InvalidSettingException.ThrowIfOutOfRange("Settlement:PollMs", options.PollMs, 0, 600_000);
         InvalidSettingException.ThrowIfOutOfRange("Settlement:MaxRetentionHours", options.MaxRetentionHours, 1, 720);
         InvalidSettingException.ThrowIfOutOfRange("Settlement:UnverifiedFailureRetentionMs", options.UnverifiedFailureRetentionMs, 1000, 3_600_000);
         InvalidSettingException.ThrowIfOutOfRange("Settlement:DrainTimeoutMs", options.DrainTimeoutMs, 0, 3_600_000);

@@ -106,13 +106,13 @@ public static class SettlementTransitions
         }
 
         return SettlementChange.To(new SettlementRecord(
-            SettlementState.Finished, current!.Fingerprint, current.Verified, upstreamId, null, 0, false, success, statusCode, contentType, body, nowMs));
+            SettlementState.Finished, current!.Fingerprint, current.Verified, upstreamId, claimId, 0, false, success, statusCode, contentType, body, nowMs));
     }
 
     /// <summary>The owner's attempt may have been processed by <paramref name="upstreamId"/> and its outcome is unknown.</summary>
     public static SettlementChange MarkPending(SettlementRecord? current, string claimId, string upstreamId, long nowMs) =>
         IsOwner(current, claimId)
-            ? SettlementChange.To(current! with { State = SettlementState.Pending, UpstreamId = upstreamId, ClaimId = null, LeaseUntilMs = 0, Retry = false, SinceMs = nowMs })
+            ? SettlementChange.To(current! with { State = SettlementState.Pending, UpstreamId = upstreamId, LeaseUntilMs = 0, Retry = false, SinceMs = nowMs })
             : SettlementChange.Refused;
 
     /// <summary>
@@ -127,7 +127,7 @@ public static class SettlementTransitions
         }
 
         return current!.Retry
-            ? SettlementChange.To(current with { State = SettlementState.Pending, ClaimId = null, LeaseUntilMs = 0, Retry = false, SinceMs = nowMs })
+            ? SettlementChange.To(current with { State = SettlementState.Pending, LeaseUntilMs = 0, Retry = false, SinceMs = nowMs })
             : SettlementChange.To(null);
     }
 

@@ -17,7 +17,9 @@ namespace Facilitator.Fast.State;
 /// </remarks>
 public sealed partial class RedisSettlementStore : ISettlementStore
 {
+    // No writes: it runs while Redis pauses writers (CLIENT PAUSE WRITE, failovers), so a read can still decide.
     private const string ReadScript = """
+        #!lua flags=no-writes
         local value = redis.call('GET', KEYS[1])
         local now = redis.call('TIME')
         return {value, now[1], now[2]}

@@ -19,6 +19,7 @@ public enum SettlementState : byte
 /// and for a finished settlement the answer as it came (status, content type, bytes).
 /// </summary>
 /// <param name="Verified">The authorization's signature was recovered to its payer, so only the payer can have made it.</param>
+/// <param name="ClaimId">In flight: the claim that owns it. Finished or pending: the claim that wrote it (no ownership).</param>
 /// <param name="LeaseUntilMs">In flight: until when the owner's lease runs, in the store's clock (Unix milliseconds).</param>
 /// <param name="Retry">In flight: a retry, on <paramref name="UpstreamId"/> only, of a settlement pending there.</param>
 /// <param name="Success">Finished: the upstream reported the settlement successful.</param>

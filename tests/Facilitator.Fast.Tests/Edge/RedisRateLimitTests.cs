@@ -77,7 +77,7 @@ public sealed class RedisRateLimitTests
 
         await redis.StopAsync();
         await Eventually.TrueAsync(async () => Json(await (await gateway.Client.GetAsync("/health")).Content.ReadAsStringAsync())
-            .GetProperty("checks").GetProperty("redis").GetString() == "unreachable", "Redis is seen unreachable");
+            .GetProperty("checks").GetProperty("redis").GetString()!.StartsWith("unreachable", StringComparison.Ordinal), "Redis is seen unreachable");
         using var response = await gateway.PostAsync("/verify", Payments.V1);
 
         Assert.Equal(expected, response.StatusCode);

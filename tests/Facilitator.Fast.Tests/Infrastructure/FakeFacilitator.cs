@@ -103,6 +103,9 @@ internal sealed class FakeFacilitator : IAsyncDisposable
         On(path, context => Interlocked.Increment(ref seen) <= count ? first(context) : then(context));
     }
 
+    /// <summary>The request being answered, as recorded (its body was read before the handler ran).</summary>
+    public static ReceivedRequest RequestOf(HttpContext context) => (ReceivedRequest)context.Items[typeof(ReceivedRequest)]!;
+
     public static Task WriteAsync(HttpContext context, int status, string body, string contentType = "application/json")
     {
         context.Response.StatusCode = status;
@@ -114,12 +117,14 @@ internal sealed class FakeFacilitator : IAsyncDisposable
     {
         using var buffer = new MemoryStream();
         await context.Request.Body.CopyToAsync(buffer);
-        _received.Enqueue(new ReceivedRequest(
+        var received = new ReceivedRequest(
             context.Request.Method,
             context.Request.Path.Value ?? "",
             context.Request.QueryString.Value ?? "",
             context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
-            buffer.ToArray()));
+            buffer.ToArray());
+        _received.Enqueue(received);
+        context.Items[typeof(ReceivedRequest)] = received;
 
         var path = context.Request.Path.Value ?? "";
         if (_handlers.TryGetValue(path, out var handler))

@@ -78,6 +78,9 @@ internal sealed class GatewayHost : IAsyncDisposable
         return Client.PostAsync(path, content);
     }
 
+    /// <summary>Stops the host as a deploy does (graceful: what is in flight may finish), without disposing it.</summary>
+    public Task StopAsync() => _app.StopAsync();
+
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();

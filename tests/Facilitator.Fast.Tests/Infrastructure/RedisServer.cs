@@ -12,13 +12,19 @@ namespace Facilitator.Fast.Tests.Infrastructure;
 internal sealed class RedisServer : IAsyncDisposable
 {
     private readonly int _port;
+    private readonly string[] _arguments;
     private Process? _process;
 
-    private RedisServer(int port) => _port = port;
+    private RedisServer(int port, string[] arguments)
+    {
+        _port = port;
+        _arguments = arguments;
+    }
 
     public string ConnectionString => $"127.0.0.1:{_port}";
 
-    public static async Task<RedisServer> StartAsync()
+    /// <param name="arguments">More <c>redis-server</c> options, e.g. <c>--maxmemory-policy allkeys-lru</c>.</param>
+    public static async Task<RedisServer> StartAsync(params string[] arguments)
     {
         var binary = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists);
         RepositoryPaths.Require(binary is not null, "redis-server (Debian package redis-server)");
@@ -26,20 +32,26 @@ internal sealed class RedisServer : IAsyncDisposable
         probe.Start();
         var port = ((IPEndPoint)probe.LocalEndpoint).Port;
         probe.Stop();
-        var server = new RedisServer(port);
+        var server = new RedisServer(port, arguments);
         await server.StartAgainAsync();
         return server;
     }
 
     public async Task StartAgainAsync()
     {
-        _process = Process.Start(new ProcessStartInfo("redis-server")
+        var info = new ProcessStartInfo("redis-server")
         {
             ArgumentList = { "--port", _port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no" },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-        })!;
+        };
+        foreach (var argument in _arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        _process = Process.Start(info)!;
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         await Eventually.TrueAsync(PingsAsync, "redis-server answers PING");
@@ -52,6 +64,24 @@ internal sealed class RedisServer : IAsyncDisposable
             process.Kill();
             await process.WaitForExitAsync();
         }
+    }
+
+    /// <summary>Sends one command on a connection of its own and returns the reply as RESP text (e.g. <c>+OK</c>).</summary>
+    public async Task<string> CommandAsync(params string[] arguments)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, _port);
+        var stream = client.GetStream();
+        var command = new StringBuilder().Append('*').Append(arguments.Length).Append("\r\n");
+        foreach (var argument in arguments)
+        {
+            command.Append('$').Append(Encoding.UTF8.GetByteCount(argument)).Append("\r\n").Append(argument).Append("\r\n");
+        }
+
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(command.ToString()));
+        var buffer = new byte[64 * 1024];
+        var read = await stream.ReadAsync(buffer);
+        return Encoding.UTF8.GetString(buffer, 0, read);
     }
 
     private async Task<bool> PingsAsync()

@@ -123,7 +123,7 @@ public sealed class SettlementTransitionsTests
         Assert.Equal(SettlementState.Finished, change.Next!.State);
         Assert.True(change.Next.Success);
         Assert.Equal(new byte[] { 7 }, change.Next.Body);
-        Assert.Null(change.Next.ClaimId);
+        Assert.Equal("me", change.Next.ClaimId);
     }
 
     [Fact]
@@ -142,13 +142,14 @@ public sealed class SettlementTransitionsTests
     }
 
     [Fact]
-    public void MarkPending_ByTheOwner_PendingAtTheUpstreamWithoutOwner()
+    public void MarkPending_ByTheOwner_PendingAtTheUpstreamAndOwnedByNobody()
     {
         var change = SettlementTransitions.MarkPending(InFlight("me", "x"), "me", "x", Now);
 
         Assert.Equal(SettlementState.Pending, change.Next!.State);
         Assert.Equal("x", change.Next.UpstreamId);
-        Assert.Null(change.Next.ClaimId);
+        Assert.False(SettlementTransitions.Assign(change.Next, "me", "x", Now, Lease).Allowed);
+        Assert.False(SettlementTransitions.MarkPending(change.Next, "me", "y", Now).Allowed);
     }
 
     [Fact]
