@@ -11,9 +11,10 @@ namespace Facilitator.Fast.State;
 /// one goes upstream again, where the spent nonce refuses it); in-flight and pending records are never dropped before
 /// they expire, because they are what keeps a settlement from reaching a second upstream, so when only they remain
 /// the write is refused and the settle answered 503.</para>
-/// <para>Expiry and eviction use two priority queues (all records, finished records) with lazy deletion: an item whose
-/// time no longer matches its record is skipped when it surfaces, and the queues are rebuilt when stale items outnumber
-/// the records, so no request sorts anything and the queues cannot outgrow the records.</para>
+/// <para>Expiry and eviction use two priority queues (all records, finished records), each holding one live item per
+/// record: a record whose time moves later keeps its item, which is moved to the new time when it surfaces; only a
+/// time moved earlier adds an item, and the one it replaces is skipped as stale. The queues are rebuilt if stale items
+/// ever outnumber the records, so no request sorts anything and the queues cannot outgrow the records.</para>
 /// </remarks>
 public sealed class InMemorySettlementStore : ISettlementStore
 {
@@ -120,7 +121,8 @@ public sealed class InMemorySettlementStore : ISettlementStore
     private void Write(Sha256Hash key, Entry? entry, SettlementRecord next, long expiresAtMs)
     {
         var size = RecordOverheadBytes + (next.Body?.Length ?? 0) + (next.ContentType?.Length ?? 0) * 2;
-        var newItems = (entry?.ExpiresAtMs == expiresAtMs ? 0 : 1) + (next.State == SettlementState.Finished ? 1 : 0);
+        var newItems = (expiresAtMs < (entry?.QueuedAtMs ?? long.MaxValue) ? 1 : 0)
+            + (next.State == SettlementState.Finished && expiresAtMs < (entry?.FinishedQueuedAtMs ?? long.MaxValue) ? 1 : 0);
         var needed = size - (entry?.Size ?? 0) + (long)newItems * QueueItemBytes;
         if (!MakeRoom(needed, key))
         {
@@ -137,14 +139,18 @@ public sealed class InMemorySettlementStore : ISettlementStore
         _recordBytes += size - entry.Size;
         entry.Size = size;
         entry.Record = next;
-        if (entry.ExpiresAtMs != expiresAtMs)
+        entry.ExpiresAtMs = expiresAtMs;
+
+        // A later time needs no new item: the queued one, when it surfaces, is moved to the record's time then.
+        if (expiresAtMs < entry.QueuedAtMs)
         {
-            entry.ExpiresAtMs = expiresAtMs;
+            entry.QueuedAtMs = expiresAtMs;
             _byExpiry.Enqueue(key, expiresAtMs);
         }
 
-        if (next.State == SettlementState.Finished)
+        if (next.State == SettlementState.Finished && expiresAtMs < entry.FinishedQueuedAtMs)
         {
+            entry.FinishedQueuedAtMs = expiresAtMs;
             _finishedByExpiry.Enqueue(key, expiresAtMs);
         }
 
@@ -169,12 +175,27 @@ public sealed class InMemorySettlementStore : ISettlementStore
                 continue;
             }
 
-            if (key != writing && _entries.TryGetValue(key, out var entry)
-                && entry.ExpiresAtMs == expiresAt && entry.Record!.State == SettlementState.Finished)
+            if (!_entries.TryGetValue(key, out var entry) || entry.FinishedQueuedAtMs != expiresAt)
             {
-                Remove(key, entry);
-                Interlocked.Increment(ref _evicted);
+                continue;
             }
+
+            entry.FinishedQueuedAtMs = long.MaxValue;
+            if (entry.Record!.State != SettlementState.Finished || key == writing)
+            {
+                continue;
+            }
+
+            if (entry.ExpiresAtMs > expiresAt)
+            {
+                // Its time moved on since it was queued: queue it at its time, to be taken in order.
+                entry.FinishedQueuedAtMs = entry.ExpiresAtMs;
+                _finishedByExpiry.Enqueue(key, entry.ExpiresAtMs);
+                continue;
+            }
+
+            Remove(key, entry);
+            Interlocked.Increment(ref _evicted);
         }
 
         return true;
@@ -182,13 +203,22 @@ public sealed class InMemorySettlementStore : ISettlementStore
 
     private void ExpireDue(long now)
     {
-        while (_byExpiry.TryPeek(out var key, out var expiresAt) && expiresAt <= now)
+        while (_byExpiry.TryPeek(out var key, out var queuedAt) && queuedAt <= now)
         {
             _byExpiry.Dequeue();
-            if (_entries.TryGetValue(key, out var entry) && entry.ExpiresAtMs == expiresAt)
+            if (!_entries.TryGetValue(key, out var entry) || entry.QueuedAtMs != queuedAt)
+            {
+                continue;
+            }
+
+            if (entry.ExpiresAtMs <= now)
             {
                 Remove(key, entry);
+                continue;
             }
+
+            entry.QueuedAtMs = entry.ExpiresAtMs;
+            _byExpiry.Enqueue(key, entry.ExpiresAtMs);
         }
     }
 
@@ -201,7 +231,7 @@ public sealed class InMemorySettlementStore : ISettlementStore
     /// <summary>Rebuilds the queues from the records once stale items (superseded times, removed records) outnumber them.</summary>
     private void CompactIfStale()
     {
-        if (_byExpiry.Count + _finishedByExpiry.Count > 2 * _entries.Count + 64)
+        if (_byExpiry.Count + _finishedByExpiry.Count > 3 * _entries.Count + 1024)
         {
             Compact();
         }
@@ -213,9 +243,12 @@ public sealed class InMemorySettlementStore : ISettlementStore
         _finishedByExpiry.Clear();
         foreach (var (key, entry) in _entries)
         {
+            entry.QueuedAtMs = entry.ExpiresAtMs;
             _byExpiry.Enqueue(key, entry.ExpiresAtMs);
+            entry.FinishedQueuedAtMs = long.MaxValue;
             if (entry.Record!.State == SettlementState.Finished)
             {
+                entry.FinishedQueuedAtMs = entry.ExpiresAtMs;
                 _finishedByExpiry.Enqueue(key, entry.ExpiresAtMs);
             }
         }
@@ -227,7 +260,13 @@ public sealed class InMemorySettlementStore : ISettlementStore
     {
         public SettlementRecord? Record { get; set; }
 
-        public long ExpiresAtMs { get; set; } = long.MinValue;
+        public long ExpiresAtMs { get; set; }
+
+        /// <summary>The time of its live item in the expiry queue (other items of the key there are stale).</summary>
+        public long QueuedAtMs { get; set; } = long.MaxValue;
+
+        /// <summary>The time of its live item in the finished queue, or <see cref="long.MaxValue"/> when it has none.</summary>
+        public long FinishedQueuedAtMs { get; set; } = long.MaxValue;
 
         public int Size { get; set; }
     }

@@ -89,6 +89,18 @@ internal sealed class FakeFacilitator : IAsyncDisposable
         Interlocked.Increment(ref _completedLate);
     });
 
+    /// <summary>Holds every request until the returned source is completed, then answers.</summary>
+    public TaskCompletionSource Hold(string path, int status, string json)
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        On(path, async context =>
+        {
+            await release.Task;
+            await WriteAsync(context, status, json);
+        });
+        return release;
+    }
+
     /// <summary>Reads the request, then drops the connection without answering.</summary>
     public void Drop(string path) => On(path, context =>
     {

@@ -66,6 +66,15 @@ internal sealed class RedisServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Gateway settings for these upstreams sharing state through this server, under a key prefix of their own.</summary>
+    public Dictionary<string, string?> GatewaySettings(params (string Id, string Url)[] upstreams)
+    {
+        var settings = GatewayHost.Upstreams(upstreams);
+        settings["Redis:ConnectionString"] = ConnectionString;
+        settings["Redis:KeyPrefix"] = $"test-{Guid.NewGuid():N}:";
+        return settings;
+    }
+
     /// <summary>Sends one command on a connection of its own and returns the reply as RESP text (e.g. <c>+OK</c>).</summary>
     public async Task<string> CommandAsync(params string[] arguments)
     {

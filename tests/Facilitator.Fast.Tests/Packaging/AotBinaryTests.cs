@@ -21,7 +21,7 @@ public sealed class AotBinaryTests
     {
         RepositoryPaths.RequireFreshAotBinary();
         await using var upstream = await FakeFacilitator.StartAsync();
-        var port = FreePort();
+        var port = LoopbackPorts.Free();
         var url = $"http://127.0.0.1:{port}";
 
         var started = Stopwatch.StartNew();
@@ -75,7 +75,7 @@ public sealed class AotBinaryTests
 
         var run = await ProcessRunner.RunAsync(Binary, [], Path.GetDirectoryName(Binary)!, new Dictionary<string, string>
         {
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort()}",
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{LoopbackPorts.Free()}",
             ["FACILITATOR_1_URL"] = "not-a-url",
         }, TimeSpan.FromSeconds(20));
 
@@ -116,12 +116,5 @@ public sealed class AotBinaryTests
     {
         var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

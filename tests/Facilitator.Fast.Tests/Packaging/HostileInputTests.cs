@@ -29,7 +29,7 @@ public sealed class HostileInputTests
     {
         RepositoryPaths.RequireFreshAotBinary();
         await using var upstream = await FakeFacilitator.StartAsync();
-        var port = FreePort();
+        var port = LoopbackPorts.Free();
         using var process = ProcessRunner.Start(Binary, [], Path.GetDirectoryName(Binary)!, new Dictionary<string, string>
         {
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
@@ -190,11 +190,4 @@ public sealed class HostileInputTests
 
     private static long RssKiB(int pid) =>
         long.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -267,12 +267,7 @@ public sealed partial class SettlementCoordinatorTests
     public async Task Settle_SecondAuthorizationWhileTheFirstIsInFlight_RefusedAtOnceWithoutWaiting()
     {
         await using var upstream = await FakeFacilitator.StartAsync();
-        var release = new TaskCompletionSource();
-        upstream.On("/settle", async context =>
-        {
-            await release.Task;
-            await FakeFacilitator.WriteAsync(context, 200, Settled);
-        });
+        var release = upstream.Hold("/settle", 200, Settled);
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("only", upstream.Url)));
 
         var cent = gateway.PostAsync("/settle", Authorization(52, "10000"));
@@ -473,12 +468,7 @@ public sealed partial class SettlementCoordinatorTests
     public async Task Settle_WaitingRepeatsCallerDisconnects_StopsWaitingWhileTheSettleRunsOn()
     {
         await using var upstream = await FakeFacilitator.StartAsync();
-        var release = new TaskCompletionSource();
-        upstream.On("/settle", async context =>
-        {
-            await release.Task;
-            await FakeFacilitator.WriteAsync(context, 200, Settled);
-        });
+        var release = upstream.Hold("/settle", 200, Settled);
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("only", upstream.Url)));
         var waiters = gateway.Services.GetRequiredService<SettlementWaiters>();
         var payment = Authorization(61, "10000");

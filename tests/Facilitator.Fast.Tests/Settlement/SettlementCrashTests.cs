@@ -28,7 +28,7 @@ public sealed class SettlementCrashTests
             static async context => await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(static _ => { }),
             static context => FakeFacilitator.WriteAsync(context, 200, Settled));
         var prefix = $"test-{Guid.NewGuid():N}:";
-        var port = FreePort();
+        var port = LoopbackPorts.Free();
         var payment = PaymentSigner.ValidNow(2, seed: 71);
 
         using (var owner = ProcessRunner.Start(RepositoryPaths.AotBinary, [], Path.GetDirectoryName(RepositoryPaths.AotBinary)!, new Dictionary<string, string>
@@ -95,12 +95,5 @@ public sealed class SettlementCrashTests
         {
             return false;
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -35,12 +35,7 @@ public sealed class SettlementDrainTests
     public async Task Stopping_NewSettle_RefusedWithRetryAfterAndReadinessFails()
     {
         await using var upstream = await FakeFacilitator.StartAsync();
-        var release = new TaskCompletionSource();
-        upstream.On("/settle", async context =>
-        {
-            await release.Task;
-            await FakeFacilitator.WriteAsync(context, 200, Settled);
-        });
+        var release = upstream.Hold("/settle", 200, Settled);
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("only", upstream.Url)));
         var first = gateway.PostAsync("/settle", PaymentSigner.ValidNow(2, seed: 82));
         await Eventually.TrueAsync(() => upstream.CountOf("/settle") == 1, "the first settle reaches the upstream");

@@ -16,21 +16,13 @@ public sealed class SharedSettlementTests
 {
     private const string Settled = """{"success":true,"transaction":"0xfeed","network":"eip155:84532"}""";
 
-    private static Dictionary<string, string?> Settings(RedisServer redis, params (string Id, string Url)[] upstreams)
-    {
-        var settings = GatewayHost.Upstreams(upstreams);
-        settings["Redis:ConnectionString"] = redis.ConnectionString;
-        settings["Redis:KeyPrefix"] = $"test-{Guid.NewGuid():N}:";
-        return settings;
-    }
-
     [Fact]
     public async Task Settle_NonceReusedOnTheOtherInstance_RefusedThere()
     {
         await using var redis = await RedisServer.StartAsync();
         await using var upstream = await FakeFacilitator.StartAsync();
         upstream.Answer("/settle", 200, Settled);
-        var settings = Settings(redis, ("only", upstream.Url));
+        var settings = redis.GatewaySettings(("only", upstream.Url));
         await using var a = await GatewayHost.StartAsync(settings);
         await using var b = await GatewayHost.StartAsync(settings);
 
@@ -50,13 +42,8 @@ public sealed class SharedSettlementTests
     {
         await using var redis = await RedisServer.StartAsync();
         await using var upstream = await FakeFacilitator.StartAsync();
-        var release = new TaskCompletionSource();
-        upstream.On("/settle", async context =>
-        {
-            await release.Task;
-            await FakeFacilitator.WriteAsync(context, 200, Settled);
-        });
-        var settings = Settings(redis, ("only", upstream.Url));
+        var release = upstream.Hold("/settle", 200, Settled);
+        var settings = redis.GatewaySettings(("only", upstream.Url));
         await using var a = await GatewayHost.StartAsync(settings);
         await using var b = await GatewayHost.StartAsync(settings);
 
@@ -82,7 +69,7 @@ public sealed class SharedSettlementTests
         await using var redis = await RedisServer.StartAsync();
         await using var upstream = await FakeFacilitator.StartAsync();
         upstream.AnswerLate("/settle", TimeSpan.FromMilliseconds(1500), 200, Settled);
-        var settings = Settings(redis, ("only", upstream.Url));
+        var settings = redis.GatewaySettings(("only", upstream.Url));
         await using var a = await GatewayHost.StartAsync(settings, new ManualTimeProvider(DateTimeOffset.UtcNow.AddMinutes(minutesA)));
         await using var b = await GatewayHost.StartAsync(settings, new ManualTimeProvider(DateTimeOffset.UtcNow.AddMinutes(minutesB)));
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -104,7 +91,7 @@ public sealed class SharedSettlementTests
         await using var redis = await RedisServer.StartAsync();
         await using var upstream = await FakeFacilitator.StartAsync();
         upstream.Answer("/settle", 200, Settled);
-        var settings = Settings(redis, ("only", upstream.Url));
+        var settings = redis.GatewaySettings(("only", upstream.Url));
         settings["Settlement:MaxRetentionHours"] = "2";
         await using var gateway = await GatewayHost.StartAsync(settings, new ManualTimeProvider(DateTimeOffset.UtcNow.AddMinutes(-10)));
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -124,7 +111,7 @@ public sealed class SharedSettlementTests
         await using var redis = await RedisServer.StartAsync();
         await using var upstream = await FakeFacilitator.StartAsync();
         upstream.AnswerLate("/settle", TimeSpan.FromMilliseconds(800), 200, Settled);
-        var settings = Settings(redis, ("only", upstream.Url));
+        var settings = redis.GatewaySettings(("only", upstream.Url));
 
         // Polls a minute apart: only the announcement over pub/sub can wake the waiter in time.
         settings["Settlement:PollMs"] = "60000";
@@ -149,7 +136,7 @@ public sealed class SharedSettlementTests
         await using var redis = await RedisServer.StartAsync();
         await using var upstream = await FakeFacilitator.StartAsync();
         upstream.Answer("/settle", 200, Settled);
-        var settings = Settings(redis, ("only", upstream.Url));
+        var settings = redis.GatewaySettings(("only", upstream.Url));
         await using var a = await GatewayHost.StartAsync(settings);
         await using var b = await GatewayHost.StartAsync(settings);
         var payment = PaymentSigner.ValidNow(2, seed: 66);
@@ -170,13 +157,8 @@ public sealed class SharedSettlementTests
     {
         await using var redis = await RedisServer.StartAsync();
         await using var upstream = await FakeFacilitator.StartAsync();
-        var paused = new TaskCompletionSource();
-        upstream.On("/settle", async context =>
-        {
-            await paused.Task;
-            await FakeFacilitator.WriteAsync(context, 200, Settled);
-        });
-        var settings = Settings(redis, ("only", upstream.Url));
+        var paused = upstream.Hold("/settle", 200, Settled);
+        var settings = redis.GatewaySettings(("only", upstream.Url));
         await using var a = await GatewayHost.StartAsync(settings);
         await using var b = await GatewayHost.StartAsync(settings);
         var payment = PaymentSigner.ValidNow(1, seed: 67);
@@ -202,7 +184,7 @@ public sealed class SharedSettlementTests
     {
         await using var redis = await RedisServer.StartAsync("--maxmemory-policy", "allkeys-lru");
         await using var upstream = await FakeFacilitator.StartAsync();
-        await using var gateway = await GatewayHost.StartAsync(Settings(redis, ("only", upstream.Url)));
+        await using var gateway = await GatewayHost.StartAsync(redis.GatewaySettings(("only", upstream.Url)));
 
         var checks = Json(await gateway.Client.GetStringAsync("/health")).GetProperty("checks");
 
@@ -215,7 +197,7 @@ public sealed class SharedSettlementTests
     {
         await using var redis = await RedisServer.StartAsync();
         await using var upstream = await FakeFacilitator.StartAsync();
-        await using var gateway = await GatewayHost.StartAsync(Settings(redis, ("only", upstream.Url)));
+        await using var gateway = await GatewayHost.StartAsync(redis.GatewaySettings(("only", upstream.Url)));
 
         await redis.StopAsync();
         await Eventually.TrueAsync(

@@ -43,6 +43,24 @@ public sealed class InMemorySettlementStoreTests
     }
 
     [Fact]
+    public async Task Read_RecordWhoseTimeMovedLaterOrEarlier_ExpiresAtItsLatestTime()
+    {
+        var time = new ManualTimeProvider();
+        var store = Store(time);
+        await store.ReplaceAsync(Key(1), await store.ReadAsync(Key(1)), Record(SettlementState.InFlight), TimeSpan.FromSeconds(10), notify: false);
+        await store.ReplaceAsync(Key(1), await store.ReadAsync(Key(1)), Record(SettlementState.Finished), TimeSpan.FromSeconds(60), notify: false);
+        await store.ReplaceAsync(Key(2), await store.ReadAsync(Key(2)), Record(SettlementState.InFlight), TimeSpan.FromSeconds(60), notify: false);
+        await store.ReplaceAsync(Key(2), await store.ReadAsync(Key(2)), Record(SettlementState.Finished), TimeSpan.FromSeconds(5), notify: false);
+
+        time.Advance(TimeSpan.FromSeconds(11));
+        Assert.NotNull((await store.ReadAsync(Key(1))).Record);
+        Assert.Null((await store.ReadAsync(Key(2))).Record);
+        time.Advance(TimeSpan.FromSeconds(50));
+        Assert.Null((await store.ReadAsync(Key(1))).Record);
+        Assert.Equal(0, store.Count);
+    }
+
+    [Fact]
     public async Task Replace_HundredThousandDistinctKeysWithLargeAnswers_MemoryStaysUnderTheBound()
     {
         const long Bound = 2 * 1024 * 1024;

@@ -9,14 +9,6 @@ public sealed class RedisSharedStateTests
 {
     private const string Settled = """{"success":true,"transaction":"0xfeed","network":"eip155:84532"}""";
 
-    private static Dictionary<string, string?> Settings(RedisServer redis, params (string Id, string Url)[] upstreams)
-    {
-        var settings = GatewayHost.Upstreams(upstreams);
-        settings["Redis:ConnectionString"] = redis.ConnectionString;
-        settings["Redis:KeyPrefix"] = $"test-{Guid.NewGuid():N}:";
-        return settings;
-    }
-
     [Fact]
     public async Task Health_UpstreamFailsForInstanceA_InstanceBAvoidsItWithoutFailingFirst()
     {
@@ -24,7 +16,7 @@ public sealed class RedisSharedStateTests
         await using var primary = await FakeFacilitator.StartAsync();
         await using var secondary = await FakeFacilitator.StartAsync();
         primary.Answer("/verify", 500, "{}");
-        var settings = Settings(redis, ("primary", primary.Url), ("secondary", secondary.Url));
+        var settings = redis.GatewaySettings(("primary", primary.Url), ("secondary", secondary.Url));
         settings["FACILITATOR_RETRIES"] = "0";
         settings["FACILITATOR_MAX_CONSECUTIVE_FAILURES"] = "2";
         await using var a = await GatewayHost.StartAsync(settings);
@@ -49,7 +41,7 @@ public sealed class RedisSharedStateTests
         await using var primary = await FakeFacilitator.StartAsync();
         await using var secondary = await FakeFacilitator.StartAsync();
         primary.Answer("/supported", 503, "{}");
-        var settings = Settings(redis, ("primary", primary.Url), ("secondary", secondary.Url));
+        var settings = redis.GatewaySettings(("primary", primary.Url), ("secondary", secondary.Url));
         settings["FACILITATOR_MAX_CONSECUTIVE_FAILURES"] = "1";
         await using var a = await GatewayHost.StartAsync(settings);
         await using var b = await GatewayHost.StartAsync(settings);
@@ -70,7 +62,7 @@ public sealed class RedisSharedStateTests
         await using var redis = await RedisServer.StartAsync();
         await using var upstream = await FakeFacilitator.StartAsync();
         upstream.AnswerLate("/settle", TimeSpan.FromMilliseconds(300), 200, Settled);
-        var settings = Settings(redis, ("only", upstream.Url));
+        var settings = redis.GatewaySettings(("only", upstream.Url));
         await using var a = await GatewayHost.StartAsync(settings);
         await using var b = await GatewayHost.StartAsync(settings);
         var payment = PaymentSigner.ValidNow(2, seed: 31);
@@ -92,7 +84,7 @@ public sealed class RedisSharedStateTests
         await using var primary = await FakeFacilitator.StartAsync();
         await using var secondary = await FakeFacilitator.StartAsync();
         primary.Hang("/settle");
-        var settings = Settings(redis, ("primary", primary.Url), ("secondary", secondary.Url));
+        var settings = redis.GatewaySettings(("primary", primary.Url), ("secondary", secondary.Url));
         settings["Aggregator:SettleTimeoutMs"] = "300";
         settings["FACILITATOR_MAX_CONSECUTIVE_FAILURES"] = "1";
         await using var a = await GatewayHost.StartAsync(settings);
@@ -119,7 +111,7 @@ public sealed class RedisSharedStateTests
     {
         await using var redis = await RedisServer.StartAsync();
         await using var upstream = await FakeFacilitator.StartAsync();
-        var settings = Settings(redis, ("only", upstream.Url));
+        var settings = redis.GatewaySettings(("only", upstream.Url));
         settings["Redis:LocalSettlementFallback"] = localSettlementFallback ? "true" : "false";
         await using var a = await GatewayHost.StartAsync(settings);
         await using var b = await GatewayHost.StartAsync(settings);
@@ -164,7 +156,7 @@ public sealed class RedisSharedStateTests
     {
         await using var redis = await RedisServer.StartAsync();
         await using var upstream = await FakeFacilitator.StartAsync();
-        var settings = Settings(redis, ("only", upstream.Url));
+        var settings = redis.GatewaySettings(("only", upstream.Url));
         settings["FACILITATOR_HEALTH_CHECK"] = "true";
         settings["FACILITATOR_HEALTH_CHECK_INTERVAL_MS"] = "1000";
         await using var a = await GatewayHost.StartAsync(settings);
@@ -200,7 +192,7 @@ public sealed class RedisSharedStateTests
         await using var redis = await RedisServer.StartAsync();
         await using var upstream = await FakeFacilitator.StartAsync();
         upstream.AnswerLate("/settle", TimeSpan.FromMilliseconds(1500), 200, Settled);
-        var settings = Settings(redis, ("only", upstream.Url));
+        var settings = redis.GatewaySettings(("only", upstream.Url));
         settings["Redis:LocalSettlementFallback"] = "true";
         await using var a = await GatewayHost.StartAsync(settings);
         await using var b = await GatewayHost.StartAsync(settings);
