@@ -56,6 +56,7 @@ public static class HealthEndpoints
                     : "unreachable: verifies are served; settles are refused with 503 until Redis returns";
             checks["redisFallbacks"] = redis.Fallbacks.ToString(System.Globalization.CultureInfo.InvariantCulture);
             checks["redisMaxmemoryPolicy"] = redis.EvictionPolicy ?? "unknown";
+            checks["redisAppendOnly"] = redis.AppendOnly switch { true => "yes", false => "no", null => "unknown" };
         }
         else
         {

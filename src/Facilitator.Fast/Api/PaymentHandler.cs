@@ -92,6 +92,14 @@ internal sealed class PaymentHandler(FailoverRouter router, SettlementCoordinato
                 await WriteRecordedAsync(context, settlement.Record!, view, body).ConfigureAwait(false);
                 return;
 
+            case SettlementAnswer.NonceReused when settlement.ReusedKind == SettlementKeyKind.Payload:
+                context.Response.Headers[SettlementHeader] = "refused";
+                await WriteFailureAsync(
+                    context, FacilitatorOperation.Settle, StatusCodes.Status200OK, X402Reasons.DuplicateSettlement,
+                    "This payment was settled, is being settled or is pending for other payment requirements; it was not sent again.",
+                    view, body).ConfigureAwait(false);
+                return;
+
             case SettlementAnswer.NonceReused:
                 context.Response.Headers[SettlementHeader] = "refused";
                 await WriteFailureAsync(

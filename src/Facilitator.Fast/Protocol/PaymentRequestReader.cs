@@ -119,6 +119,10 @@ public static class PaymentRequestReader
                 {
                     state.View.PaymentPayloadRange = (start, (int)reader.BytesConsumed - start);
                 }
+                else
+                {
+                    state.View.RequirementsRange = (start, (int)reader.BytesConsumed - start);
+                }
             }
             else
             {

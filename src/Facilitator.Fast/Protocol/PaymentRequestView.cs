@@ -16,6 +16,9 @@ public struct PaymentRequestView
     /// <summary>Where the <c>paymentPayload</c> object lies in the body (start, length).</summary>
     public (int Start, int Length) PaymentPayloadRange { get; internal set; }
 
+    /// <summary>Where the <c>paymentRequirements</c> object lies in the body (start, length).</summary>
+    public (int Start, int Length) RequirementsRange { get; internal set; }
+
     /// <summary><c>x402Version</c> of the request: 1 or 2.</summary>
     public int Version { get; internal set; }
 

@@ -23,6 +23,12 @@ public static class X402Reasons
     /// </summary>
     public const string NonceAlreadyUsed = "invalid_exact_evm_nonce_already_used";
 
+    /// <summary>
+    /// The <c>x402</c> package's reason for a payment settled already: the gateway's answer to a payload it could not
+    /// read as an EIP-3009 authorization, presented again under other requirements while settled, settling or pending.
+    /// </summary>
+    public const string DuplicateSettlement = "duplicate_settlement";
+
     /// <summary>The reason for a body that is not a facilitator request.</summary>
     public static string For(PaymentRequestError error) => error switch
     {

@@ -68,17 +68,21 @@ public sealed partial class SettlementCoordinator
 
         try
         {
-            if (identity.NonceKey is { } nonceKey && await _ledger.FindAsync(nonceKey).ConfigureAwait(false) is { Verified: true } verified)
+            if (identity.NonceKey is { } nonceKey
+                && await _ledger.FindAsync(nonceKey).ConfigureAwait(false) is { Verified: true } verified && !IsFailure(verified))
             {
                 if (verified.Fingerprint != identity.Fingerprint)
                 {
                     NonceReuseRefused(_logger, verified.UpstreamId ?? "none");
-                    return SettlementResult.NonceReused(verified);
+                    return SettlementResult.NonceReused(verified, identity.Kind);
                 }
 
-                // The same authorization, already known with a checked signature (this copy's domain fields differ):
-                // it is that settlement, and must not be sent a second time under a key of its own.
-                identity = identity with { Key = nonceKey, NonceKey = null, Verified = true };
+                // The same authorization, known with a checked signature (this copy's domain fields differ): it may learn
+                // that settlement's outcome, but never settle it, lest an unchecked copy act for the payer.
+                if (await FollowAsync(nonceKey, callerAborted).ConfigureAwait(false) is { } followed)
+                {
+                    return followed;
+                }
             }
 
             return await ClaimAndSettleAsync(body, view, identity, callerAborted).ConfigureAwait(false);
@@ -92,6 +96,39 @@ public sealed partial class SettlementCoordinator
             _drain.Exit();
         }
     }
+
+    /// <summary>
+    /// Follows another request's settlement of this authorization without claiming it: its success, or pending while it
+    /// is unfinished. Null when it ended without a success, so this request settles under its own key.
+    /// </summary>
+    private async ValueTask<SettlementResult?> FollowAsync(Sha256Hash key, CancellationToken callerAborted)
+    {
+        var started = _time.GetTimestamp();
+        while (true)
+        {
+            using var listener = _ledger.Waiters.Listen(key);
+            var read = await _ledger.ReadAsync(key).ConfigureAwait(false);
+            switch (read.Record)
+            {
+                case null or { State: SettlementState.Finished, Success: false }:
+                    return null;
+                case { State: SettlementState.Finished }:
+                    return SettlementResult.Recorded(read.Record);
+                case { State: SettlementState.InFlight } when read.Record.LeaseUntilMs > read.NowMs && _time.GetElapsedTime(started) < _ledger.Policy.Wait:
+                    if (callerAborted.IsCancellationRequested)
+                    {
+                        return SettlementResult.Abandoned;
+                    }
+
+                    await listener.WaitAsync(_ledger.Policy.PollEvery, _time, callerAborted).ConfigureAwait(false);
+                    break;
+                default:
+                    return SettlementResult.Recorded(read.Record with { State = SettlementState.Pending });
+            }
+        }
+    }
+
+    private static bool IsFailure(SettlementRecord record) => record is { State: SettlementState.Finished, Success: false };
 
     private async ValueTask<SettlementResult> ClaimAndSettleAsync(PooledBytes body, PaymentRequestView view, SettlementIdentity identity, CancellationToken callerAborted)
     {
@@ -140,7 +177,7 @@ public sealed partial class SettlementCoordinator
 
                 case ClaimKind.NonceReused:
                     NonceReuseRefused(_logger, claim.Current!.UpstreamId ?? "none");
-                    return SettlementResult.NonceReused(claim.Current);
+                    return SettlementResult.NonceReused(claim.Current, identity.Kind);
 
                 default:
                     seenInFlight = claim.Current;
@@ -189,9 +226,11 @@ public sealed partial class SettlementCoordinator
         {
             case RouteOutcome.Answered when sticky is not null && !Succeeded(result):
                 // A retry that did not succeed proves nothing about the first attempt (it may have paid, and the retry
-                // found the nonce spent): the settlement stays pending there.
+                // found the nonce spent): the settlement stays pending there, and the caller is told so, not "failed".
                 await claim.MarkPendingAsync(sticky.Id).ConfigureAwait(false);
-                return SettlementResult.Routed(result);
+                result.Dispose();
+                return SettlementResult.Recorded(new SettlementRecord(
+                    SettlementState.Pending, default, false, sticky.Id, null, 0, false, false, 0, null, null, 0));
 
             case RouteOutcome.Answered:
                 await claim.FinishAsync(

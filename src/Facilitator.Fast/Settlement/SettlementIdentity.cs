@@ -21,7 +21,7 @@ namespace Facilitator.Fast.Settlement;
 /// fingerprint: anyone could have sent it, so it must not occupy the payer's nonce. <see cref="NonceKey"/> is still
 /// consulted for a verified record of another authorization.</description></item>
 /// <item><term>anything else (Permit2, other chains, unreadable fields)</term><description>the bytes of its
-/// <c>paymentPayload</c>; the fingerprint is the key.</description></item>
+/// <c>paymentPayload</c>; the fingerprint adds the bytes of its <c>paymentRequirements</c>.</description></item>
 /// </list>
 /// The fingerprint covers the chain id, asset, <c>from</c>, <c>to</c>, value, validity window, nonce, the signature's
 /// bytes, and the requirements' <c>payTo</c> and amount: a settled authorization presented for a different price is a
@@ -37,6 +37,10 @@ public readonly struct SettlementIdentity
 
     private static ReadOnlySpan<byte> PayloadTag => "facilitator.fast/settlement/payload/v1"u8;
 
+    private static ReadOnlySpan<byte> PayloadFingerprintTag => "facilitator.fast/settlement/payload-fingerprint/v1"u8;
+
+    public SettlementKeyKind Kind { get; init; }
+
     public Sha256Hash Key { get; init; }
 
     public Sha256Hash Fingerprint { get; init; }
@@ -50,17 +54,24 @@ public readonly struct SettlementIdentity
     /// <summary>The authorization's <c>validBefore</c> (Unix seconds), or 0 when the payment has none the ledger could read.</summary>
     public ulong ValidBeforeSeconds { get; init; }
 
+    /// <summary>
+    /// SHA-256 of the whole request: a failure is replayed only to the very same request, so a copy that differs in a
+    /// field outside the fingerprint cannot make the real one fail.
+    /// </summary>
+    public Sha256Hash RequestDigest { get; init; }
+
     /// <summary>The identity of the settle request in <paramref name="body"/>; false only for a body without a payload.</summary>
     public static bool TryCreate(ReadOnlySpan<byte> body, in PaymentRequestView view, in AuthorizationFacts facts, out SettlementIdentity identity)
     {
+        var requestDigest = Sha256Hash.Of(body);
         if (facts.Decoded)
         {
             var fingerprint = FingerprintOf(facts);
             var authorizationKey = AuthorizationKeyOf(facts);
             identity = facts.SignatureVerified
-                ? new SettlementIdentity { Key = authorizationKey, Fingerprint = fingerprint, Verified = true }
-                : new SettlementIdentity { Key = Tagged(UnverifiedTag, fingerprint), Fingerprint = fingerprint, NonceKey = authorizationKey };
-            identity = identity with { ValidBeforeSeconds = facts.Authorization.ValidBefore.SaturatedUInt64 };
+                ? new SettlementIdentity { Kind = SettlementKeyKind.Authorization, Key = authorizationKey, Fingerprint = fingerprint, Verified = true }
+                : new SettlementIdentity { Kind = SettlementKeyKind.Unverified, Key = Tagged(UnverifiedTag, fingerprint), Fingerprint = fingerprint, NonceKey = authorizationKey };
+            identity = identity with { ValidBeforeSeconds = facts.Authorization.ValidBefore.SaturatedUInt64, RequestDigest = requestDigest };
             return true;
         }
 
@@ -71,8 +82,21 @@ public readonly struct SettlementIdentity
             return false;
         }
 
-        var key = Tagged(PayloadTag, Sha256Hash.Of(body.Slice(start, length)));
-        identity = new SettlementIdentity { Key = key, Fingerprint = key };
+        // The payload's bytes are the key: what the upstream will execute. The fingerprint adds the requirements', so
+        // a payment settled for one price or payee is not told it settled for another.
+        var payload = Sha256Hash.Of(body.Slice(start, length));
+        var (requirementsStart, requirementsLength) = view.RequirementsRange;
+        Span<byte> both = stackalloc byte[PayloadFingerprintTag.Length + Sha256Hash.Size * 2];
+        PayloadFingerprintTag.CopyTo(both);
+        payload.WriteTo(both[PayloadFingerprintTag.Length..]);
+        Sha256Hash.Of(body.Slice(requirementsStart, requirementsLength)).WriteTo(both[(PayloadFingerprintTag.Length + Sha256Hash.Size)..]);
+        identity = new SettlementIdentity
+        {
+            Kind = SettlementKeyKind.Payload,
+            Key = Tagged(PayloadTag, payload),
+            Fingerprint = Sha256Hash.Of(both),
+            RequestDigest = requestDigest,
+        };
         return true;
     }
 
@@ -126,4 +150,17 @@ public readonly struct SettlementIdentity
         value.WriteBigEndian(buffer.Slice(at, 32));
         return at + 32;
     }
+}
+
+/// <summary>What a settlement's key stands for, which also says how a reuse of it is refused.</summary>
+public enum SettlementKeyKind : byte
+{
+    /// <summary>(chain id, asset, payer, nonce) of an EIP-3009 authorization whose signature was checked.</summary>
+    Authorization = 0,
+
+    /// <summary>The fingerprint of an EIP-3009 authorization whose signature could not be checked.</summary>
+    Unverified,
+
+    /// <summary>The bytes of a payload the ledger could not read as an EIP-3009 authorization.</summary>
+    Payload,
 }

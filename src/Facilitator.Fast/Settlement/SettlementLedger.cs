@@ -13,11 +13,13 @@ public readonly record struct ClaimResult(ClaimKind Kind, SettlementRecord? Curr
 public sealed partial class SettlementLedger
 {
     private const int MaxConflicts = 8;
+    private const int MaxUnconfirmed = 10_000;
 
     private readonly ISettlementStore _store;
     private readonly ISettlementStore? _fallback;
     private readonly TimeProvider _time;
     private readonly ILogger<SettlementLedger> _logger;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Sha256Hash, string> _unconfirmed = new();
 
     public SettlementLedger(
         ISettlementStore store, ISettlementStore? fallback, SettlementPolicy policy, SettlementOutcomeRetries retries, TimeProvider time, ILogger<SettlementLedger> logger)
@@ -60,15 +62,18 @@ public sealed partial class SettlementLedger
     }
 
     /// <summary>The record under <paramref name="key"/>, without claiming anything.</summary>
-    public async ValueTask<SettlementRecord?> FindAsync(Sha256Hash key)
+    public async ValueTask<SettlementRecord?> FindAsync(Sha256Hash key) => (await ReadAsync(key).ConfigureAwait(false)).Record;
+
+    /// <summary>The record under <paramref name="key"/> with the store's clock, without claiming anything.</summary>
+    public async ValueTask<StoredSettlement> ReadAsync(Sha256Hash key)
     {
         try
         {
-            return (await _store.ReadAsync(key).ConfigureAwait(false)).Record;
+            return await _store.ReadAsync(key).ConfigureAwait(false);
         }
         catch (SettlementLedgerUnavailableException) when (_fallback is not null)
         {
-            return (await _fallback.ReadAsync(key).ConfigureAwait(false)).Record;
+            return await _fallback.ReadAsync(key).ConfigureAwait(false);
         }
     }
 
@@ -78,15 +83,33 @@ public sealed partial class SettlementLedger
         {
             var read = await store.ReadAsync(identity.Key).ConfigureAwait(false);
             var claimId = Guid.NewGuid().ToString("N");
-            var (kind, next) = SettlementTransitions.Claim(read.Record, identity, claimId, read.NowMs, (long)Policy.Lease.TotalMilliseconds);
+            _unconfirmed.TryGetValue(identity.Key, out var orphan);
+            var (kind, next) = SettlementTransitions.Claim(read.Record, identity, claimId, read.NowMs, (long)Policy.Lease.TotalMilliseconds, orphan);
             if (next is null)
             {
                 return new ClaimResult(kind, read.Record, null);
             }
 
-            var written = await store.ReplaceAsync(identity.Key, read, next, Policy.KeepFor(next, identity, read.NowMs), notify: false).ConfigureAwait(false);
+            StoredSettlement? written;
+            try
+            {
+                written = await store.ReplaceAsync(identity.Key, read, next, Policy.KeepFor(next, identity, read.NowMs), notify: false).ConfigureAwait(false);
+            }
+            catch (SettlementLedgerUnavailableException)
+            {
+                // The claim may still land after this (a write queued behind a paused Redis): remembered, so the next
+                // claim of the key here takes it over at once rather than waiting out a lease under which nothing was sent.
+                if (_unconfirmed.Count < MaxUnconfirmed)
+                {
+                    _unconfirmed[identity.Key] = claimId;
+                }
+
+                throw;
+            }
+
             if (written is { } stored)
             {
+                _unconfirmed.TryRemove(identity.Key, out _);
                 return new ClaimResult(kind, read.Record, new SettlementClaim(this, store, identity, claimId, stored));
             }
         }

@@ -27,8 +27,17 @@ public sealed class SettlementOptions
     /// <summary>The longest a record is kept, whatever the authorization's <c>validBefore</c> says.</summary>
     public int MaxRetentionHours { get; set; } = 24;
 
-    /// <summary>How long a failure is kept for a payment whose signature could not be checked locally (anyone could have sent it).</summary>
-    public int UnverifiedFailureRetentionMs { get; set; } = 10_000;
+    /// <summary>
+    /// How long a failure is kept (and replayed to the very same request): a failure spends no nonce and may not be
+    /// true a moment later, so a repeat after this goes upstream again.
+    /// </summary>
+    public int FailureRetentionMs { get; set; } = 10_000;
+
+    /// <summary>
+    /// The longest an in-flight or pending record of a payment whose signature could not be checked is kept (anyone can
+    /// send such payments): minutes, not the authorization's life. At least the longest settle plus a minute.
+    /// </summary>
+    public int UnverifiedRetentionMinutes { get; set; } = 10;
 
     /// <summary>The in-memory ledger's bound (records, answers and queues); when only unfinished records remain at it, settles get 503.</summary>
     public long MaxMemoryBytes { get; set; } = 64L * 1024 * 1024;

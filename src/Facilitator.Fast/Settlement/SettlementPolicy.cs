@@ -25,7 +25,10 @@ public sealed class SettlementPolicy
         Drain = options.DrainTimeoutMs > 0 ? TimeSpan.FromMilliseconds(options.DrainTimeoutMs) : longestSettle + TimeSpan.FromSeconds(5);
         MaxRetention = TimeSpan.FromHours(options.MaxRetentionHours);
         MinRetention = TimeSpan.FromTicks(Math.Min((longestSettle + Lease + TimeSpan.FromMinutes(1)).Ticks, MaxRetention.Ticks));
-        UnverifiedFailureRetention = TimeSpan.FromMilliseconds(options.UnverifiedFailureRetentionMs);
+        FailureRetention = TimeSpan.FromMilliseconds(options.FailureRetentionMs);
+        UnverifiedRetention = TimeSpan.FromMinutes(options.UnverifiedRetentionMinutes) > MinRetention
+            ? TimeSpan.FromMinutes(options.UnverifiedRetentionMinutes)
+            : MinRetention;
         MaxMemoryBytes = options.MaxMemoryBytes;
     }
 
@@ -48,7 +51,9 @@ public sealed class SettlementPolicy
     /// <summary>A record outlives the settle it covers, even for an authorization about to expire.</summary>
     public TimeSpan MinRetention { get; }
 
-    public TimeSpan UnverifiedFailureRetention { get; }
+    public TimeSpan FailureRetention { get; }
+
+    public TimeSpan UnverifiedRetention { get; }
 
     public long MaxMemoryBytes { get; }
 
@@ -69,7 +74,8 @@ public sealed class SettlementPolicy
         InvalidSettingException.ThrowIfOutOfRange("Settlement:WaitMs", options.WaitMs, 0, 3_600_000);
         InvalidSettingException.ThrowIfOutOfRange("Settlement:PollMs", options.PollMs, 0, 600_000);
         InvalidSettingException.ThrowIfOutOfRange("Settlement:MaxRetentionHours", options.MaxRetentionHours, 1, 720);
-        InvalidSettingException.ThrowIfOutOfRange("Settlement:UnverifiedFailureRetentionMs", options.UnverifiedFailureRetentionMs, 1000, 3_600_000);
+        InvalidSettingException.ThrowIfOutOfRange("Settlement:FailureRetentionMs", options.FailureRetentionMs, 1000, 3_600_000);
+        InvalidSettingException.ThrowIfOutOfRange("Settlement:UnverifiedRetentionMinutes", options.UnverifiedRetentionMinutes, 1, 10_080);
         InvalidSettingException.ThrowIfOutOfRange("Settlement:DrainTimeoutMs", options.DrainTimeoutMs, 0, 3_600_000);
         if (options.MaxMemoryBytes is < 1024 * 1024 or > 64L * 1024 * 1024 * 1024)
         {
@@ -83,18 +89,20 @@ public sealed class SettlementPolicy
 
     /// <summary>
     /// How long to keep <paramref name="next"/>: until the authorization's <c>validBefore</c> (plus a margin), within
-    /// <see cref="MinRetention"/>..<see cref="MaxRetention"/>; a failure of a payment anyone could have sent only briefly.
+    /// <see cref="MinRetention"/>..<see cref="MaxRetention"/>; a failure only briefly; an unfinished record of a payment
+    /// anyone could have sent at most <see cref="UnverifiedRetention"/>.
     /// </summary>
     public TimeSpan KeepFor(SettlementRecord next, in SettlementIdentity identity, long nowMs)
     {
-        if (next is { State: SettlementState.Finished, Success: false, Verified: false })
+        if (next is { State: SettlementState.Finished, Success: false })
         {
-            return UnverifiedFailureRetention;
+            return FailureRetention;
         }
 
         var remainingMs = identity.ValidBeforeSeconds == 0
             ? UndatedRetention.TotalMilliseconds
             : (identity.ValidBeforeSeconds * 1000.0) - nowMs + ExpiryMargin.TotalMilliseconds;
-        return TimeSpan.FromMilliseconds(Math.Clamp(remainingMs, MinRetention.TotalMilliseconds, MaxRetention.TotalMilliseconds));
+        var longest = next is { Verified: false, State: not SettlementState.Finished } ? UnverifiedRetention : MaxRetention;
+        return TimeSpan.FromMilliseconds(Math.Clamp(remainingMs, MinRetention.TotalMilliseconds, Math.Max(longest.TotalMilliseconds, MinRetention.TotalMilliseconds)));
     }
 }

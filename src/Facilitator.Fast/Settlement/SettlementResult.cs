@@ -28,12 +28,13 @@ public enum SettlementAnswer : byte
 /// <summary>A settle's answer, with what it needs: the routed result, or the record it was answered from, or why not.</summary>
 public sealed class SettlementResult : IDisposable
 {
-    private SettlementResult(SettlementAnswer answer, RouteResult? route, SettlementRecord? record, string? message)
+    private SettlementResult(SettlementAnswer answer, RouteResult? route, SettlementRecord? record, string? message, SettlementKeyKind reusedKind = default)
     {
         Answer = answer;
         Route = route;
         Record = record;
         Message = message;
+        ReusedKind = reusedKind;
     }
 
     public static SettlementResult ShuttingDown { get; } = new(SettlementAnswer.ShuttingDown, null, null, null);
@@ -49,11 +50,14 @@ public sealed class SettlementResult : IDisposable
     /// <summary>Why the ledger could not be used.</summary>
     public string? Message { get; }
 
+    /// <summary>For <see cref="SettlementAnswer.NonceReused"/>: what was reused, an authorization's nonce or a payload.</summary>
+    public SettlementKeyKind ReusedKind { get; }
+
     public static SettlementResult Routed(RouteResult route) => new(SettlementAnswer.Routed, route, null, null);
 
     public static SettlementResult Recorded(SettlementRecord record) => new(SettlementAnswer.Recorded, null, record, null);
 
-    public static SettlementResult NonceReused(SettlementRecord other) => new(SettlementAnswer.NonceReused, null, other, null);
+    public static SettlementResult NonceReused(SettlementRecord other, SettlementKeyKind kind) => new(SettlementAnswer.NonceReused, null, other, null, kind);
 
     public static SettlementResult Unavailable(string message) => new(SettlementAnswer.LedgerUnavailable, null, null, message);
 

@@ -49,35 +49,67 @@ public readonly record struct SettlementChange(bool Allowed, SettlementRecord? N
 ///  InFlight(X)              Pending(X)                  the owner                 X may have processed it
 ///  InFlight                 (none)                      the owner, not a retry    provably nothing was processed
 ///  InFlight(X, retry)       Pending(X)                  the owner                 the retry provably did not reach X
-///  anything                 (unchanged)                 a caller, other print     answered as a nonce reuse
-///  Finished                 (unchanged)                 a caller, same print      replayed
+///  InFlight, Pending,       (unchanged)                 a caller, other print     answered as a nonce reuse
+///    Finished success
+///  Finished success         (unchanged)                 a caller, same print      replayed
+///  Finished failure         (unchanged)                 the same request          replayed (kept seconds)
+///  Finished failure         InFlight(owner')            any other request         a failure spends no nonce
+///  InFlight, no upstream    InFlight(owner')            this process              its own claim whose write was
+///                                                                                   never confirmed: nothing was sent
 /// </code>
 /// </remarks>
 public static class SettlementTransitions
 {
     /// <summary>What a caller with <paramref name="identity"/> makes of <paramref name="current"/>, and the record it would write.</summary>
+    /// <param name="orphanClaimId">
+    /// A claim this process wrote without learning whether it landed (its answer and its read-back were lost): nothing
+    /// was sent under it, so it is taken over at once instead of waiting for its lease.
+    /// </param>
     public static (ClaimKind Kind, SettlementRecord? Next) Claim(
-        SettlementRecord? current, in SettlementIdentity identity, string claimId, long nowMs, long leaseMs)
+        SettlementRecord? current, in SettlementIdentity identity, string claimId, long nowMs, long leaseMs, string? orphanClaimId = null)
     {
+        var fresh = (ClaimKind.Claimed, InFlight(identity, claimId, null, false, nowMs, leaseMs));
         if (current is null)
         {
-            return (ClaimKind.Claimed, InFlight(identity.Fingerprint, identity.Verified, claimId, null, false, nowMs, leaseMs));
+            return fresh;
         }
 
-        if (current.Fingerprint != identity.Fingerprint)
+        var same = current.Fingerprint == identity.Fingerprint;
+        switch (current.State)
         {
-            return (ClaimKind.NonceReused, null);
-        }
+            case SettlementState.Finished when current.Success:
+                return same ? (ClaimKind.Replay, null) : (ClaimKind.NonceReused, null);
 
-        return current.State switch
-        {
-            SettlementState.Finished => (ClaimKind.Replay, null),
-            SettlementState.Pending when current.UpstreamId is null => (ClaimKind.Replay, null),
-            SettlementState.InFlight when current.LeaseUntilMs > nowMs => (ClaimKind.InFlight, null),
-            SettlementState.InFlight when current.UpstreamId is null =>
-                (ClaimKind.Claimed, InFlight(current.Fingerprint, current.Verified, claimId, null, false, nowMs, leaseMs)),
-            _ => (ClaimKind.ClaimedRetry, InFlight(current.Fingerprint, current.Verified, claimId, current.UpstreamId, true, nowMs, leaseMs)),
-        };
+            case SettlementState.Finished:
+                // A failure spends no nonce and says something only about that request at that moment: it is replayed to
+                // that very request, and any other one (a copy that differs outside the fingerprint, another
+                // authorization with the nonce) settles afresh.
+                return same && current.RequestDigest == identity.RequestDigest ? (ClaimKind.Replay, null) : fresh;
+
+            case SettlementState.Pending when !same:
+                return (ClaimKind.NonceReused, null);
+
+            case SettlementState.Pending when current.UpstreamId is null:
+                return (ClaimKind.Replay, null);
+
+            case SettlementState.Pending:
+                return (ClaimKind.ClaimedRetry, InFlight(identity, claimId, current.UpstreamId, true, nowMs, leaseMs));
+
+            case SettlementState.InFlight when current.ClaimId == orphanClaimId && current.UpstreamId is null:
+                return fresh;
+
+            case SettlementState.InFlight when !same:
+                return (ClaimKind.NonceReused, null);
+
+            case SettlementState.InFlight when current.LeaseUntilMs > nowMs:
+                return (ClaimKind.InFlight, null);
+
+            case SettlementState.InFlight when current.UpstreamId is null:
+                return fresh;
+
+            default:
+                return (ClaimKind.ClaimedRetry, InFlight(identity, claimId, current.UpstreamId, true, nowMs, leaseMs));
+        }
     }
 
     /// <summary>The owner names the upstream it is about to send to; a retry may name only the upstream that holds it.</summary>
@@ -106,7 +138,8 @@ public static class SettlementTransitions
         }
 
         return SettlementChange.To(new SettlementRecord(
-            SettlementState.Finished, current!.Fingerprint, current.Verified, upstreamId, claimId, 0, false, success, statusCode, contentType, body, nowMs));
+            SettlementState.Finished, current!.Fingerprint, current.Verified, upstreamId, claimId, 0, false, success, statusCode, contentType, body, nowMs,
+            current.RequestDigest));
     }
 
     /// <summary>The owner's attempt may have been processed by <paramref name="upstreamId"/> and its outcome is unknown.</summary>
@@ -134,6 +167,6 @@ public static class SettlementTransitions
     private static bool IsOwner(SettlementRecord? current, string claimId) =>
         current is { State: SettlementState.InFlight } && current.ClaimId == claimId;
 
-    private static SettlementRecord InFlight(Sha256Hash fingerprint, bool verified, string claimId, string? upstreamId, bool retry, long nowMs, long leaseMs) =>
-        new(SettlementState.InFlight, fingerprint, verified, upstreamId, claimId, nowMs + leaseMs, retry, false, 0, null, null, nowMs);
+    private static SettlementRecord InFlight(in SettlementIdentity identity, string claimId, string? upstreamId, bool retry, long nowMs, long leaseMs) =>
+        new(SettlementState.InFlight, identity.Fingerprint, identity.Verified, upstreamId, claimId, nowMs + leaseMs, retry, false, 0, null, null, nowMs, identity.RequestDigest);
 }

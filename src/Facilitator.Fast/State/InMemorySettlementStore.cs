@@ -10,8 +10,10 @@ namespace Facilitator.Fast.State;
 /// answer. When a write would pass <c>maxBytes</c>, finished records are dropped in expiry order (a repeat of a dropped
 /// one goes upstream again, where the spent nonce refuses it); in-flight and pending records are never dropped before
 /// they expire, because they are what keeps a settlement from reaching a second upstream, so when only they remain
-/// the write is refused and the settle answered 503.</para>
-/// <para>Expiry and eviction use two priority queues (all records, finished records), each holding one live item per
+/// the write is refused and the settle answered 503. Records of payments whose signature could not be checked (anyone
+/// can send those) may take at most half of the bound, so a flood of them never leaves a real settlement without
+/// room.</para>
+/// <para>Expiry and eviction use priority queues (all records; finished records, checked and unchecked apart), each holding one live item per
 /// record: a record whose time moves later keeps its item, which is moved to the new time when it surfaces; only a
 /// time moved earlier adds an item, and the one it replaces is skipped as stale. The queues are rebuilt if stale items
 /// ever outnumber the records, so no request sorts anything and the queues cannot outgrow the records.</para>
@@ -25,11 +27,13 @@ public sealed class InMemorySettlementStore : ISettlementStore
 
     private readonly Dictionary<Sha256Hash, Entry> _entries = [];
     private readonly PriorityQueue<Sha256Hash, long> _byExpiry = new();
-    private readonly PriorityQueue<Sha256Hash, long> _finishedByExpiry = new();
+    private readonly PriorityQueue<Sha256Hash, long> _finishedVerified = new();
+    private readonly PriorityQueue<Sha256Hash, long> _finishedUnverified = new();
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
     private readonly long _maxBytes;
     private long _recordBytes;
+    private long _unverifiedBytes;
     private long _evicted;
 
     public InMemorySettlementStore(TimeProvider time, SettlementWaiters waiters, long maxBytes)
@@ -69,7 +73,9 @@ public sealed class InMemorySettlementStore : ISettlementStore
     /// <summary>Finished records dropped to stay under <see cref="MaxBytes"/>.</summary>
     public long Evicted => Interlocked.Read(ref _evicted);
 
-    private long CountedBytes => _recordBytes + (long)(_byExpiry.Count + _finishedByExpiry.Count) * QueueItemBytes;
+    private long CountedBytes => _recordBytes + (long)QueueItems * QueueItemBytes;
+
+    private int QueueItems => _byExpiry.Count + _finishedVerified.Count + _finishedUnverified.Count;
 
     public ValueTask<StoredSettlement> ReadAsync(Sha256Hash key)
     {
@@ -124,6 +130,13 @@ public sealed class InMemorySettlementStore : ISettlementStore
         var newItems = (expiresAtMs < (entry?.QueuedAtMs ?? long.MaxValue) ? 1 : 0)
             + (next.State == SettlementState.Finished && expiresAtMs < (entry?.FinishedQueuedAtMs ?? long.MaxValue) ? 1 : 0);
         var needed = size - (entry?.Size ?? 0) + (long)newItems * QueueItemBytes;
+        var unverifiedGrowth = (next.Verified ? 0 : size) - (entry is { Record.Verified: false } ? entry.Size : 0);
+        if (unverifiedGrowth > 0 && !MakeRoom(unverifiedGrowth, key, unverifiedOnly: true))
+        {
+            throw new SettlementLedgerUnavailableException(
+                "The settlement ledger's share for payments whose signature could not be checked is full; retry later.");
+        }
+
         if (!MakeRoom(needed, key))
         {
             throw new SettlementLedgerUnavailableException(
@@ -137,6 +150,7 @@ public sealed class InMemorySettlementStore : ISettlementStore
         }
 
         _recordBytes += size - entry.Size;
+        _unverifiedBytes += unverifiedGrowth;
         entry.Size = size;
         entry.Record = next;
         entry.ExpiresAtMs = expiresAtMs;
@@ -151,19 +165,23 @@ public sealed class InMemorySettlementStore : ISettlementStore
         if (next.State == SettlementState.Finished && expiresAtMs < entry.FinishedQueuedAtMs)
         {
             entry.FinishedQueuedAtMs = expiresAtMs;
-            _finishedByExpiry.Enqueue(key, expiresAtMs);
+            FinishedQueue(next).Enqueue(key, expiresAtMs);
         }
 
         CompactIfStale();
     }
 
-    /// <summary>Drops finished records, earliest expiry first, until <paramref name="needed"/> more bytes fit.</summary>
-    private bool MakeRoom(long needed, Sha256Hash writing)
+    /// <summary>
+    /// Drops finished records, earliest expiry first, until <paramref name="needed"/> more bytes fit: in the whole bound,
+    /// or with <paramref name="unverifiedOnly"/> in the share of unverified records, taking only those.
+    /// </summary>
+    private bool MakeRoom(long needed, Sha256Hash writing, bool unverifiedOnly = false)
     {
         var compacted = false;
-        while (CountedBytes + needed > _maxBytes)
+        while (unverifiedOnly ? _unverifiedBytes + needed > _maxBytes / 2 : CountedBytes + needed > _maxBytes)
         {
-            if (!_finishedByExpiry.TryDequeue(out var key, out var expiresAt))
+            var queue = unverifiedOnly ? _finishedUnverified : EarliestFinishedQueue();
+            if (!queue.TryDequeue(out var key, out var expiresAt))
             {
                 if (compacted)
                 {
@@ -190,7 +208,7 @@ public sealed class InMemorySettlementStore : ISettlementStore
             {
                 // Its time moved on since it was queued: queue it at its time, to be taken in order.
                 entry.FinishedQueuedAtMs = entry.ExpiresAtMs;
-                _finishedByExpiry.Enqueue(key, entry.ExpiresAtMs);
+                queue.Enqueue(key, entry.ExpiresAtMs);
                 continue;
             }
 
@@ -200,6 +218,18 @@ public sealed class InMemorySettlementStore : ISettlementStore
 
         return true;
     }
+
+    private PriorityQueue<Sha256Hash, long> EarliestFinishedQueue()
+    {
+        if (!_finishedUnverified.TryPeek(out _, out var unverified))
+        {
+            return _finishedVerified;
+        }
+
+        return _finishedVerified.TryPeek(out _, out var verified) && verified <= unverified ? _finishedVerified : _finishedUnverified;
+    }
+
+    private PriorityQueue<Sha256Hash, long> FinishedQueue(SettlementRecord record) => record.Verified ? _finishedVerified : _finishedUnverified;
 
     private void ExpireDue(long now)
     {
@@ -226,12 +256,16 @@ public sealed class InMemorySettlementStore : ISettlementStore
     {
         _entries.Remove(key);
         _recordBytes -= entry.Size;
+        if (entry.Record is { Verified: false })
+        {
+            _unverifiedBytes -= entry.Size;
+        }
     }
 
     /// <summary>Rebuilds the queues from the records once stale items (superseded times, removed records) outnumber them.</summary>
     private void CompactIfStale()
     {
-        if (_byExpiry.Count + _finishedByExpiry.Count > 3 * _entries.Count + 1024)
+        if (QueueItems > 3 * _entries.Count + 1024)
         {
             Compact();
         }
@@ -240,7 +274,8 @@ public sealed class InMemorySettlementStore : ISettlementStore
     private void Compact()
     {
         _byExpiry.Clear();
-        _finishedByExpiry.Clear();
+        _finishedVerified.Clear();
+        _finishedUnverified.Clear();
         foreach (var (key, entry) in _entries)
         {
             entry.QueuedAtMs = entry.ExpiresAtMs;
@@ -249,7 +284,7 @@ public sealed class InMemorySettlementStore : ISettlementStore
             if (entry.Record!.State == SettlementState.Finished)
             {
                 entry.FinishedQueuedAtMs = entry.ExpiresAtMs;
-                _finishedByExpiry.Enqueue(key, entry.ExpiresAtMs);
+                FinishedQueue(entry.Record).Enqueue(key, entry.ExpiresAtMs);
             }
         }
     }

@@ -59,40 +59,50 @@ public sealed partial class RedisConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// Warns when Redis may evict keys under memory pressure (a <c>maxmemory-policy</c> other than <c>noeviction</c>):
-    /// an evicted settlement record lets a repeat reach an upstream again, or a pending settlement reach a second one.
-    /// Returns the policy, or null when it could not be read.
+    /// Warns when Redis may lose settlement records: a <c>maxmemory-policy</c> other than <c>noeviction</c> lets it evict
+    /// them under memory pressure, and without the append-only file a restart loses them — either way a repeat of such
+    /// a settlement reaches an upstream again, a pending one possibly a second upstream. What was read is kept for
+    /// <c>/health</c>.
     /// </summary>
-    public async Task<string?> CheckEvictionPolicyAsync(ILogger logger)
+    public async Task CheckDurabilityAsync(ILogger logger)
     {
-        string? policy;
         try
         {
             // INFO through a script: the client refuses INFO itself outside admin mode, which this service does not enable.
-            var result = await Database.ScriptEvaluateAsync(
-                "return string.match(redis.call('INFO', 'memory'), 'maxmemory_policy:(%S+)')").ConfigureAwait(false);
-            policy = result.IsNull ? null : (string?)result;
+            var result = (RedisResult[])(await Database.ScriptEvaluateAsync("""
+                return {string.match(redis.call('INFO', 'memory'), 'maxmemory_policy:(%S+)'),
+                        string.match(redis.call('INFO', 'persistence'), 'aof_enabled:(%d)')}
+                """).ConfigureAwait(false))!;
+            EvictionPolicy = result.Length > 0 && !result[0].IsNull ? (string?)result[0] : null;
+            AppendOnly = result.Length > 1 && !result[1].IsNull ? (string?)result[1] == "1" : null;
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (ex is RedisException or TimeoutException or InvalidCastException)
         {
-            policy = null;
+            EvictionPolicy = null;
+            AppendOnly = null;
         }
 
-        if (policy is null)
+        if (EvictionPolicy is null || AppendOnly is null)
         {
-            EvictionPolicyUnknown(logger);
+            DurabilityUnknown(logger);
         }
-        else if (policy != "noeviction")
+
+        if (EvictionPolicy is { } policy && policy != "noeviction")
         {
             EvictionPolicyUnsafe(logger, policy);
         }
 
-        EvictionPolicy = policy;
-        return policy;
+        if (AppendOnly == false)
+        {
+            AppendOnlyOff(logger);
+        }
     }
 
     /// <summary>Redis's <c>maxmemory-policy</c> as read at start, or null when unknown.</summary>
     public string? EvictionPolicy { get; private set; }
+
+    /// <summary>Whether Redis writes its append-only file, as read at start, or null when unknown.</summary>
+    public bool? AppendOnly { get; private set; }
 
     /// <summary>A key <c>{prefix}{tag}:{rest}</c>; the braces make the tag the cluster hash slot.</summary>
     public RedisKey Key(string tag, string rest) => $"{_prefix}{{{tag}}}:{rest}";
@@ -143,8 +153,11 @@ public sealed partial class RedisConnection : IAsyncDisposable
     [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Redis maxmemory-policy is {Policy}: under memory pressure Redis may evict settlement records, and a repeat of an evicted settlement reaches an upstream again. Set maxmemory-policy noeviction (see README, Shared state)")]
     private static partial void EvictionPolicyUnsafe(ILogger logger, string policy);
 
-    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Redis maxmemory-policy could not be read; make sure it is noeviction so settlement records are never evicted")]
-    private static partial void EvictionPolicyUnknown(ILogger logger);
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Redis maxmemory-policy or appendonly could not be read; make sure they are noeviction and yes so settlement records are neither evicted nor lost on a restart")]
+    private static partial void DurabilityUnknown(ILogger logger);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Redis runs without its append-only file (appendonly no): a Redis restart loses settlement records, and a repeat of a pending settlement may then reach a second upstream. Set appendonly yes (see README, Shared state)")]
+    private static partial void AppendOnlyOff(ILogger logger);
 
     [LoggerMessage(EventId = 4000, Level = LogLevel.Warning, Message = "Redis connection lost ({FailureType}); shared state falls back to local state until it returns")]
     private static partial void ConnectionLost(ILogger logger, string failureType);

@@ -24,6 +24,7 @@ public enum SettlementState : byte
 /// <param name="Retry">In flight: a retry, on <paramref name="UpstreamId"/> only, of a settlement pending there.</param>
 /// <param name="Success">Finished: the upstream reported the settlement successful.</param>
 /// <param name="SinceMs">When the record took this state, in the store's clock (Unix milliseconds).</param>
+/// <param name="RequestDigest">SHA-256 of the request that wrote it: a failure is replayed to that very request only.</param>
 public sealed record SettlementRecord(
     SettlementState State,
     Sha256Hash Fingerprint,
@@ -36,7 +37,8 @@ public sealed record SettlementRecord(
     int StatusCode,
     string? ContentType,
     byte[]? Body,
-    long SinceMs);
+    long SinceMs,
+    Sha256Hash RequestDigest = default);
 
 /// <summary>
 /// A record as read from a store: the record (null when there is none), the version a replacement must name (the

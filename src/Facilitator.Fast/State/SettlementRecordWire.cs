@@ -16,16 +16,17 @@ internal sealed record SettlementRecordWire(
     [property: JsonPropertyName("t")] string? ContentType,
     [property: JsonPropertyName("b")] byte[]? Body,
     [property: JsonPropertyName("at")] long SinceMs,
+    [property: JsonPropertyName("q")] string RequestDigest,
     [property: JsonPropertyName("i")] string Instance)
 {
     public SettlementRecord? ToRecord() =>
-        Sha256Hash.TryParse(Fingerprint, out var fingerprint)
-            ? new(State, fingerprint, Verified, UpstreamId, ClaimId, LeaseUntilMs, Retry, Success, StatusCode, ContentType, Body, SinceMs)
+        Sha256Hash.TryParse(Fingerprint, out var fingerprint) && Sha256Hash.TryParse(RequestDigest, out var requestDigest)
+            ? new(State, fingerprint, Verified, UpstreamId, ClaimId, LeaseUntilMs, Retry, Success, StatusCode, ContentType, Body, SinceMs, requestDigest)
             : null;
 
     public static SettlementRecordWire From(SettlementRecord record, string instance) =>
         new(record.State, record.Fingerprint.ToString(), record.Verified, record.UpstreamId, record.ClaimId, record.LeaseUntilMs,
-            record.Retry, record.Success, record.StatusCode, record.ContentType, record.Body, record.SinceMs, instance);
+            record.Retry, record.Success, record.StatusCode, record.ContentType, record.Body, record.SinceMs, record.RequestDigest.ToString(), instance);
 }
 
 /// <summary>Source-generated JSON for what shared state stores in Redis.</summary>

@@ -53,7 +53,7 @@ internal sealed class SharedStateService(
     {
         await health.StartAsync().ConfigureAwait(false);
         await settlements.StartAsync().ConfigureAwait(false);
-        await redis.CheckEvictionPolicyAsync(logger).ConfigureAwait(false);
+        await redis.CheckDurabilityAsync(logger).ConfigureAwait(false);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken) => await redis.DisposeAsync().ConfigureAwait(false);

@@ -381,7 +381,7 @@ public sealed partial class SettlementCoordinatorTests
         upstream.Answer("/settle", 400, """{"success":false,"errorReason":"invalid_exact_evm_signature","transaction":"","network":"eip155:84532"}""");
         var time = new ManualTimeProvider(DateTimeOffset.UtcNow);
         var settings = GatewayHost.Upstreams(("only", upstream.Url));
-        settings["Settlement:UnverifiedFailureRetentionMs"] = "5000";
+        settings["Settlement:FailureRetentionMs"] = "5000";
         await using var gateway = await GatewayHost.StartAsync(settings, time);
         var forged = SignatureField().Replace(Authorization(56, "10000"), m => m.Value[..^3] + "\"");
 

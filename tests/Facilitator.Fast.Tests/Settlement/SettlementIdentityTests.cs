@@ -81,11 +81,17 @@ public sealed partial class SettlementIdentityTests
 
         var identity = IdentityOf(payment);
 
+        Assert.Equal(SettlementKeyKind.Payload, identity.Kind);
         Assert.False(identity.Verified);
         Assert.Null(identity.NonceKey);
         Assert.Equal(0UL, identity.ValidBeforeSeconds);
-        Assert.Equal(identity.Key, identity.Fingerprint);
         Assert.NotEqual(identity.Key, IdentityOf(payment.Replace("\"value\":\"10000\"", "\"value\":\"10001\"", StringComparison.Ordinal)).Key);
+
+        // The same payload for another price: the same key, another fingerprint.
+        var dearer = IdentityOf(payment.Replace("\"amount\":\"10000\",\"asset\"", "\"amount\":\"50000000\",\"asset\"", StringComparison.Ordinal)
+            .Replace("\"paymentRequirements\":{\"scheme\":\"exact\",\"network\":\"eip155:84532\",\"amount\":\"10000\"", "\"paymentRequirements\":{\"scheme\":\"exact\",\"network\":\"eip155:84532\",\"amount\":\"50000000\"", StringComparison.Ordinal));
+        Assert.Equal(identity.Key, IdentityOf(payment).Key);
+        Assert.NotEqual(identity.Fingerprint, dearer.Fingerprint);
     }
 
     [GeneratedRegex("\"nonce\":\"0x[0-9a-f]{64}\"")]

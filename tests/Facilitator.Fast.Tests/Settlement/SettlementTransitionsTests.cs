@@ -58,6 +58,24 @@ public sealed class SettlementTransitionsTests
         Assert.Equal(ClaimKind.Replay, SettlementTransitions.Claim(Finished(success: false), Identity, "me", Now, Lease).Kind);
 
     [Fact]
+    public void Claim_FailureOfAnotherRequestOrAuthorization_ClaimedAfreshBecauseAFailureSpendsNoNonce()
+    {
+        var failed = Finished(success: false) with { RequestDigest = Sha256Hash.Of("the request that failed"u8) };
+
+        Assert.Equal(ClaimKind.Replay, SettlementTransitions.Claim(failed, Identity with { RequestDigest = failed.RequestDigest }, "me", Now, Lease).Kind);
+        Assert.Equal(ClaimKind.Claimed, SettlementTransitions.Claim(failed, Identity, "me", Now, Lease).Kind);
+        Assert.Equal(ClaimKind.Claimed, SettlementTransitions.Claim(failed with { Fingerprint = OtherPrint }, Identity, "me", Now, Lease).Kind);
+    }
+
+    [Fact]
+    public void Claim_OwnUnconfirmedClaimThatNamedNoUpstream_TakenOverAtOnce()
+    {
+        Assert.Equal(ClaimKind.Claimed, SettlementTransitions.Claim(InFlight("lost-write"), Identity, "me", Now, Lease, orphanClaimId: "lost-write").Kind);
+        Assert.Equal(ClaimKind.InFlight, SettlementTransitions.Claim(InFlight("lost-write", "x"), Identity, "me", Now, Lease, orphanClaimId: "lost-write").Kind);
+        Assert.Equal(ClaimKind.InFlight, SettlementTransitions.Claim(InFlight("someone"), Identity, "me", Now, Lease, orphanClaimId: "lost-write").Kind);
+    }
+
+    [Fact]
     public void Claim_SameAuthorizationInFlightUnderALiveLease_Waits() =>
         Assert.Equal(ClaimKind.InFlight, SettlementTransitions.Claim(InFlight("owner", "x"), Identity, "me", Now, Lease).Kind);
 

@@ -180,7 +180,7 @@ public sealed class SharedSettlementTests
     }
 
     [Fact]
-    public async Task Start_RedisMayEvictKeys_PolicyShownAndWarned()
+    public async Task Start_RedisMayEvictOrLoseKeys_PolicyAndAppendOnlyShownAndWarned()
     {
         await using var redis = await RedisServer.StartAsync("--maxmemory-policy", "allkeys-lru");
         await using var upstream = await FakeFacilitator.StartAsync();
@@ -189,6 +189,7 @@ public sealed class SharedSettlementTests
         var checks = Json(await gateway.Client.GetStringAsync("/health")).GetProperty("checks");
 
         Assert.Equal("allkeys-lru", checks.GetProperty("redisMaxmemoryPolicy").GetString());
+        Assert.Equal("no", checks.GetProperty("redisAppendOnly").GetString());
         Assert.Equal("allkeys-lru", gateway.Services.GetRequiredService<RedisConnection>().EvictionPolicy);
     }
 
