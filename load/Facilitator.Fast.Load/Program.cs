@@ -5,7 +5,7 @@ using Microsoft.Extensions.Configuration;
 namespace Facilitator.Fast.Load;
 
 /// <summary>
-/// The load suite: <c>dotnet run -c Release --project load/Facilitator.Fast.Load -- hedging|overhead|gate [--rate 200]
+/// The load suite: <c>dotnet run -c Release --project load/Facilitator.Fast.Load -- hedging|overhead|gate|chain [--rate 200]
 /// [--duration 20] [--binary artifacts/aot/Facilitator.Fast] [--max-error-rate 0.01] [--max-p99-ms 1000] [--out artifacts/load]</c>. Prints a Markdown table, writes Markdown
 /// and JSON reports, and exits 1 when a threshold given on the command line is exceeded.
 /// </summary>
@@ -31,11 +31,13 @@ public static class Program
                 reports = await OverheadScenario.RunAsync(rate, duration);
                 break;
             case "gate":
-                var binary = args.SkipWhile(a => a != "--binary").Skip(1).FirstOrDefault() ?? Path.Combine("artifacts", "aot", "Facilitator.Fast");
-                (reports, failures) = await GateScenario.RunAsync(binary, rate, duration);
+                (reports, failures) = await GateScenario.RunAsync(Binary(args), rate, duration);
+                break;
+            case "chain":
+                (reports, failures) = await ChainScenario.RunAsync(Binary(args), rate, duration);
                 break;
             default:
-                Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: hedging, overhead, gate.");
+                Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: hedging, overhead, gate, chain.");
                 return 2;
         }
 
@@ -73,6 +75,9 @@ public static class Program
     /// <summary>The service, in this process, on a loopback port, with the given settings over its defaults.</summary>
     internal static WebApplication BuildService(Dictionary<string, string?> settings) =>
         Facilitator.Fast.Program.Build(["--urls", "http://127.0.0.1:0"], configuration => configuration.AddInMemoryCollection(settings));
+
+    private static string Binary(string[] args) =>
+        args.SkipWhile(a => a != "--binary").Skip(1).FirstOrDefault() ?? Path.Combine("artifacts", "aot", "Facilitator.Fast");
 
     private static double Option(string[] args, string name, double fallback)
     {

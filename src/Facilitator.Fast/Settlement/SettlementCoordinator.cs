@@ -222,15 +222,21 @@ public sealed partial class SettlementCoordinator
 
     private static async ValueTask<SettlementResult> RecordAsync(SettlementClaim claim, RouteResult result, Upstream? sticky)
     {
+        if (sticky is not null && !(result.Outcome == RouteOutcome.Answered && Succeeded(result)))
+        {
+            // A retry that did not succeed proves nothing about the first attempt (it may have paid, and the retry found
+            // the nonce spent, or the holder is down): the settlement stays pending there, and the caller is told so —
+            // never "failed", which would tell a resource server that a payment that may have happened did not.
+            await (result.Outcome is RouteOutcome.Answered or RouteOutcome.SettlementPending
+                ? claim.MarkPendingAsync(sticky.Id)
+                : claim.ReleaseAsync()).ConfigureAwait(false);
+            result.Dispose();
+            return SettlementResult.Recorded(new SettlementRecord(
+                SettlementState.Pending, default, false, sticky.Id, null, 0, false, false, 0, null, null, 0));
+        }
+
         switch (result.Outcome)
         {
-            case RouteOutcome.Answered when sticky is not null && !Succeeded(result):
-                // A retry that did not succeed proves nothing about the first attempt (it may have paid, and the retry
-                // found the nonce spent): the settlement stays pending there, and the caller is told so, not "failed".
-                await claim.MarkPendingAsync(sticky.Id).ConfigureAwait(false);
-                result.Dispose();
-                return SettlementResult.Recorded(new SettlementRecord(
-                    SettlementState.Pending, default, false, sticky.Id, null, 0, false, false, 0, null, null, 0));
 
             case RouteOutcome.Answered:
                 await claim.FinishAsync(

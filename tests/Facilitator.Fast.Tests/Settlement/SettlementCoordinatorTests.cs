@@ -102,6 +102,27 @@ public sealed partial class SettlementCoordinatorTests
     }
 
     [Fact]
+    public async Task Settle_RepeatOfAPendingSettlementWhileItsHolderIsDown_StillPendingNeverFailed()
+    {
+        var primary = await FakeFacilitator.StartAsync();
+        await using var secondary = await FakeFacilitator.StartAsync();
+        primary.Hang("/settle");
+        var settings = GatewayHost.Upstreams(("primary", primary.Url), ("secondary", secondary.Url));
+        settings["Aggregator:SettleTimeoutMs"] = "300";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        var payment = PaymentSigner.ValidNow(2, seed: 30);
+        (await gateway.PostAsync("/settle", payment)).Dispose();
+
+        await primary.DisposeAsync();
+        using var repeat = await gateway.PostAsync("/settle", payment);
+
+        Assert.Equal(HttpStatusCode.Accepted, repeat.StatusCode);
+        Assert.Equal("settlement_pending", Json(await repeat.Content.ReadAsStringAsync()).GetProperty("errorReason").GetString());
+        Assert.Equal("primary", Header(repeat, "X-Facilitator-Upstream"));
+        Assert.Equal(0, secondary.CountOf("/settle"));
+    }
+
+    [Fact]
     public async Task Settle_NoUpstreamReached_ReleasedSoARepeatTriesAgain()
     {
         using var down = new RefusingEndpoint();
