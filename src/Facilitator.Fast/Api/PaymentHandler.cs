@@ -145,6 +145,15 @@ internal sealed class PaymentHandler(FailoverRouter router, SettlementCoordinato
                     context, operation, StatusCodes.Status200OK, X402Reasons.UnsupportedScheme, result.FailureSummary!, view, body).ConfigureAwait(false);
                 return;
 
+            case RouteOutcome.Rejected:
+                // Every upstream asked said it could not read the request (or does not serve it), without a verdict:
+                // the caller gets that in the official shape, and the upstreams' health is untouched.
+                UpstreamAnswerWriter.WriteRoutingHeaders(context.Response, result);
+                await WriteFailureAsync(
+                    context, operation, StatusCodes.Status400BadRequest, X402Reasons.InvalidPayload,
+                    $"Every facilitator rejected the request: {result.FailureSummary}.", view, body).ConfigureAwait(false);
+                return;
+
             case RouteOutcome.SettlementPending:
                 UpstreamAnswerWriter.WriteRoutingHeaders(context.Response, result);
                 await WriteFailureAsync(

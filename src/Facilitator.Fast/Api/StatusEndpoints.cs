@@ -101,7 +101,7 @@ public static class StatusEndpoints
         }
 
         var services = context.RequestServices;
-        await services.GetRequiredService<SupportedCatalog>().RefreshAsync().WaitAsync(context.RequestAborted).ConfigureAwait(false);
+        await services.GetRequiredService<SupportedCatalog>().CheckHealthAsync().WaitAsync(context.RequestAborted).ConfigureAwait(false);
 
         var report = services.GetRequiredService<StatusReportBuilder>().Build(true, false, false, false, 0);
         await WriteAsync(context, report).ConfigureAwait(false);

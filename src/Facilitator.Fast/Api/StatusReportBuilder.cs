@@ -158,7 +158,7 @@ internal sealed class StatusReportBuilder(
             [.. table.All.Select(static u => new FacilitatorConfig(
                 u.Id,
                 u.Definition.Name,
-                u.Definition.BaseUri.ToString(),
+                u.Definition.Origin,
                 u.Definition.Priority,
                 u.Definition.Enabled,
                 u.Definition.DisabledReason,

@@ -59,6 +59,11 @@ public static class X402Endpoints
             case RouteOutcome.Answered:
                 await UpstreamAnswerWriter.WriteAsync(context, result).ConfigureAwait(false);
                 return;
+            case RouteOutcome.Rejected:
+                await ApiErrorWriter.WriteAsync(
+                    context, StatusCodes.Status400BadRequest, ApiErrorWriter.ValidationError,
+                    $"Every facilitator rejected the query: {result.FailureSummary}").ConfigureAwait(false);
+                return;
             case RouteOutcome.NotOffered:
                 await ApiErrorWriter.WriteAsync(
                     context, StatusCodes.Status404NotFound, ApiErrorWriter.NotFound,

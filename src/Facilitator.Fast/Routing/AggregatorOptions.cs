@@ -53,6 +53,13 @@ public sealed class AggregatorOptions
     /// <summary>Extra attempts always allowed per 10-second window, so a quiet service can still retry.</summary>
     public int ExtraRequestMinimum { get; set; } = 10;
 
+    /// <summary>
+    /// The shortest time between two probe rounds that <c>POST /api/facilitator-status {"action":"check-health"}</c> may
+    /// start, whoever asks: within it the last round's result is answered, so the action cannot be used to make the
+    /// gateway flood its upstreams.
+    /// </summary>
+    public int CheckHealthMinIntervalMs { get; set; } = 5000;
+
     /// <summary>How long the merged <c>/supported</c> answer is served from cache.</summary>
     public int SupportedCacheMs { get; set; } = 60_000;
 

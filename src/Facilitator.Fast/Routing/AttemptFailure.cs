@@ -20,6 +20,13 @@ public enum AttemptFailure : byte
 
     /// <summary>The upstream does not offer the operation (404/405/501 on discovery); not a health failure.</summary>
     NotOffered,
+
+    /// <summary>
+    /// The upstream answered 4xx without a verdict: it could not read the request, or does not serve what it asks for
+    /// (a plain-text 400 from a parser, a discovery query it rejects, a network it does not know). It says something
+    /// about the request, not about the upstream: never a health failure, and nothing was processed.
+    /// </summary>
+    Rejected,
 }
 
 /// <summary>Properties of <see cref="AttemptFailure"/> that routing decisions depend on.</summary>
@@ -28,7 +35,15 @@ public static class AttemptFailures
     /// <summary>True when the upstream certainly did not act on the request, so a settle may go elsewhere.</summary>
     public static bool ProvablyNotProcessed(this AttemptFailure failure) =>
         failure is AttemptFailure.ConnectFailed or AttemptFailure.NameResolution or AttemptFailure.SecureConnection
-            or AttemptFailure.TooManyRequests or AttemptFailure.Refused or AttemptFailure.NotOffered;
+            or AttemptFailure.TooManyRequests or AttemptFailure.Refused or AttemptFailure.NotOffered or AttemptFailure.Rejected;
+
+    /// <summary>
+    /// True when the failure says something about the upstream (unreachable, slow, broken, refusing us): only those
+    /// count against its health. What a caller's request provokes — a rejection of the request, a rate limit the
+    /// upstream applies to the gateway's traffic — must not let two requests take an upstream out for everyone.
+    /// </summary>
+    public static bool CountsAgainstHealth(this AttemptFailure failure) =>
+        failure is not (AttemptFailure.None or AttemptFailure.NotOffered or AttemptFailure.Rejected or AttemptFailure.TooManyRequests);
 
     public static string Describe(this AttemptFailure failure) => failure switch
     {
@@ -42,6 +57,7 @@ public static class AttemptFailures
         AttemptFailure.InvalidResponse => "invalid response",
         AttemptFailure.Transport => "connection broke",
         AttemptFailure.NotOffered => "does not offer this operation",
+        AttemptFailure.Rejected => "rejected the request",
         _ => "answered",
     };
 }

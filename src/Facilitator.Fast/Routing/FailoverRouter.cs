@@ -132,6 +132,7 @@ public sealed class FailoverRouter
         var hedgeable = _options.Hedging && operation is FacilitatorOperation.Verify or FacilitatorOperation.Discovery;
         var attempts = 0;
         var offered = false;
+        var onlyRejected = true;
         StringBuilder? failures = null;
         Upstream? summarized = null;
         AttemptResult last = default;
@@ -193,6 +194,7 @@ public sealed class FailoverRouter
 
                     AppendFailure(ref failures, ref summarized, from, result);
                     offered |= result.Failure != AttemptFailure.NotOffered;
+                    onlyRejected &= result.Failure is AttemptFailure.Rejected or AttemptFailure.NotOffered;
                     if (operation == FacilitatorOperation.Settle && !result.Failure.ProvablyNotProcessed())
                     {
                         RoutingLog.SettlementPending(_logger, from.Id, result.Describe());
@@ -200,7 +202,8 @@ public sealed class FailoverRouter
                     }
                 }
 
-                if (last.Failure == AttemptFailure.NotOffered)
+                // Asking the same upstream again would get the same answer.
+                if (last.Failure is AttemptFailure.NotOffered or AttemptFailure.Rejected)
                 {
                     break;
                 }
@@ -218,6 +221,11 @@ public sealed class FailoverRouter
         if (!offered)
         {
             return new RouteResult(RouteOutcome.NotOffered, null, last, attempts, summary);
+        }
+
+        if (onlyRejected)
+        {
+            return new RouteResult(RouteOutcome.Rejected, null, last, attempts, summary);
         }
 
         RoutingLog.AllFailed(_logger, name, summary);
@@ -332,18 +340,24 @@ public sealed class FailoverRouter
     public void Record(Upstream upstream, FacilitatorOperation operation, int attempt, in AttemptResult result)
     {
         var now = _time.GetUtcNow();
-        var healthy = result.Answered || result.Failure == AttemptFailure.NotOffered;
-        upstream.Statistics.Record(operation, healthy, result.ElapsedMicroseconds, now);
+        var againstHealth = result.Failure.CountsAgainstHealth();
+        upstream.Statistics.Record(operation, !againstHealth, result.ElapsedMicroseconds, now);
         var elapsedMs = result.ElapsedMicroseconds / 1000.0;
         var name = FacilitatorOperations.Name(operation);
         string? error = null;
-        if (healthy)
+        if (result.Answered || result.Failure == AttemptFailure.NotOffered)
         {
             _health.RecordSuccess(upstream.Id, now, now - TimeSpan.FromMicroseconds(result.ElapsedMicroseconds));
             if (result.Answered)
             {
                 RoutingLog.Answered(_logger, _answerLevel, name, upstream.Id, result.StatusCode, elapsedMs, attempt);
             }
+        }
+        else if (!againstHealth)
+        {
+            // A rejection of the request or a rate limit: neither proof of health nor of failure, so neither is counted.
+            error = result.Describe();
+            RoutingLog.AttemptDeclined(_logger, name, attempt, upstream.Id, error);
         }
         else
         {
@@ -356,7 +370,7 @@ public sealed class FailoverRouter
         }
 
         _operations.Add(new OperationRecord(
-            now, upstream.Id, name, healthy, attempt, result.StatusCode == 0 ? null : result.StatusCode, elapsedMs, error));
+            now, upstream.Id, name, result.Answered, attempt, result.StatusCode == 0 ? null : result.StatusCode, elapsedMs, error));
     }
 
     /// <summary>Builds "x402-rs: timed out (after 5000 ms), server error (HTTP 500); payai-network: ..." on failure paths only.</summary>

@@ -24,6 +24,12 @@ public enum RouteOutcome : byte
     Unsupported,
 
     /// <summary>
+    /// Every upstream that was asked rejected the request without a verdict (it could not read it, or does not serve
+    /// what it asks for); nothing was processed. <see cref="RouteResult.FailureSummary"/> says what each answered.
+    /// </summary>
+    Rejected,
+
+    /// <summary>
     /// Settle: the settlement ledger did not let the attempt on <see cref="RouteResult.Upstream"/> leave (it could not
     /// record where it was going); that attempt was not sent, and every earlier one provably reached no upstream.
     /// </summary>

@@ -50,7 +50,7 @@ public sealed class RoutingConfiguration
 
         SeedEnvironmentSettings.Apply(configuration, aggregator, upstreams, cdp);
         Validate(aggregator);
-        var definitions = BuildDefinitions(aggregator, upstreams, cdp);
+        var definitions = BuildDefinitions(aggregator, upstreams, cdp, Telemetry.OpenTelemetrySetup.IsEnabled(configuration));
         return new RoutingConfiguration(aggregator, definitions, cdp);
     }
 
@@ -71,12 +71,13 @@ public sealed class RoutingConfiguration
 
         InvalidSettingException.ThrowIfOutOfRange("Aggregator:UnhealthyCooldownMs", options.UnhealthyCooldownMs, 0, 86_400_000);
         InvalidSettingException.ThrowIfOutOfRange("Aggregator:SupportedCacheMs", options.SupportedCacheMs, 0, 86_400_000);
+        InvalidSettingException.ThrowIfOutOfRange("Aggregator:CheckHealthMinIntervalMs", options.CheckHealthMinIntervalMs, 0, 3_600_000);
         InvalidSettingException.ThrowIfOutOfRange("Aggregator:OperationLogCapacity", options.OperationLogCapacity, 1, 1_000_000);
         InvalidSettingException.ThrowIfOutOfRange("Aggregator:MaxRequestBodyBytes", options.MaxRequestBodyBytes, 1024, 16 * 1024 * 1024);
         InvalidSettingException.ThrowIfOutOfRange("Aggregator:MaxResponseBodyBytes", options.MaxResponseBodyBytes, 1024, 64 * 1024 * 1024);
     }
 
-    private static UpstreamDefinition[] BuildDefinitions(AggregatorOptions aggregator, List<UpstreamOptions> upstreams, CdpOptions cdp)
+    private static UpstreamDefinition[] BuildDefinitions(AggregatorOptions aggregator, List<UpstreamOptions> upstreams, CdpOptions cdp, bool telemetry)
     {
         var ids = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var definitions = new List<UpstreamDefinition>(upstreams.Count);
@@ -128,7 +129,8 @@ public sealed class RoutingConfiguration
                 TimeSpan.FromMilliseconds(timeout),
                 TimeSpan.FromMilliseconds(settleTimeout),
                 retries,
-                BuildHeaders(path, u.Headers)));
+                BuildHeaders(path, u.Headers),
+                u.PropagateTraceContext && telemetry));
         }
 
         if (!definitions.Exists(d => d.Enabled))

@@ -9,6 +9,9 @@ internal static partial class RoutingLog
     [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "[Facilitator] {Operation} attempt {Attempt} on {UpstreamId} failed: {Failure}")]
     public static partial void AttemptFailed(ILogger logger, string operation, int attempt, string upstreamId, string failure);
 
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "[Facilitator] {Operation} attempt {Attempt} on {UpstreamId} declined: {Reason} (not counted against its health)")]
+    public static partial void AttemptDeclined(ILogger logger, string operation, int attempt, string upstreamId, string reason);
+
     [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "[Facilitator] {Operation} failed on every upstream: {Summary}")]
     public static partial void AllFailed(ILogger logger, string operation, string summary);
 

@@ -24,6 +24,8 @@ public sealed class SupportedCatalog
     private readonly ILogger<SupportedCatalog> _logger;
     private readonly TimeSpan _cacheFor;
     private readonly int _maxResponseBytes;
+    private readonly TimeSpan _checkHealthMinInterval;
+    private long _lastRoundTicks;
     private SupportedAnswer? _cached;
     private Task<SupportedAnswer>? _refreshing;
 
@@ -35,6 +37,7 @@ public sealed class SupportedCatalog
         _logger = logger;
         _cacheFor = TimeSpan.FromMilliseconds(configuration.Aggregator.SupportedCacheMs);
         _maxResponseBytes = configuration.Aggregator.MaxResponseBodyBytes;
+        _checkHealthMinInterval = TimeSpan.FromMilliseconds(configuration.Aggregator.CheckHealthMinIntervalMs);
     }
 
     public ValueTask<SupportedAnswer> GetAsync(CancellationToken cancellationToken)
@@ -50,6 +53,16 @@ public sealed class SupportedCatalog
 
     /// <summary>Asks every upstream now (joining a refresh already under way) and caches the result.</summary>
     public Task<SupportedAnswer> RefreshAsync() => SharedRefresh();
+
+    /// <summary>
+    /// A probe round on demand: joins one under way, and within <c>Aggregator:CheckHealthMinIntervalMs</c> of the last
+    /// one starts none (the health it found is current enough).
+    /// </summary>
+    public Task CheckHealthAsync()
+    {
+        var last = Volatile.Read(ref _lastRoundTicks);
+        return last != 0 && _time.GetUtcNow().UtcTicks - last < _checkHealthMinInterval.Ticks ? Task.CompletedTask : SharedRefresh();
+    }
 
     /// <summary>Asks one upstream for <c>/supported</c> now, recording the outcome; returns the attempt's failure, if any.</summary>
     public async Task<AttemptResult> ProbeAsync(Upstream upstream)
@@ -131,6 +144,7 @@ public sealed class SupportedCatalog
                 ? new SupportedAnswer(json, now + Min(_cacheFor, FailureCacheLimit), false, string.Join("; ", failures))
                 : new SupportedAnswer(json, now + (failures.Count == 0 ? _cacheFor : Min(_cacheFor, PartialCacheLimit)), true, null);
             Volatile.Write(ref _cached, answer);
+            Volatile.Write(ref _lastRoundTicks, now.UtcTicks);
 
             completion.SetResult(answer);
         }

@@ -77,5 +77,10 @@ public sealed class Upstream : IDisposable
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
         EnableMultipleHttp2Connections = true,
+
+        // The caller's trace context (and baggage) is theirs: it reaches an upstream only where configured.
+        ActivityHeadersPropagator = definition.PropagateTraceContext
+            ? System.Diagnostics.DistributedContextPropagator.Current
+            : System.Diagnostics.DistributedContextPropagator.CreateNoOutputPropagator(),
     };
 }

@@ -100,6 +100,12 @@ public static class UpstreamCall
                 return Failed(AttemptFailure.InvalidResponse, status, $"answer exceeds {maxResponseBytes} bytes", started);
             }
 
+            // Only requests that carry a caller's input can be rejected for it; a probe of /supported is the gateway's own.
+            if (status is >= 400 and < 500 && operation != FacilitatorOperation.Supported && !IsVerdict(operation, buffer.Span))
+            {
+                return Failed(AttemptFailure.Rejected, status, $"HTTP {status}: {Snippet(buffer.Span)}", started);
+            }
+
             if (!X402AnswerShape.IsAnswer(operation, status is >= 200 and < 300, buffer.Span))
             {
                 return Failed(AttemptFailure.InvalidResponse, status, $"HTTP {status} body is not a {FacilitatorOperations.Name(operation)} answer", started);
@@ -168,6 +174,35 @@ public static class UpstreamCall
         >= 500 => AttemptFailure.ServerError,
         _ => AttemptFailure.InvalidResponse,
     };
+
+    /// <summary>
+    /// A 4xx answer is a verdict about the payment only when it carries one (<c>isValid</c>/<c>success</c>); on
+    /// discovery, when it is a JSON object. Anything else is the upstream rejecting the request.
+    /// </summary>
+    private static bool IsVerdict(FacilitatorOperation operation, ReadOnlySpan<byte> body) =>
+        operation is FacilitatorOperation.Verify or FacilitatorOperation.Settle
+            ? X402AnswerShape.TryReadVerdict(operation, body, out _, out _)
+            : X402AnswerShape.IsAnswer(operation, false, body);
+
+    /// <summary>The start of an upstream's rejection, printable and bounded, for the caller's message and the logs.</summary>
+    private static string Snippet(ReadOnlySpan<byte> body)
+    {
+        const int Limit = 120;
+        Span<char> text = stackalloc char[Limit];
+        var length = 0;
+        foreach (var b in body)
+        {
+            if (length == Limit)
+            {
+                break;
+            }
+
+            text[length++] = b is >= 0x20 and < 0x7F ? (char)b : ' ';
+        }
+
+        var snippet = text[..length].Trim().ToString();
+        return body.Length > Limit ? snippet + "…" : snippet;
+    }
 
     private static AttemptFailure Classify(HttpRequestException ex) => ex.HttpRequestError switch
     {

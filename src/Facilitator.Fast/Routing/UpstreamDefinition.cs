@@ -16,7 +16,8 @@ public sealed class UpstreamDefinition
         TimeSpan timeout,
         TimeSpan settleTimeout,
         int retries,
-        KeyValuePair<string, string>[][] headers)
+        KeyValuePair<string, string>[][] headers,
+        bool propagateTraceContext = false)
     {
         Id = id;
         Name = name;
@@ -29,7 +30,11 @@ public sealed class UpstreamDefinition
         SettleTimeout = settleTimeout;
         Retries = retries;
         Headers = headers;
+        PropagateTraceContext = propagateTraceContext;
     }
+
+    /// <summary>Whether requests carry the trace context (configured for this upstream, and telemetry exported).</summary>
+    public bool PropagateTraceContext { get; }
 
     public string Id { get; }
 
@@ -37,6 +42,12 @@ public sealed class UpstreamDefinition
 
     /// <summary>Base URL, always ending in '/', so operation paths resolve below it.</summary>
     public Uri BaseUri { get; }
+
+    /// <summary>
+    /// Scheme, host and port of <see cref="BaseUri"/>: what logs and the status API show. A path may carry a token
+    /// (<c>https://host/key/abc123/</c>), so it is never shown.
+    /// </summary>
+    public string Origin => BaseUri.GetLeftPart(UriPartial.Authority);
 
     public int Priority { get; }
 

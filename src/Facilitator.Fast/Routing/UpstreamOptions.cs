@@ -30,6 +30,13 @@ public sealed class UpstreamOptions
     /// Values are treated as secrets: they never appear in logs or the status API.</summary>
     public Dictionary<string, Dictionary<string, string>>? Headers { get; set; }
 
+    /// <summary>
+    /// Send this upstream the trace context (<c>traceparent</c>, <c>tracestate</c>, <c>baggage</c>) of the request it
+    /// serves, which continues the caller's. Only when telemetry is exported too; off by default, so a caller's trace
+    /// ids and baggage never reach a third party.
+    /// </summary>
+    public bool PropagateTraceContext { get; set; }
+
     /// <summary>The configuration key or environment variable the URL came from, for error messages.</summary>
     internal string UrlSetting { get; set; } = "";
 

@@ -11,9 +11,12 @@ namespace Facilitator.Fast.Telemetry;
 /// </summary>
 public static class OpenTelemetrySetup
 {
+    /// <summary>Whether telemetry is exported: <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.</summary>
+    public static bool IsEnabled(IConfiguration configuration) => !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+
     public static bool AddFacilitatorTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
-        if (string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        if (!IsEnabled(configuration))
         {
             return false;
         }

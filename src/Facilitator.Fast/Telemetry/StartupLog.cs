@@ -12,7 +12,7 @@ internal static partial class StartupLog
         {
             if (upstream.Enabled)
             {
-                UpstreamEnabled(logger, upstream.Priority, upstream.Id, upstream.BaseUri.ToString(), (int)upstream.Timeout.TotalMilliseconds, upstream.Retries);
+                UpstreamEnabled(logger, upstream.Priority, upstream.Id, upstream.Origin, (int)upstream.Timeout.TotalMilliseconds, upstream.Retries);
             }
             else
             {
