@@ -80,4 +80,4 @@ failed=$(( $(total_line failed) + $(chain_line fail) ))
 echo "tests: $passed passed, $failed failed, $(total_line skipped) skipped"
 for code in "$status" "$chain" "$gate" "$chainLoad" "$bench"; do
   [ "$code" -eq 0 ] || exit "$code"
-done"
+done
