@@ -27,6 +27,12 @@ public enum AttemptFailure : byte
     /// about the request, not about the upstream: never a health failure, and nothing was processed.
     /// </summary>
     Rejected,
+
+    /// <summary>
+    /// Settle only: a 4xx without a verdict that does not say the request was unreadable (409 "already in progress",
+    /// 402 from an account, ...). Not a health failure, but nothing proves the settle was not processed: pending.
+    /// </summary>
+    Unconfirmed,
 }
 
 /// <summary>Properties of <see cref="AttemptFailure"/> that routing decisions depend on.</summary>
@@ -43,7 +49,8 @@ public static class AttemptFailures
     /// upstream applies to the gateway's traffic — must not let two requests take an upstream out for everyone.
     /// </summary>
     public static bool CountsAgainstHealth(this AttemptFailure failure) =>
-        failure is not (AttemptFailure.None or AttemptFailure.NotOffered or AttemptFailure.Rejected or AttemptFailure.TooManyRequests);
+        failure is not (AttemptFailure.None or AttemptFailure.NotOffered or AttemptFailure.Rejected or AttemptFailure.Unconfirmed
+            or AttemptFailure.TooManyRequests);
 
     public static string Describe(this AttemptFailure failure) => failure switch
     {
@@ -58,6 +65,7 @@ public static class AttemptFailures
         AttemptFailure.Transport => "connection broke",
         AttemptFailure.NotOffered => "does not offer this operation",
         AttemptFailure.Rejected => "rejected the request",
+        AttemptFailure.Unconfirmed => "answered without a verdict",
         _ => "answered",
     };
 }

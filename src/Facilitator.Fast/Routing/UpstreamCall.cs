@@ -103,7 +103,11 @@ public static class UpstreamCall
             // Only requests that carry a caller's input can be rejected for it; a probe of /supported is the gateway's own.
             if (status is >= 400 and < 500 && operation != FacilitatorOperation.Supported && !IsVerdict(operation, buffer.Span))
             {
-                return Failed(AttemptFailure.Rejected, status, $"HTTP {status}: {Snippet(buffer.Span)}", started);
+                // A settle is known unprocessed only when the upstream says it could not read it.
+                var rejection = operation != FacilitatorOperation.Settle || status is 400 or 411 or 413 or 414 or 415 or 422 or 431
+                    ? AttemptFailure.Rejected
+                    : AttemptFailure.Unconfirmed;
+                return Failed(rejection, status, $"HTTP {status}: {Snippet(buffer.Span)}", started);
             }
 
             if (!X402AnswerShape.IsAnswer(operation, status is >= 200 and < 300, buffer.Span))

@@ -136,4 +136,22 @@ public sealed class UpstreamHealthInputTests
         Assert.Equal("secondary", Header(response, "X-Facilitator-Upstream"));
         await AssertAllHealthyAsync(gateway);
     }
+
+    [Theory]
+    [InlineData(409, """{"error":"settlement already in progress"}""")]
+    [InlineData(402, """{"errorType":"payment_method_required"}""")]
+    public async Task Settle_PrimaryAnswers4xxWithoutAVerdictThatDoesNotSayUnread_PendingNeverTheNextUpstream(int status, string body)
+    {
+        await using var primary = await FakeFacilitator.StartAsync();
+        await using var secondary = await FakeFacilitator.StartAsync();
+        primary.Answer("/settle", status, body);
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("primary", primary.Url), ("secondary", secondary.Url)));
+
+        using var response = await gateway.PostAsync("/settle", Payments.V1);
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("primary", Header(response, "X-Facilitator-Upstream"));
+        Assert.Equal(0, secondary.CountOf("/settle"));
+        await AssertAllHealthyAsync(gateway);
+    }
 }
