@@ -91,6 +91,8 @@ public static partial class Program
             sp.GetRequiredService<ILogger<SettlementLedger>>()));
         services.AddSingleton<SettlementDrain>();
         services.AddHostedService(sp => sp.GetRequiredService<SettlementDrain>());
+        services.AddSingleton<PendingReconciler>();
+        services.AddHostedService(sp => sp.GetRequiredService<PendingReconciler>());
         services.AddSingleton<SettlementCoordinator>();
 
         // Stopping waits for settles in flight: the host must allow it longer than the drain.

@@ -160,11 +160,16 @@ internal sealed class PaymentHandler(FailoverRouter router, SettlementCoordinato
                     context, operation, StatusCodes.Status202Accepted, X402Reasons.SettlementPending,
                     $"The settlement was sent to facilitator '{result.Upstream!.Id}' and its outcome is unknown ({result.Last.Describe()}); "
                         + "it was not sent to any other facilitator.",
-                    view, body).ConfigureAwait(false);
+                    view, body, result.Last.Transaction).ConfigureAwait(false);
                 return;
 
             default:
                 UpstreamAnswerWriter.WriteRoutingHeaders(context.Response, result);
+                if (result.RetryAfter is { } retryAfter)
+                {
+                    context.Response.Headers.RetryAfter = retryAfter;
+                }
+
                 await WriteFailureAsync(
                     context, operation, StatusCodes.Status503ServiceUnavailable,
                     operation == FacilitatorOperation.Settle ? X402Reasons.UnexpectedSettleError : X402Reasons.UnexpectedVerifyError,
@@ -189,6 +194,11 @@ internal sealed class PaymentHandler(FailoverRouter router, SettlementCoordinato
         response.Headers[X402Endpoints.AttemptsHeader] = "0";
         if (recorded.State == SettlementState.Finished && recorded.Body is not null)
         {
+            if (recorded.ExtensionResponses is { } extensions)
+            {
+                response.Headers[UpstreamAnswerWriter.ExtensionResponsesHeader] = extensions;
+            }
+
             response.StatusCode = recorded.StatusCode;
             response.ContentType = recorded.ContentType ?? "application/json";
             response.ContentLength = recorded.Body.Length;
@@ -201,7 +211,7 @@ internal sealed class PaymentHandler(FailoverRouter router, SettlementCoordinato
             recorded.UpstreamId is null
                 ? "A settlement of this authorization is in progress and has not reached a facilitator yet; retry for its outcome."
                 : $"A settlement of this authorization is in progress or pending with facilitator '{recorded.UpstreamId}'; it will not be sent to any other facilitator.",
-            view, body).ConfigureAwait(false);
+            view, body, recorded.Transaction).ConfigureAwait(false);
     }
 
     private static string VerdictName(LocalVerdictKind kind) => kind switch
@@ -212,12 +222,13 @@ internal sealed class PaymentHandler(FailoverRouter router, SettlementCoordinato
     };
 
     private static async Task WriteFailureAsync(
-        HttpContext context, FacilitatorOperation operation, int status, string reason, string message, PaymentRequestView view, PooledBytes body)
+        HttpContext context, FacilitatorOperation operation, int status, string reason, string message, PaymentRequestView view, PooledBytes body,
+        string? transaction = null)
     {
         var response = context.Response;
         response.StatusCode = status;
         response.ContentType = "application/json";
-        X402ResponseWriter.WriteFailure(response.BodyWriter, operation, reason, message, view.Network, view.Payer, body.Span);
+        X402ResponseWriter.WriteFailure(response.BodyWriter, operation, reason, message, view.Network, view.Payer, body.Span, transaction);
         await response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
     }
 }

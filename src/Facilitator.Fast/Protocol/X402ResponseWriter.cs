@@ -23,8 +23,10 @@ public static class X402ResponseWriter
     /// The failure shape of <paramref name="operation"/>: verify's, or settle's for settle. Network and payer are
     /// slices of the request <paramref name="body"/> (default when unknown), copied as they are without making a string.
     /// </summary>
+    /// <param name="transaction">Settle: the transaction an upstream broadcast for a pending settlement, else empty.</param>
     public static void WriteFailure(
-        IBufferWriter<byte> output, FacilitatorOperation operation, string reason, string message, Utf8Slice network, Utf8Slice payer, ReadOnlySpan<byte> body)
+        IBufferWriter<byte> output, FacilitatorOperation operation, string reason, string message, Utf8Slice network, Utf8Slice payer, ReadOnlySpan<byte> body,
+        string? transaction = null)
     {
         Span<byte> networkBytes = stackalloc byte[128];
         Span<byte> payerBytes = stackalloc byte[128];
@@ -38,7 +40,7 @@ public static class X402ResponseWriter
             writer.WriteBoolean("success"u8, false);
             writer.WriteString("errorReason"u8, reason);
             writer.WriteString("errorMessage"u8, message);
-            writer.WriteString("transaction"u8, ""u8);
+            writer.WriteString("transaction"u8, transaction ?? "");
             writer.WriteString("network"u8, hasNetwork ? networkBytes[..networkLength] : default);
         }
         else

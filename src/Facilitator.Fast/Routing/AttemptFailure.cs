@@ -29,6 +29,13 @@ public enum AttemptFailure : byte
     Rejected,
 
     /// <summary>
+    /// Settle only: the upstream says the settlement's outcome is not known yet (CDP's HTTP 500 and PayAI's HTTP 200
+    /// <c>settlement_pending</c>, PayAI's 409 <c>duplicate_settlement</c> while it is still settling the same payload).
+    /// It may have been processed; the upstream works as it should.
+    /// </summary>
+    Pending,
+
+    /// <summary>
     /// Settle only: a 4xx without a verdict that does not say the request was unreadable (409 "already in progress",
     /// 402 from an account, ...). Not a health failure, but nothing proves the settle was not processed: pending.
     /// </summary>
@@ -50,7 +57,7 @@ public static class AttemptFailures
     /// </summary>
     public static bool CountsAgainstHealth(this AttemptFailure failure) =>
         failure is not (AttemptFailure.None or AttemptFailure.NotOffered or AttemptFailure.Rejected or AttemptFailure.Unconfirmed
-            or AttemptFailure.TooManyRequests);
+            or AttemptFailure.Pending or AttemptFailure.TooManyRequests);
 
     public static string Describe(this AttemptFailure failure) => failure switch
     {
@@ -66,6 +73,7 @@ public static class AttemptFailures
         AttemptFailure.NotOffered => "does not offer this operation",
         AttemptFailure.Rejected => "rejected the request",
         AttemptFailure.Unconfirmed => "answered without a verdict",
+        AttemptFailure.Pending => "settlement pending",
         _ => "answered",
     };
 }

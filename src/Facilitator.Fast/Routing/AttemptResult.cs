@@ -6,13 +6,19 @@ namespace Facilitator.Fast.Routing;
 /// The outcome of one HTTP attempt on one upstream. When <see cref="Failure"/> is <see cref="AttemptFailure.None"/>
 /// the answer's bytes are in <see cref="Body"/>, which the receiver must dispose.
 /// </summary>
+/// <param name="Transaction">A settle the upstream reported pending: the transaction it broadcast, when it named one.</param>
+/// <param name="ExtensionResponses">The answer's <c>EXTENSION-RESPONSES</c> header, passed on to the caller.</param>
+/// <param name="RetryAfter">A 429's or 503's <c>Retry-After</c> header.</param>
 public readonly record struct AttemptResult(
     AttemptFailure Failure,
     int StatusCode,
     string? ContentType,
     PooledBytes? Body,
     string? Detail,
-    long ElapsedMicroseconds)
+    long ElapsedMicroseconds,
+    string? Transaction = null,
+    string? ExtensionResponses = null,
+    string? RetryAfter = null)
 {
     public bool Answered => Failure == AttemptFailure.None;
 

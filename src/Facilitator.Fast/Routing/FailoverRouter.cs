@@ -133,6 +133,7 @@ public sealed class FailoverRouter
         var attempts = 0;
         var offered = false;
         var onlyRejected = true;
+        int? retryAfter = null;
         StringBuilder? failures = null;
         Upstream? summarized = null;
         AttemptResult last = default;
@@ -195,6 +196,7 @@ public sealed class FailoverRouter
                     AppendFailure(ref failures, ref summarized, from, result);
                     offered |= result.Failure != AttemptFailure.NotOffered;
                     onlyRejected &= result.Failure is AttemptFailure.Rejected or AttemptFailure.NotOffered;
+                    retryAfter = Sooner(retryAfter, result.RetryAfter);
                     if (operation == FacilitatorOperation.Settle && !result.Failure.ProvablyNotProcessed())
                     {
                         RoutingLog.SettlementPending(_logger, from.Id, result.Describe());
@@ -229,7 +231,10 @@ public sealed class FailoverRouter
         }
 
         RoutingLog.AllFailed(_logger, name, summary);
-        return new RouteResult(RouteOutcome.AllFailed, null, last, attempts, summary);
+        return new RouteResult(RouteOutcome.AllFailed, null, last, attempts, summary)
+        {
+            RetryAfter = retryAfter?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
     }
 
     /// <summary>
@@ -283,6 +288,32 @@ public sealed class FailoverRouter
         }
 
         return new HedgedAttempt(firstResult, firstFrom, await other.ConfigureAwait(false), otherFrom);
+    }
+
+    /// <summary>The sooner of a known delay and an upstream's <c>Retry-After</c> (seconds, or an HTTP date), in whole seconds.</summary>
+    private int? Sooner(int? known, string? retryAfter)
+    {
+        if (retryAfter is null)
+        {
+            return known;
+        }
+
+        int seconds;
+        if (int.TryParse(retryAfter, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var parsed))
+        {
+            seconds = parsed;
+        }
+        else if (DateTimeOffset.TryParse(retryAfter, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at))
+        {
+            seconds = (int)Math.Clamp(Math.Ceiling((at - _time.GetUtcNow()).TotalSeconds), 0, 86_400);
+        }
+        else
+        {
+            return known;
+        }
+
+        seconds = Math.Clamp(seconds, 0, 86_400);
+        return known is { } k && k <= seconds ? k : seconds;
     }
 
     /// <summary>The hedge delay of an upstream: its recent p95, within the configured bounds; the upper bound while unknown.</summary>

@@ -63,5 +63,8 @@ public sealed class RouteResult : IDisposable
 
     public PooledBytes? Body => Last.Body;
 
+    /// <summary>The soonest <c>Retry-After</c> an upstream gave with a 429 or 503, for the gateway's own 503.</summary>
+    public string? RetryAfter { get; init; }
+
     public void Dispose() => Last.Body?.Dispose();
 }

@@ -83,9 +83,11 @@ public static class UpstreamCall
             using var response = await upstream.Invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
             var status = (int)response.StatusCode;
             var early = ClassifyStatus(operation, status);
-            if (early != AttemptFailure.None)
+
+            // A settle's 5xx is read: facilitators answer verdicts and pending settlements with 500 too.
+            if (early != AttemptFailure.None && !(early == AttemptFailure.ServerError && operation == FacilitatorOperation.Settle))
             {
-                return Failed(early, status, $"HTTP {status}", started);
+                return Failed(early, status, $"HTTP {status}", started) with { RetryAfter = Header(response, "Retry-After") };
             }
 
             var declared = response.Content.Headers.ContentLength;
@@ -100,14 +102,15 @@ public static class UpstreamCall
                 return Failed(AttemptFailure.InvalidResponse, status, $"answer exceeds {maxResponseBytes} bytes", started);
             }
 
-            // Only requests that carry a caller's input can be rejected for it; a probe of /supported is the gateway's own.
-            if (status is >= 400 and < 500 && operation != FacilitatorOperation.Supported && !IsVerdict(operation, buffer.Span))
+            if (operation is FacilitatorOperation.Verify or FacilitatorOperation.Settle && Interpret(operation, status, buffer.Span) is { } failure)
             {
-                // A settle is known unprocessed only when the upstream says it could not read it.
-                var rejection = operation != FacilitatorOperation.Settle || status is 400 or 411 or 413 or 414 or 415 or 422 or 431
-                    ? AttemptFailure.Rejected
-                    : AttemptFailure.Unconfirmed;
-                return Failed(rejection, status, $"HTTP {status}: {Snippet(buffer.Span)}", started);
+                return failure with { ElapsedMicroseconds = Elapsed(started), RetryAfter = Header(response, "Retry-After") };
+            }
+
+            // Only requests that carry a caller's input can be rejected for it; a probe of /supported is the gateway's own.
+            if (status is >= 400 and < 500 && operation == FacilitatorOperation.Discovery && !X402AnswerShape.IsAnswer(operation, false, buffer.Span))
+            {
+                return Failed(AttemptFailure.Rejected, status, $"HTTP {status}: {Snippet(buffer.Span)}", started);
             }
 
             if (!X402AnswerShape.IsAnswer(operation, status is >= 200 and < 300, buffer.Span))
@@ -115,8 +118,9 @@ public static class UpstreamCall
                 return Failed(AttemptFailure.InvalidResponse, status, $"HTTP {status} body is not a {FacilitatorOperations.Name(operation)} answer", started);
             }
 
-            var contentType = response.Content.Headers.NonValidated.TryGetValues("Content-Type", out var values) ? values.ToString() : null;
-            var answer = new AttemptResult(AttemptFailure.None, status, contentType, buffer, null, Elapsed(started));
+            var answer = new AttemptResult(
+                AttemptFailure.None, status, Header(response, "Content-Type"), buffer, null, Elapsed(started),
+                ExtensionResponses: Header(response, "EXTENSION-RESPONSES"));
             buffer = null;
             return answer;
         }
@@ -180,13 +184,53 @@ public static class UpstreamCall
     };
 
     /// <summary>
-    /// A 4xx answer is a verdict about the payment only when it carries one (<c>isValid</c>/<c>success</c>); on
-    /// discovery, when it is a JSON object. Anything else is the upstream rejecting the request.
+    /// Reads a verify or settle answer as its facilitator means it; null when it is an answer to return as it came.
     /// </summary>
-    private static bool IsVerdict(FacilitatorOperation operation, ReadOnlySpan<byte> body) =>
-        operation is FacilitatorOperation.Verify or FacilitatorOperation.Settle
-            ? X402AnswerShape.TryReadVerdict(operation, body, out _, out _)
-            : X402AnswerShape.IsAnswer(operation, false, body);
+    /// <remarks>
+    /// <list type="bullet">
+    /// <item>A settle reported pending (any status) is <see cref="AttemptFailure.Pending"/>, with its transaction.</item>
+    /// <item>An account error (402 <c>payment_method_required</c>) refused the gateway, not the payment: failover.</item>
+    /// <item>A settle's 5xx with <c>success:false</c> and a definite reason is the verdict (x402-rs answers on-chain
+    /// failures so); without one, or with <c>unexpected_settle_error</c>, it may have been processed.</item>
+    /// <item>A 4xx without a verdict is a rejection of the request; for settle only where it says the request was
+    /// unreadable, otherwise it may have been processed.</item>
+    /// </list>
+    /// </remarks>
+    private static AttemptResult? Interpret(FacilitatorOperation operation, int status, ReadOnlySpan<byte> body)
+    {
+        var verdict = UpstreamVerdict.Read(operation, body);
+        if (operation == FacilitatorOperation.Settle && verdict.IsPending)
+        {
+            return new AttemptResult(AttemptFailure.Pending, status, null, null, $"HTTP {status} {verdict.Reason}", 0, Transaction: verdict.Transaction);
+        }
+
+        if (status is >= 400 and < 500 && verdict.IsAccountError)
+        {
+            return new AttemptResult(AttemptFailure.Refused, status, null, null, $"HTTP {status} {verdict.Reason}", 0);
+        }
+
+        if (status >= 500)
+        {
+            return verdict is { HasVerdict: true, Accepted: false, Reason: { Length: > 0 } reason } && reason != X402Reasons.UnexpectedSettleError
+                ? null
+                : new AttemptResult(AttemptFailure.ServerError, status, null, null, $"HTTP {status}", 0);
+        }
+
+        if (status is >= 400 and < 500 && !verdict.HasVerdict)
+        {
+            var failure = operation != FacilitatorOperation.Settle || status is 400 or 411 or 413 or 414 or 415 or 422 or 431
+                ? AttemptFailure.Rejected
+                : AttemptFailure.Unconfirmed;
+            return new AttemptResult(failure, status, null, null, $"HTTP {status}: {Snippet(body)}", 0);
+        }
+
+        return null;
+    }
+
+    private static string? Header(HttpResponseMessage response, string name) =>
+        response.Headers.NonValidated.TryGetValues(name, out var values) || response.Content.Headers.NonValidated.TryGetValues(name, out values)
+            ? values.ToString()
+            : null;
 
     /// <summary>The start of an upstream's rejection, printable and bounded, for the caller's message and the logs.</summary>
     private static string Snippet(ReadOnlySpan<byte> body)

@@ -44,6 +44,9 @@ public sealed partial class SettlementClaim : ISettleAttemptGate
     /// <summary>The upstream named last: where the settlement is, or may be.</summary>
     public string? Upstream => Volatile.Read(ref _upstream);
 
+    /// <summary>The transaction an upstream named for this settlement while it was pending, if one did.</summary>
+    public string? Transaction => _known.Record?.Transaction;
+
     /// <summary>The lease lapsed and another caller took the settlement over: this claim may change nothing more.</summary>
     public bool Lost => Volatile.Read(ref _lost) != 0;
 
@@ -126,15 +129,15 @@ public sealed partial class SettlementClaim : ISettleAttemptGate
     }
 
     /// <summary>Records the upstream's answer.</summary>
-    public ValueTask FinishAsync(string upstreamId, bool success, int statusCode, string? contentType, byte[] body) =>
+    public ValueTask FinishAsync(string upstreamId, bool success, int statusCode, string? contentType, byte[] body, string? extensionResponses = null) =>
         EndAsync(
-            (current, now) => SettlementTransitions.Finish(current, ClaimId, _identity.Fingerprint, upstreamId, success, statusCode, contentType, body, now),
+            (current, now) => SettlementTransitions.Finish(current, ClaimId, _identity.Fingerprint, upstreamId, success, statusCode, contentType, body, now, extensionResponses),
             success ? "finished (success)" : "finished (failure)",
             upstreamId);
 
     /// <summary>Records that <paramref name="upstreamId"/> may have processed the settlement and its outcome is unknown.</summary>
-    public ValueTask MarkPendingAsync(string upstreamId) =>
-        EndAsync((current, now) => SettlementTransitions.MarkPending(current, ClaimId, upstreamId, now), "pending", upstreamId);
+    public ValueTask MarkPendingAsync(string upstreamId, string? transaction = null) =>
+        EndAsync((current, now) => SettlementTransitions.MarkPending(current, ClaimId, upstreamId, now, transaction), "pending", upstreamId);
 
     /// <summary>Gives the settlement up: nothing was processed (a retry stays pending at its holder).</summary>
     public ValueTask ReleaseAsync() =>

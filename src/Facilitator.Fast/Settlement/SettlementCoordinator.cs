@@ -17,18 +17,27 @@ public sealed partial class SettlementCoordinator
     private readonly RoutingTable _table;
     private readonly SettlementLedger _ledger;
     private readonly SettlementDrain _drain;
+    private readonly PendingReconciler _reconciler;
     private readonly TimeProvider _time;
     private readonly ILogger<SettlementCoordinator> _logger;
 
     public SettlementCoordinator(
-        FailoverRouter router, RoutingTable table, SettlementLedger ledger, SettlementDrain drain, TimeProvider time, ILogger<SettlementCoordinator> logger)
+        FailoverRouter router,
+        RoutingTable table,
+        SettlementLedger ledger,
+        SettlementDrain drain,
+        PendingReconciler reconciler,
+        TimeProvider time,
+        ILogger<SettlementCoordinator> logger)
     {
         _router = router;
         _table = table;
         _ledger = ledger;
         _drain = drain;
+        _reconciler = reconciler;
         _time = time;
         _logger = logger;
+        reconciler.Attach(ReconcileAsync);
     }
 
     /// <summary>
@@ -158,7 +167,7 @@ public sealed partial class SettlementCoordinator
             switch (claim.Kind)
             {
                 case ClaimKind.Claimed:
-                    return await SettleOwnedAsync(claim.Claim!, body, null, PaymentKind.Of(view)).ConfigureAwait(false);
+                    return await SettleOwnedAsync(claim.Claim!, identity, body, null, PaymentKind.Of(view)).ConfigureAwait(false);
 
                 case ClaimKind.ClaimedRetry:
                     var holder = _table.Find(claim.Claim!.Upstream!);
@@ -169,7 +178,7 @@ public sealed partial class SettlementCoordinator
                         return SettlementResult.Recorded(claim.Current! with { State = SettlementState.Pending });
                     }
 
-                    return await SettleOwnedAsync(claim.Claim, body, holder, default).ConfigureAwait(false);
+                    return await SettleOwnedAsync(claim.Claim, identity, body, holder, default).ConfigureAwait(false);
 
                 case ClaimKind.Replay:
                     SettlementReplayed(_logger, claim.Current!.UpstreamId ?? "none");
@@ -200,7 +209,8 @@ public sealed partial class SettlementCoordinator
     }
 
     /// <summary>Routes a settlement this caller owns and records how it ended; <paramref name="sticky"/> for a retry at its holder.</summary>
-    private async ValueTask<SettlementResult> SettleOwnedAsync(SettlementClaim claim, PooledBytes body, Upstream? sticky, PaymentKind kind)
+    private async ValueTask<SettlementResult> SettleOwnedAsync(
+        SettlementClaim claim, SettlementIdentity identity, PooledBytes body, Upstream? sticky, PaymentKind kind)
     {
         RouteResult? result = null;
         claim.StartRenewing();
@@ -208,7 +218,13 @@ public sealed partial class SettlementCoordinator
         {
             result = await _router.RouteAsync(FacilitatorOperation.Settle, body, null, CancellationToken.None, sticky, kind, claim).ConfigureAwait(false);
             await claim.StopRenewingAsync().ConfigureAwait(false);
-            return await RecordAsync(claim, result, sticky).ConfigureAwait(false);
+            var settlement = await RecordAsync(claim, result, sticky).ConfigureAwait(false);
+            if (IsPending(settlement) && (sticky?.Id ?? result.Upstream?.Id) is { } holder)
+            {
+                _reconciler.Track(identity, body.Span, holder);
+            }
+
+            return settlement;
         }
         catch
         {
@@ -220,6 +236,57 @@ public sealed partial class SettlementCoordinator
         }
     }
 
+    private static bool IsPending(SettlementResult settlement) =>
+        settlement.Answer == SettlementAnswer.Recorded ? settlement.Record!.State != SettlementState.Finished
+        : settlement.Answer == SettlementAnswer.Routed && settlement.Route!.Outcome == RouteOutcome.SettlementPending;
+
+    /// <summary>
+    /// Asks the holder of a pending settlement again, as a repeat would (a retry claim bound to it); true once it is no
+    /// longer pending (an outcome was found, or there is nothing left to learn), false to ask later.
+    /// </summary>
+    private async ValueTask<bool> ReconcileAsync(PendingSettlement pending)
+    {
+        var read = await _ledger.ReadAsync(pending.Identity.Key).ConfigureAwait(false);
+        if (read.Record is not { } record || record.Fingerprint != pending.Identity.Fingerprint || record.State == SettlementState.Finished)
+        {
+            return true;
+        }
+
+        if (record.State == SettlementState.InFlight && record.LeaseUntilMs > read.NowMs)
+        {
+            return false;
+        }
+
+        var claim = await _ledger.ClaimAsync(pending.Identity, allowFallback: false).ConfigureAwait(false);
+        if (claim.Kind != ClaimKind.ClaimedRetry)
+        {
+            if (claim.Claim is { } unexpected)
+            {
+                await unexpected.ReleaseAsync().ConfigureAwait(false);
+            }
+
+            return claim.Kind == ClaimKind.Replay && claim.Current?.State == SettlementState.Finished;
+        }
+
+        if (_table.Find(claim.Claim!.Upstream!) is not { } holder)
+        {
+            await claim.Claim.ReleaseAsync().ConfigureAwait(false);
+            return true;
+        }
+
+        using var body = new PooledBytes(pending.Request.Length);
+        pending.Request.CopyTo(body.GetWritableMemory(pending.Request.Length));
+        body.Advance(pending.Request.Length);
+        using var settlement = await SettleOwnedAsync(claim.Claim, pending.Identity, body, holder, default).ConfigureAwait(false);
+        if (settlement.Answer == SettlementAnswer.Routed)
+        {
+            PendingResolved(_logger, holder.Id);
+            return true;
+        }
+
+        return false;
+    }
+
     private static async ValueTask<SettlementResult> RecordAsync(SettlementClaim claim, RouteResult result, Upstream? sticky)
     {
         if (sticky is not null && !(result.Outcome == RouteOutcome.Answered && Succeeded(result)))
@@ -227,12 +294,12 @@ public sealed partial class SettlementCoordinator
             // A retry that did not succeed proves nothing about the first attempt (it may have paid, and the retry found
             // the nonce spent, or the holder is down): the settlement stays pending there, and the caller is told so —
             // never "failed", which would tell a resource server that a payment that may have happened did not.
+            var transaction = string.IsNullOrEmpty(result.Last.Transaction) ? claim.Transaction : result.Last.Transaction;
             await (result.Outcome is RouteOutcome.Answered or RouteOutcome.SettlementPending
-                ? claim.MarkPendingAsync(sticky.Id)
+                ? claim.MarkPendingAsync(sticky.Id, result.Last.Transaction)
                 : claim.ReleaseAsync()).ConfigureAwait(false);
             result.Dispose();
-            return SettlementResult.Recorded(new SettlementRecord(
-                SettlementState.Pending, default, false, sticky.Id, null, 0, false, false, 0, null, null, 0));
+            return SettlementResult.Recorded(PendingAt(sticky.Id, transaction));
         }
 
         switch (result.Outcome)
@@ -240,17 +307,17 @@ public sealed partial class SettlementCoordinator
 
             case RouteOutcome.Answered:
                 await claim.FinishAsync(
-                    result.Upstream!.Id, Succeeded(result), result.Last.StatusCode, result.Last.ContentType, result.Body!.Span.ToArray()).ConfigureAwait(false);
+                    result.Upstream!.Id, Succeeded(result), result.Last.StatusCode, result.Last.ContentType, result.Body!.Span.ToArray(),
+                    result.Last.ExtensionResponses).ConfigureAwait(false);
                 return SettlementResult.Routed(result);
 
             case RouteOutcome.SettlementPending:
-                await claim.MarkPendingAsync(result.Upstream!.Id).ConfigureAwait(false);
+                await claim.MarkPendingAsync(result.Upstream!.Id, result.Last.Transaction).ConfigureAwait(false);
                 return SettlementResult.Routed(result);
 
             case RouteOutcome.Withheld when claim.Lost:
                 result.Dispose();
-                return SettlementResult.Recorded(new SettlementRecord(
-                    SettlementState.Pending, default, false, claim.Upstream, null, 0, false, false, 0, null, null, 0));
+                return SettlementResult.Recorded(PendingAt(claim.Upstream, claim.Transaction));
 
             case RouteOutcome.Withheld:
                 await claim.ReleaseAsync().ConfigureAwait(false);
@@ -264,11 +331,18 @@ public sealed partial class SettlementCoordinator
         }
     }
 
+    /// <summary>A pending answer that is not from the ledger: pending at <paramref name="upstreamId"/>, with the transaction known.</summary>
+    private static SettlementRecord PendingAt(string? upstreamId, string? transaction) =>
+        new(SettlementState.Pending, default, false, upstreamId, null, 0, false, false, 0, null, null, 0, default, transaction);
+
     private static bool Succeeded(RouteResult result) =>
         result.Body is { } body && X402AnswerShape.TryReadVerdict(FacilitatorOperation.Settle, body.Span, out var success, out _) && success;
 
     [LoggerMessage(EventId = 1200, Level = LogLevel.Information, Message = "[Facilitator] settle of an authorization already settled by {UpstreamId} answered from the ledger")]
     private static partial void SettlementReplayed(ILogger logger, string upstreamId);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Information, Message = "[Facilitator] a settlement pending at {UpstreamId} has an outcome: asked again, it answered")]
+    private static partial void PendingResolved(ILogger logger, string upstreamId);
 
     [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "[Facilitator] settle refused: another authorization with the same payer and nonce is recorded (at {UpstreamId})")]
     private static partial void NonceReuseRefused(ILogger logger, string upstreamId);

@@ -24,6 +24,12 @@ public sealed class SettlementOptions
     /// </summary>
     public int PollMs { get; set; }
 
+    /// <summary>
+    /// How long after a settlement became pending its holder is first asked again (with the identical request); the
+    /// delay doubles with each answer that is still not an outcome, up to 5 minutes.
+    /// </summary>
+    public int ReconcileAfterMs { get; set; } = 10_000;
+
     /// <summary>The longest a record is kept, whatever the authorization's <c>validBefore</c> says.</summary>
     public int MaxRetentionHours { get; set; } = 24;
 

@@ -30,6 +30,7 @@ public sealed class SettlementPolicy
             ? TimeSpan.FromMinutes(options.UnverifiedRetentionMinutes)
             : MinRetention;
         MaxMemoryBytes = options.MaxMemoryBytes;
+        ReconcileAfter = TimeSpan.FromMilliseconds(options.ReconcileAfterMs);
     }
 
     public TimeSpan Lease { get; }
@@ -57,6 +58,9 @@ public sealed class SettlementPolicy
 
     public long MaxMemoryBytes { get; }
 
+    /// <summary>How long after a settlement became pending its holder is asked again.</summary>
+    public TimeSpan ReconcileAfter { get; }
+
     /// <summary>Reads and validates section <c>Settlement</c>; throws <see cref="InvalidSettingException"/> naming the first bad setting.</summary>
     public static SettlementPolicy Load(IConfiguration configuration, RoutingConfiguration routing)
     {
@@ -77,6 +81,7 @@ public sealed class SettlementPolicy
         InvalidSettingException.ThrowIfOutOfRange("Settlement:FailureRetentionMs", options.FailureRetentionMs, 1000, 3_600_000);
         InvalidSettingException.ThrowIfOutOfRange("Settlement:UnverifiedRetentionMinutes", options.UnverifiedRetentionMinutes, 1, 10_080);
         InvalidSettingException.ThrowIfOutOfRange("Settlement:DrainTimeoutMs", options.DrainTimeoutMs, 0, 3_600_000);
+        InvalidSettingException.ThrowIfOutOfRange("Settlement:ReconcileAfterMs", options.ReconcileAfterMs, 100, 3_600_000);
         if (options.MaxMemoryBytes is < 1024 * 1024 or > 64L * 1024 * 1024 * 1024)
         {
             throw new InvalidSettingException("Settlement:MaxMemoryBytes", "must be between 1 MiB and 64 GiB.");

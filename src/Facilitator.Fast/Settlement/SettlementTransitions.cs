@@ -93,7 +93,7 @@ public static class SettlementTransitions
                 return (ClaimKind.Replay, null);
 
             case SettlementState.Pending:
-                return (ClaimKind.ClaimedRetry, InFlight(identity, claimId, current.UpstreamId, true, nowMs, leaseMs));
+                return (ClaimKind.ClaimedRetry, InFlight(identity, claimId, current.UpstreamId, true, nowMs, leaseMs) with { Transaction = current.Transaction });
 
             case SettlementState.InFlight when current.ClaimId == orphanClaimId && current.UpstreamId is null:
                 return fresh;
@@ -108,7 +108,7 @@ public static class SettlementTransitions
                 return fresh;
 
             default:
-                return (ClaimKind.ClaimedRetry, InFlight(identity, claimId, current.UpstreamId, true, nowMs, leaseMs));
+                return (ClaimKind.ClaimedRetry, InFlight(identity, claimId, current.UpstreamId, true, nowMs, leaseMs) with { Transaction = current.Transaction });
         }
     }
 
@@ -127,7 +127,8 @@ public static class SettlementTransitions
     /// answer is a success from the upstream that holds the settlement (a success is the outcome, whoever learned it).
     /// </summary>
     public static SettlementChange Finish(
-        SettlementRecord? current, string claimId, Sha256Hash fingerprint, string upstreamId, bool success, int statusCode, string? contentType, byte[] body, long nowMs)
+        SettlementRecord? current, string claimId, Sha256Hash fingerprint, string upstreamId, bool success, int statusCode, string? contentType, byte[] body, long nowMs,
+        string? extensionResponses = null)
     {
         var owner = IsOwner(current, claimId);
         var holderSucceeded = success && current is { State: SettlementState.Pending or SettlementState.InFlight } && current.Fingerprint == fingerprint
@@ -139,13 +140,20 @@ public static class SettlementTransitions
 
         return SettlementChange.To(new SettlementRecord(
             SettlementState.Finished, current!.Fingerprint, current.Verified, upstreamId, claimId, 0, false, success, statusCode, contentType, body, nowMs,
-            current.RequestDigest));
+            current.RequestDigest, null, extensionResponses));
     }
 
-    /// <summary>The owner's attempt may have been processed by <paramref name="upstreamId"/> and its outcome is unknown.</summary>
-    public static SettlementChange MarkPending(SettlementRecord? current, string claimId, string upstreamId, long nowMs) =>
+    /// <summary>
+    /// The owner's attempt may have been processed by <paramref name="upstreamId"/> and its outcome is unknown; the
+    /// transaction the upstream named is kept (a retry that names none keeps the one known before).
+    /// </summary>
+    public static SettlementChange MarkPending(SettlementRecord? current, string claimId, string upstreamId, long nowMs, string? transaction = null) =>
         IsOwner(current, claimId)
-            ? SettlementChange.To(current! with { State = SettlementState.Pending, UpstreamId = upstreamId, LeaseUntilMs = 0, Retry = false, SinceMs = nowMs })
+            ? SettlementChange.To(current! with
+            {
+                State = SettlementState.Pending, UpstreamId = upstreamId, LeaseUntilMs = 0, Retry = false, SinceMs = nowMs,
+                Transaction = string.IsNullOrEmpty(transaction) ? current.Transaction : transaction,
+            })
             : SettlementChange.Refused;
 
     /// <summary>

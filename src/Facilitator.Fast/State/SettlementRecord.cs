@@ -25,6 +25,8 @@ public enum SettlementState : byte
 /// <param name="Success">Finished: the upstream reported the settlement successful.</param>
 /// <param name="SinceMs">When the record took this state, in the store's clock (Unix milliseconds).</param>
 /// <param name="RequestDigest">SHA-256 of the request that wrote it: a failure is replayed to that very request only.</param>
+/// <param name="Transaction">Pending: the transaction the holder said it broadcast, when it named one.</param>
+/// <param name="ExtensionResponses">Finished: the answer's <c>EXTENSION-RESPONSES</c> header, replayed with it.</param>
 public sealed record SettlementRecord(
     SettlementState State,
     Sha256Hash Fingerprint,
@@ -38,7 +40,9 @@ public sealed record SettlementRecord(
     string? ContentType,
     byte[]? Body,
     long SinceMs,
-    Sha256Hash RequestDigest = default);
+    Sha256Hash RequestDigest = default,
+    string? Transaction = null,
+    string? ExtensionResponses = null);
 
 /// <summary>
 /// A record as read from a store: the record (null when there is none), the version a replacement must name (the

@@ -17,16 +17,20 @@ internal sealed record SettlementRecordWire(
     [property: JsonPropertyName("b")] byte[]? Body,
     [property: JsonPropertyName("at")] long SinceMs,
     [property: JsonPropertyName("q")] string RequestDigest,
+    [property: JsonPropertyName("x")] string? Transaction,
+    [property: JsonPropertyName("e")] string? ExtensionResponses,
     [property: JsonPropertyName("i")] string Instance)
 {
     public SettlementRecord? ToRecord() =>
         Sha256Hash.TryParse(Fingerprint, out var fingerprint) && Sha256Hash.TryParse(RequestDigest, out var requestDigest)
-            ? new(State, fingerprint, Verified, UpstreamId, ClaimId, LeaseUntilMs, Retry, Success, StatusCode, ContentType, Body, SinceMs, requestDigest)
+            ? new(State, fingerprint, Verified, UpstreamId, ClaimId, LeaseUntilMs, Retry, Success, StatusCode, ContentType, Body, SinceMs, requestDigest,
+                Transaction, ExtensionResponses)
             : null;
 
     public static SettlementRecordWire From(SettlementRecord record, string instance) =>
         new(record.State, record.Fingerprint.ToString(), record.Verified, record.UpstreamId, record.ClaimId, record.LeaseUntilMs,
-            record.Retry, record.Success, record.StatusCode, record.ContentType, record.Body, record.SinceMs, record.RequestDigest.ToString(), instance);
+            record.Retry, record.Success, record.StatusCode, record.ContentType, record.Body, record.SinceMs, record.RequestDigest.ToString(),
+            record.Transaction, record.ExtensionResponses, instance);
 }
 
 /// <summary>Source-generated JSON for what shared state stores in Redis.</summary>

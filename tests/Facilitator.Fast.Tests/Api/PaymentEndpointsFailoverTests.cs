@@ -65,7 +65,8 @@ public sealed class PaymentEndpointsFailoverTests
     [Theory]
     [InlineData(200, """{"isValid":false,"invalidReason":"invalid_exact_evm_payload_signature","payer":"0x857b06519E91e3A54538791bDbb0E22373e36b66"}""")]
     [InlineData(400, """{"isValid":false,"invalidReason":"invalid_payload","invalidMessage":"bad"}""")]
-    [InlineData(422, """{"error":"unprocessable"}""")]
+    [InlineData(402, """{"isValid":false,"invalidReason":"invalid_exact_evm_insufficient_balance","payer":"0x1"}""")]
+    [InlineData(412, """{"isValid":false,"invalidReason":"permit2_allowance_required","payer":"0x1"}""")]
     public async Task Verify_PrimaryGivesDefiniteAnswer_ReturnedAsItCameWithoutFailover(int status, string body)
     {
         await using var primary = await FakeFacilitator.StartAsync();
@@ -86,6 +87,8 @@ public sealed class PaymentEndpointsFailoverTests
     [InlineData(200, "<html>proxy error</html>", "text/html")]
     [InlineData(200, """{"unexpected":"shape"}""", "application/json")]
     [InlineData(503, """{"isValid":false,"invalidReason":"unexpected_verify_error"}""", "application/json")]
+    [InlineData(422, """{"error":"unprocessable"}""", "application/json")]
+    [InlineData(402, """{"errorType":"payment_method_required","errorMessage":"add a payment method"}""", "application/json")]
     public async Task Verify_PrimaryAnswersWithFailure_SecondaryAnswers(int status, string body, string contentType)
     {
         await using var primary = await FakeFacilitator.StartAsync();

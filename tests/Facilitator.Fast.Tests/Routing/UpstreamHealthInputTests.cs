@@ -139,7 +139,7 @@ public sealed class UpstreamHealthInputTests
 
     [Theory]
     [InlineData(409, """{"error":"settlement already in progress"}""")]
-    [InlineData(402, """{"errorType":"payment_method_required"}""")]
+    [InlineData(402, """{"error":"payment required"}""")]
     public async Task Settle_PrimaryAnswers4xxWithoutAVerdictThatDoesNotSayUnread_PendingNeverTheNextUpstream(int status, string body)
     {
         await using var primary = await FakeFacilitator.StartAsync();
