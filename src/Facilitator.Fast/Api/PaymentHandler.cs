@@ -174,7 +174,7 @@ internal sealed class PaymentHandler(FailoverRouter router, SettlementCoordinato
                     context, operation, StatusCodes.Status503ServiceUnavailable,
                     operation == FacilitatorOperation.Settle ? X402Reasons.UnexpectedSettleError : X402Reasons.UnexpectedVerifyError,
                     result.Outcome == RouteOutcome.NoneEligible
-                        ? "No healthy facilitators available."
+                        ? $"{result.FailureSummary ?? "No healthy facilitators available"}."
                         : $"All facilitators failed: {result.FailureSummary}.",
                     view, body).ConfigureAwait(false);
                 return;

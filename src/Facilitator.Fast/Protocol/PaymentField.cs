@@ -39,6 +39,14 @@ public enum PaymentField : byte
     ValidBefore,
     Nonce,
 
+    /// <summary>
+    /// <c>paymentRequirements.extra.feePayer</c> (SVM <c>exact</c>), <c>facilitatorAddress</c> (<c>upto</c>) and
+    /// <c>receiverAuthorizer</c> (<c>batch-settlement</c>): the facilitator the payment was signed for.
+    /// </summary>
+    RequirementsExtraFeePayer,
+    RequirementsExtraFacilitatorAddress,
+    RequirementsExtraReceiverAuthorizer,
+
     /// <summary><c>paymentPayload.payload.permit2Authorization</c>: present on Permit2 payments (v2), which are not EIP-3009.</summary>
     Permit2Authorization,
 }

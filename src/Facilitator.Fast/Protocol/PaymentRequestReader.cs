@@ -212,6 +212,9 @@ public static class PaymentRequestReader
             case Scope.Extra:
                 if (reader.ValueTextEquals("name"u8)) return (PaymentField.RequirementsExtraName, Scope.Root);
                 if (reader.ValueTextEquals("version"u8)) return (PaymentField.RequirementsExtraVersion, Scope.Root);
+                if (reader.ValueTextEquals("feePayer"u8)) return (PaymentField.RequirementsExtraFeePayer, Scope.Root);
+                if (reader.ValueTextEquals("facilitatorAddress"u8)) return (PaymentField.RequirementsExtraFacilitatorAddress, Scope.Root);
+                if (reader.ValueTextEquals("receiverAuthorizer"u8)) return (PaymentField.RequirementsExtraReceiverAuthorizer, Scope.Root);
                 break;
             case Scope.Payload:
                 if (reader.ValueTextEquals("scheme"u8)) return (PaymentField.PayloadScheme, Scope.Root);

@@ -16,6 +16,10 @@ public sealed class SupportedResponse
     /// <summary>Signer addresses per CAIP family, e.g. <c>{"eip155:*": ["0x..."]}</c> (v2).</summary>
     [JsonPropertyName("signers")]
     public Dictionary<string, JsonElement> Signers { get; set; } = [];
+
+    /// <summary>Fields this version does not know (PayAI's <c>batchPolicy</c>, future ones): kept, never dropped.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? AdditionalFields { get; set; }
 }
 
 /// <summary>One supported payment kind.</summary>
@@ -33,4 +37,8 @@ public sealed class SupportedKind
     [JsonPropertyName("extra")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public JsonElement? Extra { get; set; }
+
+    /// <summary>Fields of a kind this version does not know: kept with the kind.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? AdditionalFields { get; set; }
 }

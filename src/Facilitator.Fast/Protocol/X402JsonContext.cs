@@ -8,4 +8,5 @@ namespace Facilitator.Fast.Protocol;
     ReadCommentHandling = System.Text.Json.JsonCommentHandling.Disallow,
     MaxDepth = 64)]
 [JsonSerializable(typeof(SupportedResponse))]
+[JsonSerializable(typeof(Dictionary<string, Dictionary<string, System.Text.Json.JsonElement>>))]
 public sealed partial class X402JsonContext : JsonSerializerContext;

@@ -69,7 +69,10 @@ public sealed class FailoverRouter
             var count = Order(snapshot, operation, kind, body is null ? default : body.Span, only, candidates, out var capable);
             if (capable == 0 && snapshot.Routes.Length > 0)
             {
-                return new RouteResult(RouteOutcome.Unsupported, null, default, 0, "No facilitator supports this payment's scheme and network.");
+                return kind.IsBound
+                    ? new RouteResult(RouteOutcome.NoneEligible, null, default, 0,
+                        $"The payment was signed for a facilitator (extra.{FacilitatorBinding.Fields[kind.BindingField]}) that no upstream of this gateway advertises for its kind, or whose /supported is not known yet; it was sent to no other facilitator")
+                    : new RouteResult(RouteOutcome.Unsupported, null, default, 0, "No facilitator supports this payment's scheme and network.");
             }
 
             _budget.RecordRequest();
@@ -87,6 +90,11 @@ public sealed class FailoverRouter
     /// kept as trial candidates (claimed only when reached), except for settle while a healthy one exists: a settle
     /// is never the trial that finds out whether a failing upstream is back.
     /// </summary>
+    /// <remarks>
+    /// A payment bound to a facilitator (its requirements name a fee payer or the like) goes only to the upstreams that
+    /// advertise that value for its kind: another would have to call it invalid, and that verdict would be final. An
+    /// upstream whose capabilities are not known yet cannot be shown to be the one, so it is not tried.
+    /// </remarks>
     internal static int Order(
         RoutingSnapshot snapshot, FacilitatorOperation operation, PaymentKind kind, ReadOnlySpan<byte> body, Upstream? only, Candidate[] candidates, out int capable)
     {
@@ -95,19 +103,28 @@ public sealed class FailoverRouter
         Span<char> keyBuffer = stackalloc char[256];
         var keyLength = only is null ? kind.WriteKey(body, keyBuffer) : -1;
         ReadOnlySpan<char> key = keyLength < 0 ? default : keyBuffer[..keyLength];
+        Span<char> bindingBuffer = stackalloc char[512];
+        var bindingLength = only is null && kind.IsBound ? FacilitatorBinding.WriteKey(kind, body, bindingBuffer) : 0;
+        if (bindingLength < 0)
+        {
+            return 0;
+        }
+
+        ReadOnlySpan<char> binding = bindingBuffer[..bindingLength];
         var settleAvoidsTrials = false;
         if (operation == FacilitatorOperation.Settle)
         {
             foreach (var route in snapshot.Routes)
             {
-                settleAvoidsTrials |= route.IsHealthy && PaymentKind.SupportIn(route.Upstream.CapabilitySet, key) != Support.NotListed;
+                settleAvoidsTrials |= route.IsHealthy && Eligibility(route.Upstream, key, binding) != Support.NotListed;
             }
         }
+
         for (var pass = 0; pass < 2; pass++)
         {
             foreach (var route in snapshot.Routes)
             {
-                var support = only is null ? PaymentKind.SupportIn(route.Upstream.CapabilitySet, key) : Support.Listed;
+                var support = only is null ? Eligibility(route.Upstream, key, binding) : Support.Listed;
                 if (support == Support.NotListed || (support == Support.Listed) != (pass == 0))
                 {
                     continue;
@@ -124,6 +141,11 @@ public sealed class FailoverRouter
 
         return count;
     }
+
+    private static Support Eligibility(Upstream upstream, ReadOnlySpan<char> key, ReadOnlySpan<char> binding) =>
+        binding.IsEmpty ? PaymentKind.SupportIn(upstream.CapabilitySet, key)
+        : upstream.CapabilitySet?.Advertises(binding) == true ? Support.Listed
+        : Support.NotListed;
 
     private async ValueTask<RouteResult> TryCandidatesAsync(
         FacilitatorOperation operation, PooledBytes? body, string? query, CancellationToken callerAborted, Candidate[] candidates, int count, ISettleAttemptGate? gate)

@@ -11,10 +11,30 @@ public enum Support : byte
     NotListed,
 }
 
-/// <summary>The (x402Version, scheme, network) of a payment, as slices of its request body.</summary>
-public readonly record struct PaymentKind(int Version, Utf8Slice Scheme, Utf8Slice Network)
+/// <summary>
+/// The (x402Version, scheme, network) of a payment, as slices of its request body, and the facilitator value it is
+/// bound to when its kind binds it (<see cref="FacilitatorBinding"/>; <paramref name="BindingField"/> -1 when not).
+/// </summary>
+public readonly record struct PaymentKind(int Version, Utf8Slice Scheme, Utf8Slice Network, Utf8Slice Binding = default, int BindingField = -1)
 {
-    public static PaymentKind Of(in PaymentRequestView view) => new(view.Version, view.Scheme, view.Network);
+    private static readonly PaymentField[] s_bindingFields =
+        [PaymentField.RequirementsExtraFeePayer, PaymentField.RequirementsExtraFacilitatorAddress, PaymentField.RequirementsExtraReceiverAuthorizer];
+
+    public static PaymentKind Of(in PaymentRequestView view)
+    {
+        for (var i = 0; i < s_bindingFields.Length; i++)
+        {
+            if (view[s_bindingFields[i]] is { Kind: not SliceKind.Absent } binding)
+            {
+                return new PaymentKind(view.Version, view.Scheme, view.Network, binding, i);
+            }
+        }
+
+        return new PaymentKind(view.Version, view.Scheme, view.Network);
+    }
+
+    /// <summary>The payment names the facilitator it was signed for.</summary>
+    public bool IsBound => BindingField >= 0;
 
     /// <summary>The capability lookup key of this payment (see <see cref="CapabilitySet.WriteKey"/>); -1 when not a payment.</summary>
     public int WriteKey(ReadOnlySpan<byte> body, Span<char> key) =>

@@ -45,6 +45,13 @@ public sealed class SupportedCatalog
         var cached = Volatile.Read(ref _cached);
         if (cached is not null && _time.GetUtcNow() < cached.ExpiresAt)
         {
+            // Health moved since the merge: the kinds' extra (fee payers) must be those of the upstream now first in line.
+            if (cached.Available && !ReferenceEquals(cached.Snapshot, _table.Current))
+            {
+                cached = cached with { Json = MergedJson(_table.Current, cached.Answered!), Snapshot = _table.Current };
+                Volatile.Write(ref _cached, cached);
+            }
+
             return ValueTask.FromResult(cached);
         }
 
@@ -123,13 +130,13 @@ public sealed class SupportedCatalog
             }
 
             var results = await Task.WhenAll(probes).ConfigureAwait(false);
-            var answers = new List<SupportedResponse>(routes.Length);
+            var answered = new HashSet<Upstream>();
             var failures = new List<string>();
             for (var i = 0; i < routes.Length; i++)
             {
-                if (results[i].Answered && routes[i].Upstream.Capabilities is { } capabilities)
+                if (results[i].Answered && routes[i].Upstream.Capabilities is not null)
                 {
-                    answers.Add(capabilities);
+                    answered.Add(routes[i].Upstream);
                 }
                 else
                 {
@@ -138,11 +145,11 @@ public sealed class SupportedCatalog
             }
 
             var now = _time.GetUtcNow();
-            var merged = SupportedKindsMerger.Merge(answers);
-            var json = JsonSerializer.SerializeToUtf8Bytes(merged, X402JsonContext.Default.SupportedResponse);
-            var answer = answers.Count == 0
-                ? new SupportedAnswer(json, now + Min(_cacheFor, FailureCacheLimit), false, string.Join("; ", failures))
-                : new SupportedAnswer(json, now + (failures.Count == 0 ? _cacheFor : Min(_cacheFor, PartialCacheLimit)), true, null);
+            var snapshot = _table.Current;
+            var json = MergedJson(snapshot, answered);
+            var answer = answered.Count == 0
+                ? new SupportedAnswer(json, now + Min(_cacheFor, FailureCacheLimit), false, string.Join("; ", failures), snapshot, answered)
+                : new SupportedAnswer(json, now + (failures.Count == 0 ? _cacheFor : Min(_cacheFor, PartialCacheLimit)), true, null, snapshot, answered);
             Volatile.Write(ref _cached, answer);
             Volatile.Write(ref _lastRoundTicks, now.UtcTicks);
 
@@ -152,6 +159,14 @@ public sealed class SupportedCatalog
         {
             completion.SetException(ex);
         }
+    }
+
+    /// <summary>The merged answer of the upstreams that answered, in the order payments would reach them: healthy first, then priority.</summary>
+    private static byte[] MergedJson(RoutingSnapshot snapshot, IReadOnlySet<Upstream> answered)
+    {
+        var ordered = snapshot.Routes.Where(r => answered.Contains(r.Upstream)).OrderBy(static r => r.IsHealthy ? 0 : 1)
+            .Select(static r => (r.Upstream.Id, r.Upstream.Capabilities!));
+        return JsonSerializer.SerializeToUtf8Bytes(SupportedKindsMerger.Merge(ordered), X402JsonContext.Default.SupportedResponse);
     }
 
     private static SupportedResponse? TryParse(ReadOnlySpan<byte> body)
@@ -180,4 +195,7 @@ public sealed class SupportedCatalog
 
 /// <summary>The merged <c>/supported</c> body and until when it may be served.</summary>
 /// <param name="Available">False when no upstream answered; <paramref name="FailureSummary"/> says why.</param>
-public sealed record SupportedAnswer(byte[] Json, DateTimeOffset ExpiresAt, bool Available, string? FailureSummary);
+/// <param name="Snapshot">The routing snapshot (health) the kinds were merged under.</param>
+/// <param name="Answered">The upstreams whose answers were merged.</param>
+public sealed record SupportedAnswer(
+    byte[] Json, DateTimeOffset ExpiresAt, bool Available, string? FailureSummary, RoutingSnapshot? Snapshot = null, IReadOnlySet<Upstream>? Answered = null);
