@@ -78,7 +78,8 @@ public static partial class Program
         services.AddSingleton(routing);
         var redis = services.AddFacilitatorState(builder.Configuration, [.. routing.Upstreams.Select(static u => u.Id)], settlement.MaxMemoryBytes);
         services.AddSingleton(_ => new OperationLog(routing.Aggregator.OperationLogCapacity));
-        services.AddSingleton(sp => new RoutingTable(routing, sp.GetRequiredService<IUpstreamHealthStore>(), sp.GetRequiredService<ILogger<RoutingTable>>()));
+        services.AddSingleton(sp => new RoutingTable(
+            routing, sp.GetRequiredService<IUpstreamHealthStore>(), sp.GetRequiredService<ILogger<RoutingTable>>(), time: sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<FailoverRouter>();
         services.AddSingleton(settlement);
         services.AddSingleton<SettlementOutcomeRetries>();

@@ -94,6 +94,7 @@ internal sealed record FacilitatorConfig(
     int TimeoutMs,
     int SettleTimeoutMs,
     int Retries,
-    Dictionary<string, List<string>> HeaderNames);
+    Dictionary<string, List<string>> HeaderNames,
+    string? Auth);
 
 internal sealed record StatusAction(string? Action);

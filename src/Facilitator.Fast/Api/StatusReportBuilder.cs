@@ -165,7 +165,8 @@ internal sealed class StatusReportBuilder(
                 (int)u.Definition.Timeout.TotalMilliseconds,
                 (int)u.Definition.SettleTimeout.TotalMilliseconds,
                 u.Definition.Retries,
-                HeaderNames(u.Definition)))]);
+                HeaderNames(u.Definition),
+                u.Credentials?.Kind))]);
     }
 
     private static Dictionary<string, List<string>> HeaderNames(UpstreamDefinition definition)

@@ -130,7 +130,8 @@ public sealed class RoutingConfiguration
                 TimeSpan.FromMilliseconds(settleTimeout),
                 retries,
                 BuildHeaders(path, u.Headers),
-                u.PropagateTraceContext && telemetry));
+                u.PropagateTraceContext && telemetry,
+                BuildCredentials($"{path}:Auth", u.Auth)));
         }
 
         if (!definitions.Exists(d => d.Enabled))
@@ -211,6 +212,47 @@ public sealed class RoutingConfiguration
         }
 
         return [.. perOperation.Select(static l => l.ToArray())];
+    }
+
+    /// <summary>Validates an upstream's <c>Auth</c> section now, so a bad key stops the start with one line naming it.</summary>
+    private static Func<TimeProvider, IUpstreamCredentials>? BuildCredentials(string path, UpstreamAuthOptions? auth)
+    {
+        if (auth is null || string.IsNullOrWhiteSpace(auth.Kind))
+        {
+            return null;
+        }
+
+        if (!string.Equals(auth.Kind, PayAiMerchantToken.KindName, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidSettingException($"{path}:Kind", $"'{auth.Kind}' must be {PayAiMerchantToken.KindName}.");
+        }
+
+        if (string.IsNullOrWhiteSpace(auth.KeyId))
+        {
+            throw new InvalidSettingException($"{path}:KeyId", "the merchant key's id is required.");
+        }
+
+        var keyText = auth.PrivateKey;
+        if (!string.IsNullOrWhiteSpace(auth.PrivateKeyFile))
+        {
+            try
+            {
+                keyText = File.ReadAllText(auth.PrivateKeyFile);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new InvalidSettingException($"{path}:PrivateKeyFile", $"could not be read ({ex.GetType().Name}).");
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(keyText) || PayAiMerchantToken.ParseSeed(keyText) is not { } seed)
+        {
+            throw new InvalidSettingException(
+                $"{path}:PrivateKey", "must be a base64 Ed25519 private key: a 32-byte seed, or 64 bytes of seed and its public key.");
+        }
+
+        var keyId = auth.KeyId.Trim();
+        return time => new PayAiMerchantToken(keyId, seed, time);
     }
 
     private static bool IsValidId(string id) =>

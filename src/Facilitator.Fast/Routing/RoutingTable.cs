@@ -22,14 +22,15 @@ public sealed class RoutingTable : IDisposable
         RoutingConfiguration configuration,
         IUpstreamHealthStore health,
         ILogger<RoutingTable> logger,
-        Func<UpstreamDefinition, HttpMessageHandler>? handlerFactory = null)
+        Func<UpstreamDefinition, HttpMessageHandler>? handlerFactory = null,
+        TimeProvider? time = null)
     {
         _health = health;
         _logger = logger;
         _failoverEnabled = configuration.Aggregator.Enabled;
         _cooldown = TimeSpan.FromMilliseconds(configuration.Aggregator.UnhealthyCooldownMs);
         var factory = handlerFactory ?? Upstream.CreateHandler;
-        All = [.. configuration.Upstreams.Select(d => new Upstream(d, factory(d)))];
+        All = [.. configuration.Upstreams.Select(d => new Upstream(d, factory(d), time))];
         _current = Build();
         _health.Transitioned += OnTransitioned;
     }

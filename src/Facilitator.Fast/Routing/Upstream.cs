@@ -11,9 +11,10 @@ public sealed class Upstream : IDisposable
     private readonly Uri[] _endpoints;
     private long _nextTrialTicks;
 
-    public Upstream(UpstreamDefinition definition, HttpMessageHandler handler)
+    public Upstream(UpstreamDefinition definition, HttpMessageHandler handler, TimeProvider? time = null)
     {
         Definition = definition;
+        Credentials = definition.Credentials?.Invoke(time ?? TimeProvider.System);
         Invoker = new HttpMessageInvoker(handler, disposeHandler: true);
         _endpoints = new Uri[FacilitatorOperations.Count];
         for (var i = 0; i < _endpoints.Length; i++)
@@ -27,6 +28,9 @@ public sealed class Upstream : IDisposable
     public string Id => Definition.Id;
 
     public HttpMessageInvoker Invoker { get; }
+
+    /// <summary>What authenticates the gateway to this upstream on every request; null when nothing does.</summary>
+    public IUpstreamCredentials? Credentials { get; }
 
     public UpstreamStatistics Statistics { get; } = new();
 

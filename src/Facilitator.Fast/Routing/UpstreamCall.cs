@@ -166,6 +166,8 @@ public static class UpstreamCall
             }
         }
 
+        upstream.Credentials?.Apply(request);
+
         return request;
     }
 

@@ -17,7 +17,8 @@ public sealed class UpstreamDefinition
         TimeSpan settleTimeout,
         int retries,
         KeyValuePair<string, string>[][] headers,
-        bool propagateTraceContext = false)
+        bool propagateTraceContext = false,
+        Func<TimeProvider, IUpstreamCredentials>? credentials = null)
     {
         Id = id;
         Name = name;
@@ -31,7 +32,11 @@ public sealed class UpstreamDefinition
         Retries = retries;
         Headers = headers;
         PropagateTraceContext = propagateTraceContext;
+        Credentials = credentials;
     }
+
+    /// <summary>Makes the upstream's credentials (validated at load); null when it needs none.</summary>
+    public Func<TimeProvider, IUpstreamCredentials>? Credentials { get; }
 
     /// <summary>Whether requests carry the trace context (configured for this upstream, and telemetry exported).</summary>
     public bool PropagateTraceContext { get; }

@@ -30,6 +30,9 @@ public sealed class UpstreamOptions
     /// Values are treated as secrets: they never appear in logs or the status API.</summary>
     public Dictionary<string, Dictionary<string, string>>? Headers { get; set; }
 
+    /// <summary>How the gateway authenticates to this upstream (<c>payai-merchant</c>); none by default.</summary>
+    public UpstreamAuthOptions? Auth { get; set; }
+
     /// <summary>
     /// Send this upstream the trace context (<c>traceparent</c>, <c>tracestate</c>, <c>baggage</c>) of the request it
     /// serves, which continues the caller's. Only when telemetry is exported too; off by default, so a caller's trace
