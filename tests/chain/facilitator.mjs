@@ -1,8 +1,8 @@
 // The official x402 facilitator (@x402/core's x402Facilitator with @x402/evm's exact scheme, v1 and v2) on the local
 // chain, served over HTTP the way the official HTTPFacilitatorClient calls it (POST /verify, POST /settle,
 // GET /supported), in the shape of the official example facilitator. Env: RPC_URL, PORT, FACILITATOR_KEY,
-// CRASH_FLAG (a file: when it exists at a settle, the process deletes it and kills itself right after broadcasting
-// the transaction, before answering: a facilitator dying mid-settle).
+// CONFIRMATION_TIMEOUT_MS (how long a settle waits for its receipt), CRASH_FLAG (a file: when it exists at a settle,
+// the process deletes it and kills itself right after broadcasting the transaction, before answering).
 import fs from "node:fs";
 import express from "express";
 import { createWalletClient, http, publicActions } from "viem";
@@ -35,7 +35,7 @@ const signer = toFacilitatorEvmSigner({
   },
   sendTransaction: (args) => wallet.sendTransaction(args),
   waitForTransactionReceipt: (args) => wallet.waitForTransactionReceipt(args),
-}, { confirmationTimeoutMs: 30_000 });
+}, { confirmationTimeoutMs: Number(process.env.CONFIRMATION_TIMEOUT_MS ?? 30_000) });
 
 const facilitator = new x402Facilitator();
 registerExactEvmScheme(facilitator, { signer, networks: "eip155:84532" });

@@ -195,4 +195,39 @@ describe("settlement on chain through two gateway instances", () => {
     assert.equal(before.payer - after.payer, PRICE, "still exactly one transfer");
     assert.equal(after.payee - before.payee, PRICE);
   });
+
+  for (const version of [1, 2]) {
+    test(`Settle_V${version}ReceiptDoesNotComeInTime_PendingAtThePrimaryNeverTheBackupAndOneTransferOnceMined`, async () => {
+      const body = await pay({ version });
+      const before = await balances();
+      const backupSettles = (await stack.backup.counts()).settle;
+      await stack.chain.automine(false);
+      try {
+        // The official facilitator broadcasts, waits 3 s for a receipt, and answers without one: v2 with its
+        // settlement_pending and the transaction, v1 with a failure that is only an exception's text.
+        const first = await gateway.post("settle", body);
+        assert.equal(first.status, 202, JSON.stringify(first.body));
+        assert.equal(first.body.errorReason, "settlement_pending");
+        assert.equal(first.headers.get("x-facilitator-upstream"), "primary");
+        if (version === 2) {
+          assert.match(first.body.transaction, /^0x[0-9a-f]{64}$/);
+        }
+
+        const repeat = await other.post("settle", body);
+        assert.equal(repeat.status, 202, JSON.stringify(repeat.body));
+        assert.equal(repeat.headers.get("x-facilitator-upstream"), "primary");
+      } finally {
+        await stack.chain.automine(true);
+        await stack.chain.mine();
+      }
+
+      const { from, nonce } = authorizationOf(body);
+      await eventually(async () => (await stack.chain.authorizationState(from, nonce)) === true, "the transfer is mined");
+      await gateway.post("settle", body);
+      assert.equal((await stack.backup.counts()).settle, backupSettles, "the backup never received the settlement");
+      const after = await balances();
+      assert.equal(before.payer - after.payer, PRICE, "exactly one transfer");
+      assert.equal(after.payee - before.payee, PRICE);
+    });
+  }
 });

@@ -73,7 +73,7 @@ public class WireBenchmarks
 
     private static readonly Facilitator.Fast.State.SettlementRecordWire SettlementSample = new(
         Facilitator.Fast.State.SettlementState.Finished, new string('a', 64), true, "x402-rs", null, 0, false, true, 200, "application/json", VerifyAnswer,
-        1_795_000_000_000, new string('b', 64), "instance");
+        1_795_000_000_000, new string('b', 64), null, null, "instance");
 
     private static readonly Facilitator.Fast.Api.StatusReport StatusReportSample = new(
         true,

@@ -11,4 +11,7 @@ public enum PaymentRequestError : byte
     MissingPaymentPayload,
     MissingPaymentRequirements,
     DuplicateField,
+
+    /// <summary><c>paymentPayload.x402Version</c> is not the request's <c>x402Version</c> (facilitators dispatch on the former).</summary>
+    PayloadVersionMismatch,
 }

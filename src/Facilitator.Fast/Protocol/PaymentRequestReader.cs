@@ -54,6 +54,7 @@ public static class PaymentRequestReader
         PaymentRequestError.NotAnObject => "The request body must be a JSON object.",
         PaymentRequestError.MissingVersion => "The request body must have a numeric x402Version.",
         PaymentRequestError.UnsupportedVersion => "x402Version must be 1 or 2.",
+        PaymentRequestError.PayloadVersionMismatch => "paymentPayload.x402Version must be a number equal to x402Version.",
         PaymentRequestError.MissingPaymentPayload => "The request body must have a paymentPayload object.",
         PaymentRequestError.MissingPaymentRequirements => "The request body must have a paymentRequirements object.",
         PaymentRequestError.DuplicateField => "The request body repeats a field; each field may appear once.",
@@ -157,6 +158,11 @@ public static class PaymentRequestReader
             return PaymentRequestError.MissingPaymentRequirements;
         }
 
+        if (state.PayloadVersionInvalid || (state.PayloadVersion is { } payloadVersion && payloadVersion != version))
+        {
+            return PaymentRequestError.PayloadVersionMismatch;
+        }
+
         view = state.View;
         view.Version = version.Value;
         return PaymentRequestError.None;
@@ -168,6 +174,23 @@ public static class PaymentRequestReader
         var seenChildren = 0u;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
+            if (scope == Scope.Payload && reader.ValueTextEquals("x402Version"u8))
+            {
+                state.Duplicate |= state.PayloadVersion is not null || state.PayloadVersionInvalid;
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var payloadVersion))
+                {
+                    state.PayloadVersion = payloadVersion;
+                }
+                else
+                {
+                    state.PayloadVersionInvalid = true;
+                    reader.Skip();
+                }
+
+                continue;
+            }
+
             var (field, child) = Match(ref reader, scope);
             reader.Read();
             if (field is { } captured)
@@ -256,6 +279,8 @@ public static class PaymentRequestReader
     private struct ReadState
     {
         public PaymentRequestView View;
+        public int? PayloadVersion;
+        public bool PayloadVersionInvalid;
         public uint SeenFields;
         public bool Duplicate;
     }

@@ -25,6 +25,36 @@ public readonly record struct UpstreamVerdict(bool IsObject, bool HasVerdict, bo
     /// <summary>The answer is about the operator's account with the upstream, not about the payment.</summary>
     public bool IsAccountError => Reason == PaymentMethodRequired;
 
+    /// <summary>
+    /// A refusal whose reason is a reason: a code of the x402 vocabulary (lower-case letters, digits, underscores) other
+    /// than those that leave the outcome open. A refusal that carries an exception's text, or no reason, or one of
+    /// those, says nothing certain about whether the payment will happen.
+    /// </summary>
+    public bool IsDefinite => Reason is { Length: > 0 and <= 96 } reason && IsCode(reason) && !OpenOutcomes.Contains(reason);
+
+    /// <summary>Codes that leave a settlement's outcome open: an unexpected error, a confirmation that timed out.</summary>
+    private static readonly HashSet<string> OpenOutcomes = new(StringComparer.Ordinal)
+    {
+        X402Reasons.UnexpectedSettleError,
+        X402Reasons.UnexpectedVerifyError,
+        "settle_exact_svm_transaction_confirmation_timed_out",
+        SettlementPending,
+        DuplicateSettlement,
+    };
+
+    private static bool IsCode(string reason)
+    {
+        foreach (var c in reason)
+        {
+            if (c is not ((>= 'a' and <= 'z') or (>= '0' and <= '9') or '_'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     public static UpstreamVerdict Read(FacilitatorOperation operation, ReadOnlySpan<byte> body)
     {
         var verdictField = operation == FacilitatorOperation.Settle ? "success"u8 : "isValid"u8;

@@ -32,7 +32,7 @@ public static class X402Reasons
     /// <summary>The reason for a body that is not a facilitator request.</summary>
     public static string For(PaymentRequestError error) => error switch
     {
-        PaymentRequestError.MissingVersion or PaymentRequestError.UnsupportedVersion => InvalidX402Version,
+        PaymentRequestError.MissingVersion or PaymentRequestError.UnsupportedVersion or PaymentRequestError.PayloadVersionMismatch => InvalidX402Version,
         PaymentRequestError.MissingPaymentRequirements => InvalidPaymentRequirements,
         _ => InvalidPayload,
     };

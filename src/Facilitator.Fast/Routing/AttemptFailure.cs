@@ -59,6 +59,13 @@ public static class AttemptFailures
         failure is not (AttemptFailure.None or AttemptFailure.NotOffered or AttemptFailure.Rejected or AttemptFailure.Unconfirmed
             or AttemptFailure.Pending or AttemptFailure.TooManyRequests);
 
+    /// <summary>
+    /// A failure of the answer rather than of reaching the upstream: what a request's content could provoke, so on the
+    /// request path it counts against health only when another upstream answered the same request properly.
+    /// </summary>
+    public static bool IsAnswerFailure(this AttemptFailure failure) =>
+        failure is AttemptFailure.ServerError or AttemptFailure.InvalidResponse or AttemptFailure.Timeout or AttemptFailure.Transport;
+
     public static string Describe(this AttemptFailure failure) => failure switch
     {
         AttemptFailure.ConnectFailed => "connection failed",

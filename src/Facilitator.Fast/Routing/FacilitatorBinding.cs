@@ -21,7 +21,7 @@ public static class FacilitatorBinding
     {
         var length = kind.WriteKey(body, key);
         Span<byte> value = stackalloc byte[128];
-        var field = Fields[kind.BindingField];
+        var field = Fields[kind.BindingField - 1];
         if (length < 0 || !kind.Binding.IsString || !kind.Binding.TryCopyUnescaped(body, value, out var valueLength)
             || length + field.Length + 2 + valueLength > key.Length)
         {

@@ -71,7 +71,7 @@ public sealed class FailoverRouter
             {
                 return kind.IsBound
                     ? new RouteResult(RouteOutcome.NoneEligible, null, default, 0,
-                        $"The payment was signed for a facilitator (extra.{FacilitatorBinding.Fields[kind.BindingField]}) that no upstream of this gateway advertises for its kind, or whose /supported is not known yet; it was sent to no other facilitator")
+                        $"The payment was signed for a facilitator (extra.{FacilitatorBinding.Fields[kind.BindingField - 1]}) that no upstream of this gateway advertises for its kind, or whose /supported is not known yet; it was sent to no other facilitator")
                     : new RouteResult(RouteOutcome.Unsupported, null, default, 0, "No facilitator supports this payment's scheme and network.");
             }
 
@@ -156,6 +156,7 @@ public sealed class FailoverRouter
         var offered = false;
         var onlyRejected = true;
         int? retryAfter = null;
+        List<(Upstream Upstream, string Error)>? uncorroborated = null;
         StringBuilder? failures = null;
         Upstream? summarized = null;
         AttemptResult last = default;
@@ -198,9 +199,14 @@ public sealed class FailoverRouter
                     var (result, from) = outcome[k];
                     attempts++;
                     last = result;
-                    Record(from, operation, attempts, result);
+                    if (Record(from, operation, attempts, result, awaitCorroboration: true))
+                    {
+                        (uncorroborated ??= []).Add((from, result.Describe()));
+                    }
+
                     if (result.Answered)
                     {
+                        CountCorroborated(uncorroborated);
                         if (!ReferenceEquals(from, upstream))
                         {
                             from.Statistics.RecordHedgeWon();
@@ -390,7 +396,14 @@ public sealed class FailoverRouter
     }
 
     /// <summary>Records one attempt's outcome in statistics, health and the operation log.</summary>
-    public void Record(Upstream upstream, FacilitatorOperation operation, int attempt, in AttemptResult result)
+    /// <param name="awaitCorroboration">
+    /// A failure of the answer (5xx, garbage, a timeout, a broken connection) to a request that carries a caller's input
+    /// is not counted against health yet: the caller's input may have provoked it. It is counted (by
+    /// <see cref="CountCorroborated"/>) once another upstream answered the same request properly; otherwise not.
+    /// Unreachable upstreams, and everything probes find, count at once.
+    /// </param>
+    /// <returns>True when the failure awaits corroboration.</returns>
+    public bool Record(Upstream upstream, FacilitatorOperation operation, int attempt, in AttemptResult result, bool awaitCorroboration = false)
     {
         var now = _time.GetUtcNow();
         var againstHealth = result.Failure.CountsAgainstHealth();
@@ -398,6 +411,7 @@ public sealed class FailoverRouter
         var elapsedMs = result.ElapsedMicroseconds / 1000.0;
         var name = FacilitatorOperations.Name(operation);
         string? error = null;
+        var deferred = false;
         if (result.Answered || result.Failure == AttemptFailure.NotOffered)
         {
             _health.RecordSuccess(upstream.Id, now, now - TimeSpan.FromMicroseconds(result.ElapsedMicroseconds));
@@ -416,14 +430,38 @@ public sealed class FailoverRouter
         {
             error = result.Describe();
             RoutingLog.AttemptFailed(_logger, name, attempt, upstream.Id, error);
-
-            // Held before the failure is counted: the transition it may cause publishes a snapshot that lets trials in.
-            upstream.HoldTrialsUntil(now + _cooldown);
-            _health.RecordFailure(upstream.Id, now, error, _options.MaxConsecutiveFailures);
+            deferred = awaitCorroboration && operation != FacilitatorOperation.Supported && result.Failure.IsAnswerFailure();
+            if (!deferred)
+            {
+                CountFailure(upstream, now, error);
+            }
         }
 
         _operations.Add(new OperationRecord(
             now, upstream.Id, name, result.Answered, attempt, result.StatusCode == 0 ? null : result.StatusCode, elapsedMs, error));
+        return deferred;
+    }
+
+    /// <summary>Counts failures that another upstream's proper answer to the same request showed to be the upstream's own.</summary>
+    private void CountCorroborated(List<(Upstream Upstream, string Error)>? failures)
+    {
+        if (failures is null)
+        {
+            return;
+        }
+
+        var now = _time.GetUtcNow();
+        foreach (var (upstream, error) in failures)
+        {
+            CountFailure(upstream, now, error);
+        }
+    }
+
+    private void CountFailure(Upstream upstream, DateTimeOffset now, string error)
+    {
+        // Held before the failure is counted: the transition it may cause publishes a snapshot that lets trials in.
+        upstream.HoldTrialsUntil(now + _cooldown);
+        _health.RecordFailure(upstream.Id, now, error, _options.MaxConsecutiveFailures);
     }
 
     /// <summary>Builds "x402-rs: timed out (after 5000 ms), server error (HTTP 500); payai-network: ..." on failure paths only.</summary>

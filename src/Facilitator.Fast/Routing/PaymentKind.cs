@@ -13,9 +13,10 @@ public enum Support : byte
 
 /// <summary>
 /// The (x402Version, scheme, network) of a payment, as slices of its request body, and the facilitator value it is
-/// bound to when its kind binds it (<see cref="FacilitatorBinding"/>; <paramref name="BindingField"/> -1 when not).
+/// bound to when its kind binds it (<see cref="FacilitatorBinding"/>; <paramref name="BindingField"/> is the 1-based
+/// index of the field in <see cref="FacilitatorBinding.Fields"/>, 0 when not bound, so that <c>default</c> is unbound).
 /// </summary>
-public readonly record struct PaymentKind(int Version, Utf8Slice Scheme, Utf8Slice Network, Utf8Slice Binding = default, int BindingField = -1)
+public readonly record struct PaymentKind(int Version, Utf8Slice Scheme, Utf8Slice Network, Utf8Slice Binding = default, int BindingField = 0)
 {
     private static readonly PaymentField[] s_bindingFields =
         [PaymentField.RequirementsExtraFeePayer, PaymentField.RequirementsExtraFacilitatorAddress, PaymentField.RequirementsExtraReceiverAuthorizer];
@@ -26,7 +27,7 @@ public readonly record struct PaymentKind(int Version, Utf8Slice Scheme, Utf8Sli
         {
             if (view[s_bindingFields[i]] is { Kind: not SliceKind.Absent } binding)
             {
-                return new PaymentKind(view.Version, view.Scheme, view.Network, binding, i);
+                return new PaymentKind(view.Version, view.Scheme, view.Network, binding, i + 1);
             }
         }
 
@@ -34,7 +35,7 @@ public readonly record struct PaymentKind(int Version, Utf8Slice Scheme, Utf8Sli
     }
 
     /// <summary>The payment names the facilitator it was signed for.</summary>
-    public bool IsBound => BindingField >= 0;
+    public bool IsBound => BindingField > 0;
 
     /// <summary>The capability lookup key of this payment (see <see cref="CapabilitySet.WriteKey"/>); -1 when not a payment.</summary>
     public int WriteKey(ReadOnlySpan<byte> body, Span<char> key) =>

@@ -201,9 +201,11 @@ public static class UpstreamCall
     private static AttemptResult? Interpret(FacilitatorOperation operation, int status, ReadOnlySpan<byte> body)
     {
         var verdict = UpstreamVerdict.Read(operation, body);
-        if (operation == FacilitatorOperation.Settle && verdict.IsPending)
+        if (operation == FacilitatorOperation.Settle && (verdict.IsPending || verdict is { HasVerdict: true, Accepted: false, IsDefinite: false }))
         {
-            return new AttemptResult(AttemptFailure.Pending, status, null, null, $"HTTP {status} {verdict.Reason}", 0, Transaction: verdict.Transaction);
+            // Pending by its own word, or a failure that is an exception's text rather than a reason (the official v1
+            // facilitator answers a receipt that did not come in time so, after it broadcast): the payment may happen.
+            return new AttemptResult(AttemptFailure.Pending, status, null, null, $"HTTP {status} {Clip(verdict.Reason)}", 0, Transaction: verdict.Transaction);
         }
 
         if (status is >= 400 and < 500 && verdict.IsAccountError)
@@ -213,21 +215,24 @@ public static class UpstreamCall
 
         if (status >= 500)
         {
-            return verdict is { HasVerdict: true, Accepted: false, Reason: { Length: > 0 } reason } && reason != X402Reasons.UnexpectedSettleError
+            return verdict is { HasVerdict: true, Accepted: false, IsDefinite: true }
                 ? null
                 : new AttemptResult(AttemptFailure.ServerError, status, null, null, $"HTTP {status}", 0);
         }
 
         if (status is >= 400 and < 500 && !verdict.HasVerdict)
         {
-            var failure = operation != FacilitatorOperation.Settle || status is 400 or 411 or 413 or 414 or 415 or 422 or 431
-                ? AttemptFailure.Rejected
-                : AttemptFailure.Unconfirmed;
+            // A settle is known unprocessed only where a parser refused it: a plain-text or HTML 400/422, or a status that
+            // says the request could not be taken in. A JSON error can be a facilitator's catch-all after it broadcast.
+            var unread = status is 411 or 413 or 414 or 415 or 431 || (status is 400 or 422 && !verdict.IsObject);
+            var failure = operation != FacilitatorOperation.Settle || unread ? AttemptFailure.Rejected : AttemptFailure.Unconfirmed;
             return new AttemptResult(failure, status, null, null, $"HTTP {status}: {Snippet(body)}", 0);
         }
 
         return null;
     }
+
+    private static string? Clip(string? reason) => reason is { Length: > 120 } ? reason[..120] + "…" : reason;
 
     private static string? Header(HttpResponseMessage response, string name) =>
         response.Headers.NonValidated.TryGetValues(name, out var values) || response.Content.Headers.NonValidated.TryGetValues(name, out values)

@@ -88,7 +88,7 @@ public sealed partial class SettlementCoordinator
 
                 // The same authorization, known with a checked signature (this copy's domain fields differ): it may learn
                 // that settlement's outcome, but never settle it, lest an unchecked copy act for the payer.
-                if (await FollowAsync(nonceKey, callerAborted).ConfigureAwait(false) is { } followed)
+                if (await FollowAsync(nonceKey, identity, callerAborted).ConfigureAwait(false) is { } followed)
                 {
                     return followed;
                 }
@@ -110,7 +110,7 @@ public sealed partial class SettlementCoordinator
     /// Follows another request's settlement of this authorization without claiming it: its success, or pending while it
     /// is unfinished. Null when it ended without a success, so this request settles under its own key.
     /// </summary>
-    private async ValueTask<SettlementResult?> FollowAsync(Sha256Hash key, CancellationToken callerAborted)
+    private async ValueTask<SettlementResult?> FollowAsync(Sha256Hash key, SettlementIdentity identity, CancellationToken callerAborted)
     {
         var started = _time.GetTimestamp();
         while (true)
@@ -121,6 +121,9 @@ public sealed partial class SettlementCoordinator
             {
                 case null or { State: SettlementState.Finished, Success: false }:
                     return null;
+                case { } other when other.Fingerprint != identity.Fingerprint:
+                    // Meanwhile another authorization of the payer's took the nonce: this one is a reuse of it.
+                    return SettlementResult.NonceReused(other, identity.Kind);
                 case { State: SettlementState.Finished }:
                     return SettlementResult.Recorded(read.Record);
                 case { State: SettlementState.InFlight } when read.Record.LeaseUntilMs > read.NowMs && _time.GetElapsedTime(started) < _ledger.Policy.Wait:

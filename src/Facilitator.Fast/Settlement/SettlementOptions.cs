@@ -40,8 +40,9 @@ public sealed class SettlementOptions
     public int FailureRetentionMs { get; set; } = 10_000;
 
     /// <summary>
-    /// The longest an in-flight or pending record of a payment whose signature could not be checked is kept (anyone can
-    /// send such payments): minutes, not the authorization's life. At least the longest settle plus a minute.
+    /// The longest an in-flight record of a payment whose signature could not be checked is kept (anyone can send such
+    /// payments): minutes, not the authorization's life. At least the longest settle plus a minute. Once pending, such a
+    /// record is kept like any other (an upstream may be executing it), within the in-memory bound's unverified share.
     /// </summary>
     public int UnverifiedRetentionMinutes { get; set; } = 10;
 

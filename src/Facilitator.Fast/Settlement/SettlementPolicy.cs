@@ -94,7 +94,7 @@ public sealed class SettlementPolicy
 
     /// <summary>
     /// How long to keep <paramref name="next"/>: until the authorization's <c>validBefore</c> (plus a margin), within
-    /// <see cref="MinRetention"/>..<see cref="MaxRetention"/>; a failure only briefly; an unfinished record of a payment
+    /// <see cref="MinRetention"/>..<see cref="MaxRetention"/>; a failure only briefly; an in-flight record of a payment
     /// anyone could have sent at most <see cref="UnverifiedRetention"/>.
     /// </summary>
     public TimeSpan KeepFor(SettlementRecord next, in SettlementIdentity identity, long nowMs)
@@ -107,7 +107,9 @@ public sealed class SettlementPolicy
         var remainingMs = identity.ValidBeforeSeconds == 0
             ? UndatedRetention.TotalMilliseconds
             : (identity.ValidBeforeSeconds * 1000.0) - nowMs + ExpiryMargin.TotalMilliseconds;
-        var longest = next is { Verified: false, State: not SettlementState.Finished } ? UnverifiedRetention : MaxRetention;
+        // Anyone can send a payment whose signature cannot be checked: its claim lapses within minutes. Once it is pending,
+        // though, an upstream may be executing it, and only its record keeps a repeat from a second upstream.
+        var longest = next is { Verified: false, State: SettlementState.InFlight } ? UnverifiedRetention : MaxRetention;
         return TimeSpan.FromMilliseconds(Math.Clamp(remainingMs, MinRetention.TotalMilliseconds, Math.Max(longest.TotalMilliseconds, MinRetention.TotalMilliseconds)));
     }
 }

@@ -127,9 +127,6 @@ public sealed class InMemorySettlementStore : ISettlementStore
     private void Write(Sha256Hash key, Entry? entry, SettlementRecord next, long expiresAtMs)
     {
         var size = RecordOverheadBytes + (next.Body?.Length ?? 0) + (next.ContentType?.Length ?? 0) * 2;
-        var newItems = (expiresAtMs < (entry?.QueuedAtMs ?? long.MaxValue) ? 1 : 0)
-            + (next.State == SettlementState.Finished && expiresAtMs < (entry?.FinishedQueuedAtMs ?? long.MaxValue) ? 1 : 0);
-        var needed = size - (entry?.Size ?? 0) + (long)newItems * QueueItemBytes;
         var unverifiedGrowth = (next.Verified ? 0 : size) - (entry is { Record.Verified: false } ? entry.Size : 0);
         if (unverifiedGrowth > 0 && !MakeRoom(unverifiedGrowth, key, unverifiedOnly: true))
         {
@@ -137,10 +134,22 @@ public sealed class InMemorySettlementStore : ISettlementStore
                 "The settlement ledger's share for payments whose signature could not be checked is full; retry later.");
         }
 
-        if (!MakeRoom(needed, key))
+        // Making room can rebuild the queues, which moves this record's items: what it adds is counted again after.
+        for (var round = 0; ; round++)
         {
-            throw new SettlementLedgerUnavailableException(
-                "The settlement ledger is full of settlements in flight or pending (Settlement:MaxMemoryBytes); retry later.");
+            var newItems = (expiresAtMs < (entry?.QueuedAtMs ?? long.MaxValue) ? 1 : 0)
+                + (next.State == SettlementState.Finished && expiresAtMs < (entry?.FinishedQueuedAtMs ?? long.MaxValue) ? 1 : 0);
+            var needed = size - (entry?.Size ?? 0) + (long)newItems * QueueItemBytes;
+            if (CountedBytes + needed <= _maxBytes)
+            {
+                break;
+            }
+
+            if (round == 3 || !MakeRoom(needed, key))
+            {
+                throw new SettlementLedgerUnavailableException(
+                    "The settlement ledger is full of settlements in flight or pending (Settlement:MaxMemoryBytes); retry later.");
+            }
         }
 
         if (entry is null)

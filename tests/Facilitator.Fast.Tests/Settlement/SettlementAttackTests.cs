@@ -297,8 +297,8 @@ public sealed partial class SettlementAttackTests
     /// <summary>
     /// Whoever holds a signed authorization (its payer, or anyone who saw the X-PAYMENT) sends a copy whose fingerprinted
     /// fields are identical but whose unfingerprinted fields make the upstream refuse it — here
-    /// <c>paymentPayload.x402Version</c> 1 inside a v2 request (equally: <c>accepted.amount</c>,
-    /// <c>maxTimeoutSeconds</c>, <c>resource</c>). The refusal is recorded as a verified failure under that
+    /// <c>maxTimeoutSeconds</c> 0 (equally: <c>accepted.amount</c>, <c>resource</c>; a <c>paymentPayload.x402Version</c>
+    /// that differs from the request's is refused before any upstream). The refusal is recorded as a verified failure under that
     /// fingerprint, kept until <c>validBefore</c> (up to 24 h), and the real settle of the real authorization is then
     /// replayed that failure without reaching an upstream; the nonce was never spent.
     /// </summary>
@@ -306,12 +306,12 @@ public sealed partial class SettlementAttackTests
     public async Task Settle_CopyWithTheSameSignedFieldsButABrokenUnsignedField_CannotPoisonTheRealSettle()
     {
         await using var upstream = await FakeFacilitator.StartAsync();
-        upstream.On("/settle", context => FakeFacilitator.RequestOf(context).BodyText.Contains("\"paymentPayload\":{\"x402Version\":1", StringComparison.Ordinal)
-            ? FakeFacilitator.WriteAsync(context, 400, """{"success":false,"errorReason":"invalid_x402_version","transaction":"","network":"eip155:84532"}""")
+        upstream.On("/settle", context => FakeFacilitator.RequestOf(context).BodyText.Contains("\"maxTimeoutSeconds\":0", StringComparison.Ordinal)
+            ? FakeFacilitator.WriteAsync(context, 400, """{"success":false,"errorReason":"invalid_payment_requirements","transaction":"","network":"eip155:84532"}""")
             : FakeFacilitator.WriteAsync(context, 200, Settled));
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("only", upstream.Url)));
         var real = PaymentSigner.Request(PaymentSigner.CreatePayer(914), 2, Now - 600, Now + 1200, nonceSeed: 14);
-        var poison = real.Replace("\"paymentPayload\":{\"x402Version\":2", "\"paymentPayload\":{\"x402Version\":1", StringComparison.Ordinal);
+        var poison = real.Replace("\"maxTimeoutSeconds\":60", "\"maxTimeoutSeconds\":0", StringComparison.Ordinal);
         Assert.NotEqual(real, poison);
 
         using (var poisoned = await gateway.PostAsync("/settle", poison))

@@ -43,6 +43,7 @@ public sealed class RedisSharedStateTests
         primary.Answer("/supported", 503, "{}");
         var settings = redis.GatewaySettings(("primary", primary.Url), ("secondary", secondary.Url));
         settings["FACILITATOR_MAX_CONSECUTIVE_FAILURES"] = "1";
+        settings["Aggregator:CheckHealthMinIntervalMs"] = "0";
         await using var a = await GatewayHost.StartAsync(settings);
         await using var b = await GatewayHost.StartAsync(settings);
         (await a.PostAsync("/api/facilitator-status", """{"action":"check-health"}""")).Dispose();

@@ -127,4 +127,13 @@ export class Chain {
   blockNumber() {
     return this.client.getBlockNumber();
   }
+
+  /** Stops mining (transactions wait in the mempool) or starts it again, as a congested chain would. */
+  automine(enabled) {
+    return rpc(this.rpcUrl, "evm_setAutomine", [enabled]);
+  }
+
+  mine() {
+    return rpc(this.rpcUrl, "evm_mine", []);
+  }
 }

@@ -51,7 +51,8 @@ export class Facilitator {
 
   async restart() {
     this.process = await start(`facilitator-${this.name}`, process.execPath, [path.join(SUITE, "facilitator.mjs")], {
-      env: { RPC_URL: this.rpcUrl, PORT: String(this.port), FACILITATOR_KEY: this.key, CRASH_FLAG: this.crashFlag ?? "" },
+      // anvil mines each transaction at once; a receipt that has not come in 3 s is a chain that stopped mining.
+      env: { RPC_URL: this.rpcUrl, PORT: String(this.port), FACILITATOR_KEY: this.key, CRASH_FLAG: this.crashFlag ?? "", CONFIRMATION_TIMEOUT_MS: "3000" },
       ready: () => answers(`${this.url}/supported`),
     });
   }
