@@ -14,7 +14,7 @@ public sealed class SettlementOptions
 
     /// <summary>
     /// How long a repeat waits for another caller's settlement of the same authorization before answering
-    /// <c>settlement_pending</c>. 0: the longest settle (the slowest upstream's <c>SettleTimeoutMs</c> × its attempts) plus 5 s.
+    /// <c>settlement_pending</c>. 0: the longest settle (the slowest upstream's <c>SettleTimeoutMs</c> plus 10 s for refusals) plus 5 s.
     /// </summary>
     public int WaitMs { get; set; }
 

@@ -12,6 +12,9 @@ public sealed class SettlementPolicy
     /// <summary>How long after <c>validBefore</c> a record is kept, for clocks that disagree.</summary>
     public static readonly TimeSpan ExpiryMargin = TimeSpan.FromSeconds(30);
 
+    /// <summary>What the attempts refused at once (connection refused, 429, 401) can add to a settle's one long attempt.</summary>
+    public static readonly TimeSpan QuickRefusals = TimeSpan.FromSeconds(10);
+
     /// <summary>How long a record is kept when the payment carries no <c>validBefore</c> the ledger could read.</summary>
     public static readonly TimeSpan UndatedRetention = TimeSpan.FromHours(1);
 
@@ -40,7 +43,7 @@ public sealed class SettlementPolicy
     /// <summary>How often a waiter reads the record when no notification came: the fallback, and how a lapsed lease is seen.</summary>
     public TimeSpan PollEvery { get; }
 
-    /// <summary>The slowest upstream's settle timeout times its attempts: failover after it only follows quick, provable refusals.</summary>
+    /// <summary>The slowest upstream's settle timeout plus <see cref="QuickRefusals"/>: the longest a settle runs.</summary>
     public TimeSpan LongestSettle { get; }
 
     public TimeSpan Wait { get; }
@@ -87,8 +90,10 @@ public sealed class SettlementPolicy
             throw new InvalidSettingException("Settlement:MaxMemoryBytes", "must be between 1 MiB and 64 GiB.");
         }
 
+        // A settle waits out one attempt at most: an attempt that times out ends it as pending, and the attempts before
+        // (or on other upstreams) are only those refused at once, unread. A margin covers those.
         var longest = routing.Upstreams.Where(static u => u.Enabled)
-            .Select(static u => u.SettleTimeout * (u.Retries + 1)).DefaultIfEmpty(TimeSpan.FromSeconds(30)).Max();
+            .Select(static u => u.SettleTimeout).DefaultIfEmpty(TimeSpan.FromSeconds(30)).Max() + QuickRefusals;
         return new SettlementPolicy(options, longest);
     }
 

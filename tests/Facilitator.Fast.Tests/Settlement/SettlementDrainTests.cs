@@ -65,8 +65,8 @@ public sealed class SettlementDrainTests
         var shutdown = gateway.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout;
         var policy = gateway.Services.GetRequiredService<SettlementPolicy>();
 
-        // SettleTimeoutMs (30 s) × (1 + Retries) is the longest a settle runs; the drain and the host wait longer.
-        Assert.Equal(TimeSpan.FromSeconds(60), policy.LongestSettle);
+        // One SettleTimeoutMs (30 s) plus quick refusals is the longest a settle runs; the drain and the host wait longer.
+        Assert.Equal(TimeSpan.FromSeconds(40), policy.LongestSettle);
         Assert.True(policy.Drain > policy.LongestSettle);
         Assert.True(shutdown > policy.Drain);
     }
