@@ -39,7 +39,13 @@ public sealed class TrustedProxyForwarding
         }
     }
 
+    /// <summary>Marks a request whose client address was read from a trusted proxy's forwarded header.</summary>
+    private const string ResolvedItem = "facilitator.forwarded";
+
     public bool IsEnabled => _trusted.Length > 0;
+
+    /// <summary>Whether the request came through a trusted proxy, so its forwarded headers were read (and its client address is theirs).</summary>
+    public static bool WasResolved(HttpContext context) => context.Items.ContainsKey(ResolvedItem);
 
     public Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
@@ -59,6 +65,7 @@ public sealed class TrustedProxyForwarding
             }
 
             connection.RemoteIpAddress = client;
+            context.Items[ResolvedItem] = true;
         }
 
         return next(context);
