@@ -37,7 +37,7 @@ public sealed partial class RedisConnection : IAsyncDisposable
     /// <summary>Connects without failing when Redis is down: operations fall back until it is reachable.</summary>
     public static RedisConnection Connect(RedisOptions options, ILogger logger)
     {
-        var configuration = ParseConfiguration(options.ConnectionString!);
+        var configuration = ParseConfiguration(options.ConnectionString!, options.Setting);
         configuration.AbortOnConnectFail = false;
         configuration.ConnectTimeout = 2000;
         configuration.SyncTimeout = 2000;
@@ -115,15 +115,37 @@ public sealed partial class RedisConnection : IAsyncDisposable
         Telemetry.FacilitatorTelemetry.RedisFallbacks.Add(1);
     }
 
-    /// <summary>Accepts <c>host:port,options</c> or <c>redis[s]://[user:password@]host[:port][/db]</c>.</summary>
-    internal static ConfigurationOptions ParseConfiguration(string text)
+    /// <summary>
+    /// Accepts <c>host:port,options</c> or <c>redis[s]://[user:password@]host[:port][/db]</c>; anything else stops the
+    /// start naming <paramref name="setting"/> (never echoing the value, which may hold a password).
+    /// </summary>
+    internal static ConfigurationOptions ParseConfiguration(string text, string setting = "Redis:ConnectionString")
     {
         if (!text.StartsWith("redis://", StringComparison.OrdinalIgnoreCase) && !text.StartsWith("rediss://", StringComparison.OrdinalIgnoreCase))
         {
-            return ConfigurationOptions.Parse(text);
+            ConfigurationOptions parsed;
+            try
+            {
+                parsed = ConfigurationOptions.Parse(text);
+            }
+            catch (ArgumentException ex)
+            {
+                // StackExchange.Redis names an unknown option in ParamName; only a plain keyword is repeated, never a value.
+                var option = ex.ParamName is { Length: > 0 and <= 40 } name && name.All(static c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_') ? $" ('{name}')" : "";
+                throw new InvalidSettingException(setting, $"has an option StackExchange.Redis does not know or cannot read{option}; expected host:port[,option=value...] or redis[s]://[user:password@]host[:port][/db].");
+            }
+
+            return parsed.EndPoints.Count > 0
+                ? parsed
+                : throw new InvalidSettingException(setting, "names no host; expected host:port[,option=value...] or redis[s]://[user:password@]host[:port][/db].");
         }
 
-        var uri = new Uri(text);
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host) || uri.Port is < -1 or 0 or > 65535
+            || !string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment))
+        {
+            throw new InvalidSettingException(setting, "is not a valid redis[s]://[user:password@]host[:port][/db] URL.");
+        }
+
         var options = new ConfigurationOptions { Ssl = uri.Scheme.Equals("rediss", StringComparison.OrdinalIgnoreCase) };
         options.EndPoints.Add(uri.Host, uri.IsDefaultPort || uri.Port <= 0 ? 6379 : uri.Port);
         if (uri.UserInfo.Length > 0)
@@ -140,8 +162,13 @@ public sealed partial class RedisConnection : IAsyncDisposable
             }
         }
 
-        if (uri.AbsolutePath.Trim('/') is { Length: > 0 } database && int.TryParse(database, out var db))
+        if (uri.AbsolutePath.Trim('/') is { Length: > 0 } database)
         {
+            if (!int.TryParse(database, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var db))
+            {
+                throw new InvalidSettingException(setting, "names a database that is not a number (redis://host:port/0).");
+            }
+
             options.DefaultDatabase = db;
         }
 
