@@ -71,7 +71,8 @@ public sealed class TrustedProxyForwarding
         return next(context);
     }
 
-    private bool IsTrusted(IPAddress address)
+    /// <summary>Whether <paramref name="address"/> is one of the configured trusted proxies.</summary>
+    public bool IsTrusted(IPAddress address)
     {
         var normalized = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
         foreach (var network in _trusted)

@@ -35,6 +35,9 @@ internal sealed class GatewayHost : IAsyncDisposable
 
             // Tests send bursts from one address; tests of rate limiting turn it on.
             ["RateLimit:Enabled"] = "false",
+
+            // Tests open up to 100 connections at once from one address; tests of the cap set it.
+            ["Edge:Limits:MaxConnectionsPerClient"] = "0",
         };
         foreach (var (key, value) in settings)
         {
