@@ -133,23 +133,41 @@ public sealed class RateLimiter
         return new System.Net.IPAddress(bytes).ToString() + "/64";
     }
 
-    /// <summary>The shared bucket when Redis is configured and reachable; otherwise the local one (or a refusal, failing closed).</summary>
+    /// <summary>
+    /// The shared bucket when Redis is configured and answering; otherwise the local one (or a refusal, failing closed).
+    /// After Redis times out, decisions use the local buckets at once while <see cref="RedisFailFast"/> backs off, with
+    /// one request at a time trying Redis again, instead of each waiting for the timeout.
+    /// </summary>
     private async ValueTask<RateLimitDecision> DecideAsync(RateLimitPolicy policy, string client)
     {
         if (_shared is not null)
         {
-            try
+            var redis = _redis!;
+            if (redis.IsConnected && redis.FailFast.TryUse(out var probe))
             {
-                if (_redis!.IsConnected)
+                var succeeded = false;
+                try
                 {
-                    return await _shared.TryTakeAsync(policy, client).ConfigureAwait(false);
+                    if (probe)
+                    {
+                        // A lease could answer without Redis: the probe must reach it.
+                        await redis.Database.PingAsync().ConfigureAwait(false);
+                    }
+
+                    var decision = await _shared.TryTakeAsync(policy, client).ConfigureAwait(false);
+                    succeeded = true;
+                    return decision;
+                }
+                catch (Exception ex) when (ex is RedisException or TimeoutException)
+                {
+                }
+                finally
+                {
+                    redis.FailFast.Report(succeeded, probe);
                 }
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
-            {
-            }
 
-            _redis!.CountFallback();
+            redis.CountFallback();
             if (_failClosed)
             {
                 return new RateLimitDecision(false, 0, 1, policy.WindowSeconds);

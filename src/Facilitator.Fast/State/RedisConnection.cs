@@ -13,10 +13,11 @@ public sealed partial class RedisConnection : IAsyncDisposable
     private readonly string _prefix;
     private long _fallbacks;
 
-    private RedisConnection(ConnectionMultiplexer multiplexer, string prefix)
+    private RedisConnection(ConnectionMultiplexer multiplexer, string prefix, RedisFailFast failFast)
     {
         _multiplexer = multiplexer;
         _prefix = prefix;
+        FailFast = failFast;
         InstanceId = Guid.NewGuid().ToString("N")[..12];
     }
 
@@ -24,6 +25,12 @@ public sealed partial class RedisConnection : IAsyncDisposable
     public string InstanceId { get; }
 
     public bool IsConnected => _multiplexer.IsConnected;
+
+    /// <summary>Whether Redis timed out recently and callers with a local fallback skip it for now (shown by <c>/health</c>).</summary>
+    public bool IsFailingFast => FailFast.IsFailingFast;
+
+    /// <summary>The back-off after Redis failed to answer; see <see cref="RedisFailFast"/>.</summary>
+    public RedisFailFast FailFast { get; }
 
     public long Fallbacks => Volatile.Read(ref _fallbacks);
 
@@ -35,7 +42,7 @@ public sealed partial class RedisConnection : IAsyncDisposable
     public event Action? Restored;
 
     /// <summary>Connects without failing when Redis is down: operations fall back until it is reachable.</summary>
-    public static RedisConnection Connect(RedisOptions options, ILogger logger)
+    public static RedisConnection Connect(RedisOptions options, ILogger logger, TimeProvider time)
     {
         var configuration = ParseConfiguration(options.ConnectionString!, options.Setting);
         configuration.AbortOnConnectFail = false;
@@ -45,7 +52,7 @@ public sealed partial class RedisConnection : IAsyncDisposable
         configuration.ReconnectRetryPolicy = new LinearRetry(500);
         configuration.ClientName = "facilitator-fast";
         var multiplexer = ConnectionMultiplexer.Connect(configuration);
-        var connection = new RedisConnection(multiplexer, options.KeyPrefix);
+        var connection = new RedisConnection(multiplexer, options.KeyPrefix, new RedisFailFast(time, logger));
         multiplexer.ConnectionFailed += (_, e) => ConnectionLost(logger, e.FailureType.ToString());
         multiplexer.ConnectionRestored += (_, e) =>
         {

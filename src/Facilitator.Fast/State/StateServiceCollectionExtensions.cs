@@ -42,7 +42,8 @@ public static class StateServiceCollectionExtensions
             return options;
         }
 
-        services.AddSingleton(sp => RedisConnection.Connect(options, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Facilitator.Fast.State")));
+        services.AddSingleton(sp => RedisConnection.Connect(
+            options, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Facilitator.Fast.State"), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new SharedUpstreamHealthStore(
             sp.GetRequiredService<InMemoryUpstreamHealthStore>(),
             sp.GetRequiredService<RedisConnection>(),
