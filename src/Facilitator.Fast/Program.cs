@@ -26,9 +26,20 @@ public static partial class Program
             return 2;
         }
 
-        app.Run();
+        try
+        {
+            app.StartAsync().GetAwaiter().GetResult();
+        }
+        catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException || ex.Message.StartsWith("Failed to bind", StringComparison.Ordinal))
+        {
+            Console.Error.WriteLine($"Invalid setting {ListenAddresses.Setting}: {ex.Message.ReplaceLineEndings(" ")}");
+            return 2;
+        }
+
+        app.WaitForShutdown();
         return 0;
     }
+
 
     /// <summary>Where the service listens when neither <c>--urls</c>, <c>ASPNETCORE_URLS</c> nor <c>Urls</c> says.</summary>
     public const string DefaultUrl = "http://localhost:4020";
@@ -63,6 +74,7 @@ public static partial class Program
 
         edge.Limits.Validate();
         var forwarding = new TrustedProxyForwarding(edge.TrustedProxies, edge.ForwardedHeader);
+        ListenAddresses.Validate(builder.Configuration[WebHostDefaults.ServerUrlsKey]);
         if (string.IsNullOrWhiteSpace(builder.Configuration[WebHostDefaults.ServerUrlsKey])
             && string.IsNullOrWhiteSpace(builder.Configuration["HTTP_PORTS"]) && string.IsNullOrWhiteSpace(builder.Configuration["HTTPS_PORTS"]))
         {

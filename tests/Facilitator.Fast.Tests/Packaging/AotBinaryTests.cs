@@ -95,6 +95,8 @@ public sealed class AotBinaryTests
             { "Auth__Jwt__Es256PublicKeyPem", rsa.ExportSubjectPublicKeyInfoPem(), "Auth:Jwt:Es256PublicKeyPem" },
             { "Edge__Limits__MaxConnectionsPerClient", "lots", "Edge:Limits:MaxConnectionsPerClient" },
             { "Edge__Limits__KeepAliveTimeoutSeconds", "-1", "Edge:Limits:KeepAliveTimeoutSeconds" },
+            { "ASPNETCORE_URLS", "garbage", "ASPNETCORE_URLS" },
+            { "ASPNETCORE_URLS", "http://127.0.0.1:99999", "ASPNETCORE_URLS" },
         };
     }
 
@@ -117,6 +119,26 @@ public sealed class AotBinaryTests
         var line = Assert.Single(run.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains(named, line);
         Assert.DoesNotContain("MII", line);
+    }
+
+    [Fact]
+    public async Task AotBinary_PortInUse_ExitsWithOneLineNamingTheSetting()
+    {
+        RepositoryPaths.RequireFreshAotBinary();
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+
+        var run = await ProcessRunner.RunAsync(Binary, [], Path.GetDirectoryName(Binary)!, new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{((IPEndPoint)taken.LocalEndpoint).Port}",
+            ["FACILITATOR_1_URL"] = "http://127.0.0.1:9",
+            ["FACILITATOR_HEALTH_CHECK"] = "false",
+        }, TimeSpan.FromSeconds(20));
+
+        Assert.Equal(2, run.ExitCode);
+        var line = Assert.Single(run.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("ASPNETCORE_URLS", line);
+        Assert.Contains("address already in use", line);
     }
 
     [Fact]
