@@ -36,10 +36,11 @@ public static partial class Program
             return 2;
         }
 
+        // As app.Run() would: wait, then dispose (which flushes the loggers and exporters).
         app.WaitForShutdown();
+        app.DisposeAsync().AsTask().GetAwaiter().GetResult();
         return 0;
     }
-
 
     /// <summary>Where the service listens when neither <c>--urls</c>, <c>ASPNETCORE_URLS</c> nor <c>Urls</c> says.</summary>
     public const string DefaultUrl = "http://localhost:4020";
