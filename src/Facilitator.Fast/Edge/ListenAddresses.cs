@@ -24,7 +24,9 @@ public static class ListenAddresses
                 throw new InvalidSettingException(Setting, $"'{url}' is not a listening address such as http://127.0.0.1:4020 or http://+:4020.");
             }
 
-            if (!address.IsUnixPipe && (address.Port is < 0 or > 65535 || address.Scheme is not ("http" or "https")))
+            // "http://127.0.0.1:abc" parses as the host "127.0.0.1:abc" on the default port; a bare IPv6 host needs brackets.
+            if (!address.IsUnixPipe && (address.Port is < 0 or > 65535 || address.Scheme is not ("http" or "https")
+                || (address.Host.Contains(':', StringComparison.Ordinal) && !address.Host.StartsWith('['))))
             {
                 throw new InvalidSettingException(Setting, $"'{url}' needs the scheme http or https and a port from 0 to 65535.");
             }
