@@ -40,6 +40,7 @@ internal static class ChainScenario
         {
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
             ["RateLimit__Enabled"] = "false",
+            ["Edge__Limits__MaxConnectionsPerClient"] = "0",
             ["Logging__LogLevel__Default"] = "Warning",
         };
         for (var i = 0; i < facilitators.Length; i++)

@@ -31,6 +31,9 @@ internal static class GateScenario
                 ["FACILITATOR_2_ENABLED"] = "false",
                 ["REDIS_URL"] = $"redis://127.0.0.1:{redis.Port}",
                 ["RateLimit__Enabled"] = "false",
+
+                // All of the load comes from one address.
+                ["Edge__Limits__MaxConnectionsPerClient"] = "0",
                 ["Logging__LogLevel__Default"] = "Warning",
             },
         }) ?? throw new InvalidOperationException($"{binary} did not start.");

@@ -26,6 +26,7 @@ internal static class HedgingTailScenario
             ["Aggregator:Hedging"] = hedging ? "true" : "false",
             ["FACILITATOR_HEALTH_CHECK"] = "false",
             ["LocalVerification:Mode"] = "off",
+            ["Edge:Limits:MaxConnectionsPerClient"] = "0",
             ["Logging:LogLevel:Default"] = "Warning",
         };
         var app = Program.BuildService(settings);

@@ -20,6 +20,7 @@ internal static class OverheadScenario
             ["Upstreams:0:Url"] = upstream.Url,
             ["FACILITATOR_HEALTH_CHECK"] = "false",
             ["RateLimit:Enabled"] = "false",
+            ["Edge:Limits:MaxConnectionsPerClient"] = "0",
             ["Logging:LogLevel:Default"] = "Warning",
         });
         await app.StartAsync();

@@ -26,7 +26,19 @@ public static partial class Program
             return 2;
         }
 
-        app.Run();
+        try
+        {
+            app.StartAsync().GetAwaiter().GetResult();
+        }
+        catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException || ex.Message.StartsWith("Failed to bind", StringComparison.Ordinal))
+        {
+            Console.Error.WriteLine($"Invalid setting {ListenAddresses.Setting}: {ex.Message.ReplaceLineEndings(" ")}");
+            return 2;
+        }
+
+        // As app.Run() would: wait, then dispose (which flushes the loggers and exporters).
+        app.WaitForShutdown();
+        app.DisposeAsync().AsTask().GetAwaiter().GetResult();
         return 0;
     }
 
@@ -38,18 +50,32 @@ public static partial class Program
     public static WebApplication Build(
         string[] args, Action<IConfigurationBuilder>? configure = null, Action<IServiceCollection>? overrideServices = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(args);
+        // appsettings.json is read from beside the binary, whatever the working directory: started from elsewhere, the
+        // service would otherwise run silently on its built-in defaults.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         configure?.Invoke(builder.Configuration);
 
         var routing = RoutingConfiguration.Load(builder.Configuration);
         var settlement = SettlementPolicy.Load(builder.Configuration, routing);
         var localVerification = LocalVerificationSettings.Load(builder.Configuration);
         var edge = new EdgeOptions();
-        builder.Configuration.GetSection(EdgeOptions.SectionName).Bind(edge);
         var auth = new AuthOptions();
-        builder.Configuration.GetSection(AuthOptions.SectionName).Bind(auth);
         var rateLimit = new RateLimitOptions();
-        builder.Configuration.GetSection(RateLimitOptions.SectionName).Bind(rateLimit);
+        try
+        {
+            builder.Configuration.GetSection(EdgeOptions.SectionName).Bind(edge);
+            builder.Configuration.GetSection(AuthOptions.SectionName).Bind(auth);
+            builder.Configuration.GetSection(RateLimitOptions.SectionName).Bind(rateLimit);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The binder names the key in its message ("... at 'Edge:Limits:MaxRequestHeaderCount' to type ...").
+            throw new InvalidSettingException("configuration", ex.Message.ReplaceLineEndings(" "));
+        }
+
+        edge.Limits.Validate();
+        var forwarding = new TrustedProxyForwarding(edge.TrustedProxies, edge.ForwardedHeader);
+        ListenAddresses.Validate(builder.Configuration[WebHostDefaults.ServerUrlsKey]);
         if (string.IsNullOrWhiteSpace(builder.Configuration[WebHostDefaults.ServerUrlsKey])
             && string.IsNullOrWhiteSpace(builder.Configuration["HTTP_PORTS"]) && string.IsNullOrWhiteSpace(builder.Configuration["HTTPS_PORTS"]))
         {
@@ -70,6 +96,12 @@ public static partial class Program
             kestrel.Limits.MaxConcurrentConnections = limits.MaxConcurrentConnections;
             kestrel.Limits.MaxConcurrentUpgradedConnections = limits.MaxConcurrentConnections;
             kestrel.Limits.MinRequestBodyDataRate = new(limits.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(5));
+
+            // Silent sockets and connections per client are bounded before HTTP: one guard for every endpoint.
+            var guard = new ConnectionGuard(
+                limits, forwarding, kestrel.ApplicationServices.GetRequiredService<TimeProvider>(),
+                kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Facilitator.Fast.Edge"));
+            kestrel.ConfigureEndpointDefaults(listen => listen.Use(guard.Wrap));
         });
         builder.Services.AddCors();
 
@@ -126,7 +158,6 @@ public static partial class Program
 
         var app = builder.Build();
         app.Use(EdgeHeaders.InvokeAsync);
-        var forwarding = new TrustedProxyForwarding(edge.TrustedProxies, edge.ForwardedHeader);
         if (forwarding.IsEnabled)
         {
             app.Use(forwarding.InvokeAsync);

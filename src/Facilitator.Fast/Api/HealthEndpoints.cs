@@ -25,7 +25,7 @@ public static class HealthEndpoints
         {
             var (routes, healthy, checks) = Count(context.RequestServices);
             var degraded = healthy < routes
-                || context.RequestServices.GetService<RedisConnection>() is { IsConnected: false }
+                || context.RequestServices.GetService<RedisConnection>() is { IsConnected: false } or { IsFailingFast: true }
                 || context.RequestServices.GetRequiredService<SettlementDrain>().IsDraining;
             var status = healthy == 0 ? "unhealthy" : degraded ? "degraded" : "healthy";
             return WriteAsync(context, healthy == 0 ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK, status, checks);
@@ -50,7 +50,9 @@ public static class HealthEndpoints
         if (services.GetService<RedisConnection>() is { } redis)
         {
             checks["redis"] = redis.IsConnected
-                ? "ok"
+                ? redis.IsFailingFast
+                    ? $"not answering in time: rate limits use this instance's local buckets; one request tries Redis again every {redis.FailFast.Backoff.TotalSeconds:0} s"
+                    : "ok"
                 : services.GetRequiredService<RedisOptions>().LocalSettlementFallback
                     ? "unreachable: verifies are served; settles use this instance's local ledger (Redis:LocalSettlementFallback)"
                     : "unreachable: verifies are served; settles are refused with 503 until Redis returns";

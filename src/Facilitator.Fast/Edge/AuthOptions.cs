@@ -21,6 +21,13 @@ public sealed class AuthOptions
     /// <summary>Whether <c>/api/*</c> and <c>/v1/*</c> require credentials; default: once any key or JWT key is configured.</summary>
     public bool? RequireForApi { get; set; }
 
+    /// <summary>
+    /// Whether the service's own APIs (<c>/api/*</c>, <c>/v1/*</c>) answer callers on the network while no credential
+    /// protects them. Off (the default): without credentials they answer only loopback callers (127.0.0.0/8, ::1), and
+    /// others get 403 saying how to open them.
+    /// </summary>
+    public bool OpenApiToNetwork { get; set; }
+
     /// <summary>Whether <c>/health*</c> requires credentials (off: load balancers probe it).</summary>
     public bool RequireForHealth { get; set; }
 

@@ -8,12 +8,17 @@ namespace Facilitator.Fast.Edge;
 /// Applies the token buckets to each request: the client is the authenticated name (an API key's, or a token's
 /// subject), else the connection's address (which forwarded headers set only for trusted proxies). Every limited
 /// answer carries the seed's <c>X-RateLimit-Limit/Remaining/Reset</c> and the IETF draft's <c>RateLimit-Policy</c>
-/// and <c>RateLimit</c> fields; a refused request gets 429 with <c>Retry-After</c> in the API error format.
+/// and <c>RateLimit</c> fields; a refused request gets 429 with <c>Retry-After</c>, in the x402 failure shape on
+/// <c>/verify</c> and <c>/settle</c> and the API error format elsewhere.
 /// </summary>
 public sealed class RateLimiter
 {
     private readonly Dictionary<string, RateLimitPolicy> _policies;
     private readonly LocalTokenBuckets _local;
+
+    /// <summary>Failed authentications per credential and per address, apart from the request buckets so a flood of
+    /// made-up credentials cannot push clients' request buckets out.</summary>
+    private readonly LocalTokenBuckets _authFailures;
     private readonly RedisTokenBuckets? _shared;
     private readonly RedisConnection? _redis;
     private readonly TimeProvider _time;
@@ -46,6 +51,7 @@ public sealed class RateLimiter
         }
 
         _local = new LocalTokenBuckets(time, options.MaxLocalBuckets);
+        _authFailures = new LocalTokenBuckets(time, options.MaxLocalBuckets);
     }
 
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
@@ -69,27 +75,38 @@ public sealed class RateLimiter
         Telemetry.FacilitatorTelemetry.RateLimitRefusals.Add(1, new KeyValuePair<string, object?>("facilitator.policy", policy.Name));
         var retryAfter = Math.Max(1, (int)Math.Ceiling(decision.SecondsUntilToken));
         context.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
-        await ApiErrorWriter.WriteAsync(
+        await EdgeRefusal.WriteAsync(
             context, StatusCodes.Status429TooManyRequests, ApiErrorWriter.TooManyRequests,
-            $"Rate limit '{policy.Name}' exceeded: {policy.Capacity} requests, {policy.RefillPerSecond.ToString(CultureInfo.InvariantCulture)} more per second; retry in {retryAfter} s.").ConfigureAwait(false);
+            $"Rate limited: the '{policy.Name}' limit of {policy.Capacity} requests, {policy.RefillPerSecond.ToString(CultureInfo.InvariantCulture)} more per second, is exceeded; retry in {retryAfter} s.").ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Failed authentication attempts an address may make: 20, then one more per second. A client guessing keys or
-    /// sending costly tokens is refused with 429 before anything is checked.
+    /// Failed authentications a presented credential (counted under a hash of it) or an address may have: 20, then one
+    /// more per second. A credential that keeps failing is refused before it is checked again (a costly token is not
+    /// verified over and over); an address that keeps failing with unknown credentials is slowed, but only after the
+    /// credential it presents was checked, so a valid key behind the same NAT is never refused for others' failures.
     /// </summary>
-    private static readonly RateLimitPolicy s_authFailures = new("auth-failures", 20, 1);
+    private static readonly RateLimitPolicy s_credentialFailures = new("auth-failures-credential", 20, 1);
 
-    /// <summary>True while the address may still try to authenticate.</summary>
-    public bool MayTryAuthentication(HttpContext context) => !_enabled || _local.HasToken(s_authFailures, AddressKey(context));
+    private static readonly RateLimitPolicy s_addressFailures = new("auth-failures-address", 20, 1);
 
-    /// <summary>Charges a failed authentication to the address.</summary>
-    public void RecordAuthenticationFailure(HttpContext context)
+    /// <summary>True while the credential (its <see cref="RequestAuthenticator.CredentialKey"/>) may still be checked.</summary>
+    public bool MayTryCredential(string credentialKey) => !_enabled || _authFailures.HasToken(s_credentialFailures, credentialKey);
+
+    /// <summary>
+    /// Charges a failed authentication to the credential and to the address; returns the seconds the address must wait
+    /// when it has failed too often (then it is answered 429 instead of 401), else 0.
+    /// </summary>
+    public int RecordAuthenticationFailure(HttpContext context, string credentialKey)
     {
-        if (_enabled)
+        if (!_enabled)
         {
-            _local.TryTake(s_authFailures, AddressKey(context));
+            return 0;
         }
+
+        _authFailures.TryTake(s_credentialFailures, credentialKey);
+        var address = _authFailures.TryTake(s_addressFailures, AddressKey(context));
+        return address.Allowed ? 0 : Math.Max(1, (int)Math.Ceiling(address.SecondsUntilToken));
     }
 
     /// <summary>The client key of an address: an IPv4 address, or the /64 network of an IPv6 one (a host controls its /64).</summary>
@@ -116,23 +133,41 @@ public sealed class RateLimiter
         return new System.Net.IPAddress(bytes).ToString() + "/64";
     }
 
-    /// <summary>The shared bucket when Redis is configured and reachable; otherwise the local one (or a refusal, failing closed).</summary>
+    /// <summary>
+    /// The shared bucket when Redis is configured and answering; otherwise the local one (or a refusal, failing closed).
+    /// After Redis times out, decisions use the local buckets at once while <see cref="RedisFailFast"/> backs off, with
+    /// one request at a time trying Redis again, instead of each waiting for the timeout.
+    /// </summary>
     private async ValueTask<RateLimitDecision> DecideAsync(RateLimitPolicy policy, string client)
     {
         if (_shared is not null)
         {
-            try
+            var redis = _redis!;
+            if (redis.IsConnected && redis.FailFast.TryUse(out var probe))
             {
-                if (_redis!.IsConnected)
+                var succeeded = false;
+                try
                 {
-                    return await _shared.TryTakeAsync(policy, client).ConfigureAwait(false);
+                    if (probe)
+                    {
+                        // A lease could answer without Redis: the probe must reach it.
+                        await redis.Database.PingAsync().ConfigureAwait(false);
+                    }
+
+                    var decision = await _shared.TryTakeAsync(policy, client).ConfigureAwait(false);
+                    succeeded = true;
+                    return decision;
+                }
+                catch (Exception ex) when (ex is RedisException or TimeoutException)
+                {
+                }
+                finally
+                {
+                    redis.FailFast.Report(succeeded, probe);
                 }
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
-            {
-            }
 
-            _redis!.CountFallback();
+            redis.CountFallback();
             if (_failClosed)
             {
                 return new RateLimitDecision(false, 0, 1, policy.WindowSeconds);

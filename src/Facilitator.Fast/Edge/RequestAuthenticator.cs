@@ -1,5 +1,7 @@
+using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -21,7 +23,9 @@ public enum AuthOutcome : byte
 /// <summary>
 /// Checks API keys (SHA-256 of the presented key against each configured hash, in constant time, always comparing
 /// all) and bearer JWTs (the configured algorithms only: <c>alg:none</c> and any other are refused; signature,
-/// <c>exp</c>, <c>nbf</c>, <c>iss</c>, <c>aud</c> checked). An <c>X-Payment</c> header is not a credential.
+/// <c>exp</c>, <c>nbf</c>, <c>iss</c>, <c>aud</c> checked; a token with a <c>crit</c> header is refused, since no
+/// extension is understood). An <c>X-Payment</c> header is not a credential. A request may carry one credential:
+/// two API key headers or two <c>Authorization</c> headers are refused rather than one of them picked.
 /// </summary>
 public sealed class RequestAuthenticator
 {
@@ -55,13 +59,24 @@ public sealed class RequestAuthenticator
             return default;
         }
 
+        if (authorization.Count > 1)
+        {
+            return new AuthResult(AuthOutcome.Invalid, null, "more than one Authorization header was sent", null);
+        }
+
         var value = authorization[0] ?? "";
         if (!value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || _jwt is null)
         {
             return new AuthResult(AuthOutcome.Invalid, null, "the Authorization header is not a bearer token this service accepts", null);
         }
 
-        var result = await _handler.ValidateTokenAsync(value["Bearer ".Length..].Trim(), _jwt).ConfigureAwait(false);
+        var token = value["Bearer ".Length..].Trim();
+        if (HasCriticalHeader(token))
+        {
+            return new AuthResult(AuthOutcome.Invalid, null, "the token's header lists critical extensions (crit), and this service understands none", null);
+        }
+
+        var result = await _handler.ValidateTokenAsync(token, _jwt).ConfigureAwait(false);
         if (!result.IsValid)
         {
             return new AuthResult(AuthOutcome.Invalid, null, Describe(result.Exception), null);
@@ -69,6 +84,80 @@ public sealed class RequestAuthenticator
 
         var subject = result.ClaimsIdentity.FindFirst("sub")?.Value;
         return new AuthResult(AuthOutcome.Authenticated, "jwt:" + (subject ?? "anonymous"), null, _jwtGroups);
+    }
+
+    /// <summary>
+    /// The key under which failures of the request's credential are counted: the first 16 bytes of the SHA-256 of what
+    /// was presented (the API key header, else <c>Authorization</c>), in hex, so the secret itself is never kept.
+    /// Null when the request presents no credential.
+    /// </summary>
+    public string? CredentialKey(HttpRequest request)
+    {
+        var values = request.Headers[_options.ApiKeyHeader];
+        var prefix = "key:";
+        if (values.Count == 0)
+        {
+            values = request.Headers.Authorization;
+            prefix = "authorization:";
+        }
+
+        if (values.Count == 0)
+        {
+            return null;
+        }
+
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(values.Count == 1 ? values[0] ?? "" : string.Join('\n', values.ToArray())), hash);
+        return prefix + Convert.ToHexStringLower(hash[..16]);
+    }
+
+    /// <summary>
+    /// Whether the token's JOSE header has a <c>crit</c> member. RFC 7515 §4.1.11: a recipient must reject a token whose
+    /// <c>crit</c> lists an extension it does not understand, and this service understands none; the validating
+    /// library does not check it. A header that cannot be read is left to the library, which refuses it.
+    /// </summary>
+    internal static bool HasCriticalHeader(ReadOnlySpan<char> token)
+    {
+        var dot = token.IndexOf('.');
+        if (dot <= 0 || dot > 8192)
+        {
+            return false;
+        }
+
+        if (!Base64Url.IsValid(token[..dot], out var decodedLength))
+        {
+            return false;
+        }
+
+        Span<byte> header = stackalloc byte[decodedLength];
+        if (!Base64Url.TryDecodeFromChars(token[..dot], header, out var length))
+        {
+            return false;
+        }
+
+        var reader = new Utf8JsonReader(header[..length]);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("crit"u8))
+                {
+                    return true;
+                }
+
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return false;
     }
 
     private AuthResult CheckApiKey(string presented)
@@ -129,17 +218,7 @@ public sealed class RequestAuthenticator
 
         if (!string.IsNullOrEmpty(jwt.Es256PublicKeyPem))
         {
-            var ecdsa = ECDsa.Create();
-            try
-            {
-                ecdsa.ImportFromPem(jwt.Es256PublicKeyPem);
-            }
-            catch (ArgumentException)
-            {
-                throw new InvalidSettingException("Auth:Jwt:Es256PublicKeyPem", "is not a PEM public key.");
-            }
-
-            keys.Add(new ECDsaSecurityKey(ecdsa));
+            keys.Add(new ECDsaSecurityKey(ImportEs256PublicKey(jwt.Es256PublicKeyPem)));
             algorithms.Add(SecurityAlgorithms.EcdsaSha256);
         }
 
@@ -162,6 +241,36 @@ public sealed class RequestAuthenticator
                     && expires is not null && now <= expires.Value + parameters.ClockSkew;
             },
         };
+    }
+
+    /// <summary>
+    /// The ES256 verification key: a PEM <c>PUBLIC KEY</c> on P-256. An RSA key, another curve, a private key or text
+    /// that is no PEM stops the start naming the setting (the key itself is never echoed).
+    /// </summary>
+    private static ECDsa ImportEs256PublicKey(string pem)
+    {
+        const string Setting = "Auth:Jwt:Es256PublicKeyPem";
+        if (!PemEncoding.TryFind(pem, out var fields) || !pem.AsSpan()[fields.Label].SequenceEqual("PUBLIC KEY"))
+        {
+            throw new InvalidSettingException(Setting, "must be a PEM public key (-----BEGIN PUBLIC KEY-----) on the P-256 curve.");
+        }
+
+        var ecdsa = ECDsa.Create();
+        try
+        {
+            ecdsa.ImportFromPem(pem);
+            var curve = ecdsa.ExportParameters(includePrivateParameters: false).Curve;
+            if (curve.IsNamed && (curve.Oid.Value == "1.2.840.10045.3.1.7" || curve.Oid.FriendlyName is "nistP256" or "ECDSA_P256" or "secp256r1"))
+            {
+                return ecdsa;
+            }
+        }
+        catch (Exception ex) when (ex is ArgumentException or CryptographicException)
+        {
+        }
+
+        ecdsa.Dispose();
+        throw new InvalidSettingException(Setting, "is not an EC public key on the P-256 curve (ES256); an RSA key or another curve cannot verify ES256 tokens.");
     }
 
     private static byte[] ParseHash(int index, string hex)

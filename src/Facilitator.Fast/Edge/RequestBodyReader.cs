@@ -1,4 +1,5 @@
 using Facilitator.Fast.Protocol;
+using Microsoft.AspNetCore.Connections;
 
 namespace Facilitator.Fast.Edge;
 
@@ -16,9 +17,11 @@ public enum BodyReadOutcome : byte
 
 /// <summary>
 /// Reads a request body into a pooled buffer and stops at a size limit, so an oversized body costs at most the
-/// limit in memory and gets a clear 413 instead of a Kestrel error page.
+/// limit in memory and gets a clear 413 instead of a Kestrel error page. A body Kestrel cannot decode is malformed
+/// (400), whichever exception Kestrel reports it with: a chunk size that overflows, for one, comes as an
+/// <see cref="IOException"/> rather than a <see cref="BadHttpRequestException"/>.
 /// </summary>
-public static class RequestBodyReader
+public static partial class RequestBodyReader
 {
     /// <summary>A buffer sized for the declared body (plus the byte that shows its end), or 4 KiB when undeclared.</summary>
     public static PooledBytes RentFor(HttpRequest request, int limit) =>
@@ -53,5 +56,15 @@ public static class RequestBodyReader
         {
             return ex.StatusCode == StatusCodes.Status413PayloadTooLarge ? BodyReadOutcome.TooLarge : BodyReadOutcome.Malformed;
         }
+        catch (IOException ex) when (ex is not ConnectionResetException && !cancellationToken.IsCancellationRequested)
+        {
+            // The caller's fault, not the gateway's: one line, without a stack trace.
+            var logger = request.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Facilitator.Fast.Edge");
+            Unreadable(logger, request.Method, request.Path.Value ?? "", ex.Message);
+            return BodyReadOutcome.Malformed;
+        }
     }
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "The body of {Method} {Path} is not valid HTTP ({Problem}); answered 400")]
+    private static partial void Unreadable(ILogger logger, string method, string path, string problem);
 }

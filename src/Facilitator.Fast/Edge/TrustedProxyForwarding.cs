@@ -39,7 +39,13 @@ public sealed class TrustedProxyForwarding
         }
     }
 
+    /// <summary>Marks a request whose client address was read from a trusted proxy's forwarded header.</summary>
+    private const string ResolvedItem = "facilitator.forwarded";
+
     public bool IsEnabled => _trusted.Length > 0;
+
+    /// <summary>Whether the request came through a trusted proxy, so its forwarded headers were read (and its client address is theirs).</summary>
+    public static bool WasResolved(HttpContext context) => context.Items.ContainsKey(ResolvedItem);
 
     public Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
@@ -59,12 +65,14 @@ public sealed class TrustedProxyForwarding
             }
 
             connection.RemoteIpAddress = client;
+            context.Items[ResolvedItem] = true;
         }
 
         return next(context);
     }
 
-    private bool IsTrusted(IPAddress address)
+    /// <summary>Whether <paramref name="address"/> is one of the configured trusted proxies.</summary>
+    public bool IsTrusted(IPAddress address)
     {
         var normalized = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
         foreach (var network in _trusted)

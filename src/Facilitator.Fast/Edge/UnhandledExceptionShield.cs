@@ -25,16 +25,14 @@ public static partial class UnhandledExceptionShield
             Log.Unhandled(logger, context.Request.Method, context.Request.Path.Value ?? "", ex.GetType().Name, ex);
             context.Response.Clear();
             EdgeHeaders.Apply(context);
-            var path = context.Request.Path;
-            if (path.Equals("/verify", StringComparison.OrdinalIgnoreCase) || path.Equals("/settle", StringComparison.OrdinalIgnoreCase))
+            if (EdgeRefusal.IsPaymentEndpoint(context.Request.Path, out var operation))
             {
-                var settle = path.Equals("/settle", StringComparison.OrdinalIgnoreCase);
                 context.Response.StatusCode = StatusCodes.Status500InternalServerError;
                 context.Response.ContentType = "application/json";
                 X402ResponseWriter.WriteFailure(
                     context.Response.BodyWriter,
-                    settle ? FacilitatorOperation.Settle : FacilitatorOperation.Verify,
-                    settle ? X402Reasons.UnexpectedSettleError : X402Reasons.UnexpectedVerifyError,
+                    operation,
+                    operation == FacilitatorOperation.Settle ? X402Reasons.UnexpectedSettleError : X402Reasons.UnexpectedVerifyError,
                     "The gateway failed unexpectedly; the request id identifies it in the gateway's logs.",
                     default,
                     default,

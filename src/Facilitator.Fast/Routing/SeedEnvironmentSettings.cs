@@ -13,6 +13,8 @@ namespace Facilitator.Fast.Routing;
 /// Coinbase CDP (N=3). <c>FACILITATOR_{N}_*</c> applies to the N-th entry of the list and adds an entry for any
 /// N beyond it, with priority N. Values are read from configuration rather than the process environment so
 /// that every configuration source (and every test) can set them.
+/// A seed upstream whose URL is pointed elsewhere is no longer that upstream: it is called <c>facilitator-{N}</c>
+/// (unless <c>FACILITATOR_{N}_ID</c> names it), so logs and the status API do not show another service's name for it.
 /// </remarks>
 public static partial class SeedEnvironmentSettings
 {
@@ -71,6 +73,7 @@ public static partial class SeedEnvironmentSettings
             var enabledKey = $"FACILITATOR_{n}_ENABLED";
             var url = configuration[urlKey];
             var enabledText = configuration[enabledKey];
+            var id = configuration[$"FACILITATOR_{n}_ID"];
 
             UpstreamOptions entry;
             if (n <= upstreams.Count)
@@ -95,8 +98,22 @@ public static partial class SeedEnvironmentSettings
 
             if (!string.IsNullOrWhiteSpace(url))
             {
+                // Entries of the seed's own list (not of an Upstreams section, which names its entries) carry the
+                // seed's id only while they point at the seed's URL.
+                if (entry.SettingPath.StartsWith("FACILITATOR_", StringComparison.Ordinal) && !SameUrl(entry.Url, url))
+                {
+                    entry.Id = $"facilitator-{n}";
+                    entry.Name = $"Facilitator {n}";
+                }
+
                 entry.Url = url.Trim();
                 entry.UrlSetting = urlKey;
+            }
+
+            if (!string.IsNullOrWhiteSpace(id))
+            {
+                entry.Id = id.Trim();
+                entry.Name = entry.Name is null || entry.Name.StartsWith("Facilitator ", StringComparison.Ordinal) ? null : entry.Name;
             }
 
             if (enabledText is not null)
@@ -105,6 +122,14 @@ public static partial class SeedEnvironmentSettings
             }
         }
     }
+
+    /// <summary>Whether two URLs name the same base (case of scheme and host, and a trailing slash, aside).</summary>
+    private static bool SameUrl(string? configured, string url) =>
+        configured is not null
+        && Uri.TryCreate(configured.Trim(), UriKind.Absolute, out var a) && Uri.TryCreate(url.Trim(), UriKind.Absolute, out var b)
+        && Uri.Compare(a, b, UriComponents.SchemeAndServer | UriComponents.UserInfo, UriFormat.UriEscaped, StringComparison.OrdinalIgnoreCase) == 0
+        && string.Equals(a.AbsolutePath.TrimEnd('/'), b.AbsolutePath.TrimEnd('/'), StringComparison.Ordinal)
+        && a.Query == b.Query && a.Fragment == b.Fragment;
 
     private static void ApplyInt(IConfiguration configuration, string key, Action<int> apply)
     {
@@ -136,6 +161,6 @@ public static partial class SeedEnvironmentSettings
         _ => throw new InvalidSettingException(key, $"'{text}' is not true or false."),
     };
 
-    [GeneratedRegex("^FACILITATOR_([0-9]{1,4})_(URL|ENABLED)$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    [GeneratedRegex("^FACILITATOR_([0-9]{1,4})_(URL|ENABLED|ID)$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex NumberedVariable();
 }

@@ -13,10 +13,11 @@ public sealed partial class RedisConnection : IAsyncDisposable
     private readonly string _prefix;
     private long _fallbacks;
 
-    private RedisConnection(ConnectionMultiplexer multiplexer, string prefix)
+    private RedisConnection(ConnectionMultiplexer multiplexer, string prefix, RedisFailFast failFast)
     {
         _multiplexer = multiplexer;
         _prefix = prefix;
+        FailFast = failFast;
         InstanceId = Guid.NewGuid().ToString("N")[..12];
     }
 
@@ -24,6 +25,12 @@ public sealed partial class RedisConnection : IAsyncDisposable
     public string InstanceId { get; }
 
     public bool IsConnected => _multiplexer.IsConnected;
+
+    /// <summary>Whether Redis timed out recently and callers with a local fallback skip it for now (shown by <c>/health</c>).</summary>
+    public bool IsFailingFast => FailFast.IsFailingFast;
+
+    /// <summary>The back-off after Redis failed to answer; see <see cref="RedisFailFast"/>.</summary>
+    public RedisFailFast FailFast { get; }
 
     public long Fallbacks => Volatile.Read(ref _fallbacks);
 
@@ -35,9 +42,9 @@ public sealed partial class RedisConnection : IAsyncDisposable
     public event Action? Restored;
 
     /// <summary>Connects without failing when Redis is down: operations fall back until it is reachable.</summary>
-    public static RedisConnection Connect(RedisOptions options, ILogger logger)
+    public static RedisConnection Connect(RedisOptions options, ILogger logger, TimeProvider time)
     {
-        var configuration = ParseConfiguration(options.ConnectionString!);
+        var configuration = ParseConfiguration(options.ConnectionString!, options.Setting);
         configuration.AbortOnConnectFail = false;
         configuration.ConnectTimeout = 2000;
         configuration.SyncTimeout = 2000;
@@ -45,7 +52,7 @@ public sealed partial class RedisConnection : IAsyncDisposable
         configuration.ReconnectRetryPolicy = new LinearRetry(500);
         configuration.ClientName = "facilitator-fast";
         var multiplexer = ConnectionMultiplexer.Connect(configuration);
-        var connection = new RedisConnection(multiplexer, options.KeyPrefix);
+        var connection = new RedisConnection(multiplexer, options.KeyPrefix, new RedisFailFast(time, logger));
         multiplexer.ConnectionFailed += (_, e) => ConnectionLost(logger, e.FailureType.ToString());
         multiplexer.ConnectionRestored += (_, e) =>
         {
@@ -115,15 +122,37 @@ public sealed partial class RedisConnection : IAsyncDisposable
         Telemetry.FacilitatorTelemetry.RedisFallbacks.Add(1);
     }
 
-    /// <summary>Accepts <c>host:port,options</c> or <c>redis[s]://[user:password@]host[:port][/db]</c>.</summary>
-    internal static ConfigurationOptions ParseConfiguration(string text)
+    /// <summary>
+    /// Accepts <c>host:port,options</c> or <c>redis[s]://[user:password@]host[:port][/db]</c>; anything else stops the
+    /// start naming <paramref name="setting"/> (never echoing the value, which may hold a password).
+    /// </summary>
+    internal static ConfigurationOptions ParseConfiguration(string text, string setting = "Redis:ConnectionString")
     {
         if (!text.StartsWith("redis://", StringComparison.OrdinalIgnoreCase) && !text.StartsWith("rediss://", StringComparison.OrdinalIgnoreCase))
         {
-            return ConfigurationOptions.Parse(text);
+            ConfigurationOptions parsed;
+            try
+            {
+                parsed = ConfigurationOptions.Parse(text);
+            }
+            catch (ArgumentException ex)
+            {
+                // StackExchange.Redis names an unknown option in ParamName; only a plain keyword is repeated, never a value.
+                var option = ex.ParamName is { Length: > 0 and <= 40 } name && name.All(static c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_') ? $" ('{name}')" : "";
+                throw new InvalidSettingException(setting, $"has an option StackExchange.Redis does not know or cannot read{option}; expected host:port[,option=value...] or redis[s]://[user:password@]host[:port][/db].");
+            }
+
+            return parsed.EndPoints.Count > 0
+                ? parsed
+                : throw new InvalidSettingException(setting, "names no host; expected host:port[,option=value...] or redis[s]://[user:password@]host[:port][/db].");
         }
 
-        var uri = new Uri(text);
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host) || uri.Port is < -1 or 0 or > 65535
+            || !string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment))
+        {
+            throw new InvalidSettingException(setting, "is not a valid redis[s]://[user:password@]host[:port][/db] URL.");
+        }
+
         var options = new ConfigurationOptions { Ssl = uri.Scheme.Equals("rediss", StringComparison.OrdinalIgnoreCase) };
         options.EndPoints.Add(uri.Host, uri.IsDefaultPort || uri.Port <= 0 ? 6379 : uri.Port);
         if (uri.UserInfo.Length > 0)
@@ -140,8 +169,13 @@ public sealed partial class RedisConnection : IAsyncDisposable
             }
         }
 
-        if (uri.AbsolutePath.Trim('/') is { Length: > 0 } database && int.TryParse(database, out var db))
+        if (uri.AbsolutePath.Trim('/') is { Length: > 0 } database)
         {
+            if (!int.TryParse(database, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var db))
+            {
+                throw new InvalidSettingException(setting, "names a database that is not a number (redis://host:port/0).");
+            }
+
             options.DefaultDatabase = db;
         }
 

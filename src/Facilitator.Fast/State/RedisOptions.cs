@@ -18,4 +18,7 @@ public sealed class RedisOptions
     public bool LocalSettlementFallback { get; set; }
 
     public bool IsConfigured => !string.IsNullOrWhiteSpace(ConnectionString);
+
+    /// <summary>Where <see cref="ConnectionString"/> came from (<c>Redis:ConnectionString</c> or <c>REDIS_URL</c>), for error messages.</summary>
+    internal string Setting { get; set; } = "Redis:ConnectionString";
 }

@@ -8,10 +8,25 @@ public static class StateServiceCollectionExtensions
         this IServiceCollection services, IConfiguration configuration, IReadOnlyList<string> upstreamIds, long settlementMemoryBytes)
     {
         var options = new RedisOptions();
-        configuration.GetSection(RedisOptions.SectionName).Bind(options);
+        try
+        {
+            configuration.GetSection(RedisOptions.SectionName).Bind(options);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new InvalidSettingException("configuration", ex.Message.ReplaceLineEndings(" "));
+        }
+
         if (!options.IsConfigured && configuration["REDIS_URL"] is { Length: > 0 } url)
         {
             options.ConnectionString = url;
+            options.Setting = "REDIS_URL";
+        }
+
+        if (options.IsConfigured)
+        {
+            // A malformed string must stop the start here, with one line, not when the connection is first used.
+            _ = RedisConnection.ParseConfiguration(options.ConnectionString!, options.Setting);
         }
 
         services.AddSingleton(options);
@@ -27,7 +42,8 @@ public static class StateServiceCollectionExtensions
             return options;
         }
 
-        services.AddSingleton(sp => RedisConnection.Connect(options, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Facilitator.Fast.State")));
+        services.AddSingleton(sp => RedisConnection.Connect(
+            options, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Facilitator.Fast.State"), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new SharedUpstreamHealthStore(
             sp.GetRequiredService<InMemoryUpstreamHealthStore>(),
             sp.GetRequiredService<RedisConnection>(),

@@ -79,6 +79,47 @@ public sealed class OfficialClientCompatibilityTests
         Assert.Equal("SettleError: Failed to settle payment: settlement_pending", Error(result, "v1", "settle"));
     }
 
+    [Fact]
+    public async Task OfficialClients_RateLimited_TypedErrorsSayingRateLimited()
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+        var settings = GatewayHost.Upstreams(("upstream", upstream.Url));
+        settings["RateLimit:Enabled"] = "true";
+        foreach (var policy in new[] { "verify", "settle" })
+        {
+            settings[$"RateLimit:Policies:{policy}:Capacity"] = "1";
+            settings[$"RateLimit:Policies:{policy}:RefillPerSecond"] = "0.001";
+        }
+
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        (await gateway.PostAsync("/verify", Payments.V2)).Dispose();
+        (await gateway.PostAsync("/settle", Payments.V2)).Dispose();
+
+        var result = await RunHarnessAsync(gateway.Client.BaseAddress!.ToString());
+
+        Assert.StartsWith("VerifyError: unexpected_verify_error: Rate limited", Error(result, "v2", "verify"), StringComparison.Ordinal);
+        Assert.StartsWith("SettleError: unexpected_settle_error: Rate limited", Error(result, "v2", "settle"), StringComparison.Ordinal);
+        Assert.StartsWith("VerifyError: Failed to verify payment: unexpected_verify_error", Error(result, "v1", "verify"), StringComparison.Ordinal);
+        Assert.StartsWith("SettleError: Failed to settle payment: unexpected_settle_error", Error(result, "v1", "settle"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OfficialClients_CredentialsRequiredAndMissing_TypedErrors()
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+        var settings = GatewayHost.Upstreams(("upstream", upstream.Url));
+        settings["Auth:ApiKeys:0:Name"] = "merchant";
+        settings["Auth:ApiKeys:0:Sha256"] = new string('a', 64);
+        settings["Auth:RequireForX402"] = "true";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+
+        var result = await RunHarnessAsync(gateway.Client.BaseAddress!.ToString());
+
+        Assert.StartsWith("VerifyError: unexpected_verify_error: Authentication is required", Error(result, "v2", "verify"), StringComparison.Ordinal);
+        Assert.StartsWith("SettleError: unexpected_settle_error: Authentication is required", Error(result, "v2", "settle"), StringComparison.Ordinal);
+        Assert.Equal(0, upstream.CountOf("/verify") + upstream.CountOf("/settle"));
+    }
+
     private static string Error(JsonElement result, string version, string call)
     {
         var outcome = result.GetProperty(version).GetProperty(call);

@@ -86,6 +86,61 @@ public sealed class RedisRateLimitTests
     }
 
     [Fact]
+    public async Task Redis_Hung_DecisionsFailFastOnLocalBucketsThenReturnToTheSharedOnes()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(Settings(redis, upstream, capacity: 100_000, refill: 100_000, lease: 1));
+        var limiter = gateway.Services.GetRequiredService<RateLimiter>();
+        for (var i = 0; i < 20; i++)
+        {
+            (await gateway.PostAsync("/verify", Payments.V1)).Dispose();
+        }
+
+        await redis.PauseAsync();
+        try
+        {
+            // The first verify waits for the Redis timeout; after it, decisions do not wait on Redis.
+            for (var i = 0; i < 2; i++)
+            {
+                using var first = await gateway.PostAsync("/verify", Payments.V1);
+                Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+            }
+
+            var durations = new List<double>();
+            for (var i = 0; i < 50; i++)
+            {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                using var response = await gateway.PostAsync("/verify", Payments.V1);
+                durations.Add(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }
+
+            durations.Sort();
+            var p99 = durations[(int)Math.Ceiling(durations.Count * 0.99) - 1];
+            Assert.True(p99 < 50, $"p99 {p99:0.0} ms while Redis hangs (all: {string.Join(", ", durations.Select(d => d.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)))})");
+            var health = Json(await (await gateway.Client.GetAsync("/health")).Content.ReadAsStringAsync());
+            Assert.Equal("degraded", health.GetProperty("status").GetString());
+            Assert.StartsWith("not answering in time", health.GetProperty("checks").GetProperty("redis").GetString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await redis.ResumeAsync();
+        }
+
+        var scripts = limiter.SharedScriptCalls;
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                (await gateway.PostAsync("/verify", Payments.V1)).Dispose();
+                var checks = Json(await (await gateway.Client.GetAsync("/health")).Content.ReadAsStringAsync()).GetProperty("checks");
+                return checks.GetProperty("redis").GetString() == "ok" && limiter.SharedScriptCalls > scripts;
+            },
+            "decisions are shared through Redis again",
+            timeoutMs: 45_000);
+    }
+
+    [Fact]
     public async Task Script_FlushedFromRedisMidRun_ReloadedAndDecisionsStayShared()
     {
         await using var redis = await RedisServer.StartAsync();

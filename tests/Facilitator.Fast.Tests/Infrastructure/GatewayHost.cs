@@ -22,7 +22,8 @@ internal sealed class GatewayHost : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <summary>Starts the gateway. Settings are configuration keys, including the seed's environment variable names.</summary>
-    public static async Task<GatewayHost> StartAsync(IDictionary<string, string?> settings, TimeProvider? time = null)
+    /// <param name="logs">Also receives every log entry, for tests of what is logged.</param>
+    public static async Task<GatewayHost> StartAsync(IDictionary<string, string?> settings, TimeProvider? time = null, CapturedLogs? logs = null)
     {
         // Local verification keeps the service's default (enforce), as in production; a test of another mode sets it.
         var all = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
@@ -34,6 +35,9 @@ internal sealed class GatewayHost : IAsyncDisposable
 
             // Tests send bursts from one address; tests of rate limiting turn it on.
             ["RateLimit:Enabled"] = "false",
+
+            // Tests open up to 100 connections at once from one address; tests of the cap set it.
+            ["Edge:Limits:MaxConnectionsPerClient"] = "0",
         };
         foreach (var (key, value) in settings)
         {
@@ -49,6 +53,11 @@ internal sealed class GatewayHost : IAsyncDisposable
                 if (time is not null)
                 {
                     services.AddSingleton(time);
+                }
+
+                if (logs is not null)
+                {
+                    services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs);
                 }
             });
         await app.StartAsync();

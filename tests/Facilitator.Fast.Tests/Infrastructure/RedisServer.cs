@@ -66,6 +66,18 @@ internal sealed class RedisServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Freezes the server (SIGSTOP): connections stay open and nothing is answered, as with a hung Redis.</summary>
+    public Task PauseAsync() => SignalAsync("-STOP");
+
+    /// <summary>Lets a paused server run again (SIGCONT); it answers what was sent meanwhile.</summary>
+    public Task ResumeAsync() => SignalAsync("-CONT");
+
+    private async Task SignalAsync(string signal)
+    {
+        var run = await ProcessRunner.RunAsync("kill", [signal, _process!.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], "/", null, TimeSpan.FromSeconds(10));
+        Assert.Equal(0, run.ExitCode);
+    }
+
     /// <summary>Gateway settings for these upstreams sharing state through this server, under a key prefix of their own.</summary>
     public Dictionary<string, string?> GatewaySettings(params (string Id, string Url)[] upstreams)
     {
@@ -113,6 +125,7 @@ internal sealed class RedisServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // SIGKILL ends a paused server too.
         await StopAsync();
         _process?.Dispose();
     }

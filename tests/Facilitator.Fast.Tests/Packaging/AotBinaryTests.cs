@@ -43,7 +43,8 @@ public sealed class AotBinaryTests
 
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             Assert.Contains("\"isValid\":true", await response.Content.ReadAsStringAsync());
-            Assert.Equal("x402-rs", response.Headers.GetValues("X-Facilitator-Upstream").Single());
+            // FACILITATOR_1_URL points the seed's first upstream elsewhere, so it is no longer called x402-rs.
+            Assert.Equal("facilitator-1", response.Headers.GetValues("X-Facilitator-Upstream").Single());
             Assert.Equal("valid", response.Headers.GetValues("X-Facilitator-Local-Verdict").Single());
             Assert.Equal(1, upstream.CountOf("/verify"));
 
@@ -82,6 +83,106 @@ public sealed class AotBinaryTests
         Assert.Equal(2, run.ExitCode);
         var line = Assert.Single(run.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains("FACILITATOR_1_URL", line);
+    }
+
+    public static TheoryData<string, string, string> UnusableSettings()
+    {
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        return new()
+        {
+            { "REDIS_URL", "redis://:@@", "REDIS_URL" },
+            { "Redis__ConnectionString", "127.0.0.1:6379,bogus=1", "Redis:ConnectionString" },
+            { "Auth__Jwt__Es256PublicKeyPem", rsa.ExportSubjectPublicKeyInfoPem(), "Auth:Jwt:Es256PublicKeyPem" },
+            { "Edge__Limits__MaxConnectionsPerClient", "lots", "Edge:Limits:MaxConnectionsPerClient" },
+            { "Edge__Limits__KeepAliveTimeoutSeconds", "-1", "Edge:Limits:KeepAliveTimeoutSeconds" },
+            { "ASPNETCORE_URLS", "garbage", "ASPNETCORE_URLS" },
+            { "ASPNETCORE_URLS", "http://127.0.0.1:99999", "ASPNETCORE_URLS" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(UnusableSettings))]
+    public async Task AotBinary_UnusableSetting_ExitsWithOneLineNamingTheSetting(string variable, string value, string named)
+    {
+        RepositoryPaths.RequireFreshAotBinary();
+
+        var run = await ProcessRunner.RunAsync(Binary, [], Path.GetDirectoryName(Binary)!, new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{LoopbackPorts.Free()}",
+            ["FACILITATOR_1_URL"] = "http://127.0.0.1:9",
+            ["Auth__Jwt__Issuer"] = "https://issuer.example.com",
+            ["Auth__Jwt__Audience"] = "facilitator",
+            [variable] = value,
+        }, TimeSpan.FromSeconds(20));
+
+        Assert.Equal(2, run.ExitCode);
+        var line = Assert.Single(run.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(named, line);
+        Assert.DoesNotContain("MII", line);
+    }
+
+    [Fact]
+    public async Task AotBinary_PortInUse_ExitsWithOneLineNamingTheSetting()
+    {
+        RepositoryPaths.RequireFreshAotBinary();
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+
+        var run = await ProcessRunner.RunAsync(Binary, [], Path.GetDirectoryName(Binary)!, new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{((IPEndPoint)taken.LocalEndpoint).Port}",
+            ["FACILITATOR_1_URL"] = "http://127.0.0.1:9",
+            ["FACILITATOR_HEALTH_CHECK"] = "false",
+        }, TimeSpan.FromSeconds(20));
+
+        Assert.Equal(2, run.ExitCode);
+        var line = Assert.Single(run.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("ASPNETCORE_URLS", line);
+        Assert.Contains("address already in use", line);
+    }
+
+    [Fact]
+    public async Task AotBinary_StartedFromAnotherDirectory_ReadsTheAppsettingsBesideIt()
+    {
+        RepositoryPaths.RequireFreshAotBinary();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        var folder = Directory.CreateTempSubdirectory("facilitator-aot-");
+        var elsewhere = Directory.CreateTempSubdirectory("facilitator-cwd-");
+        try
+        {
+            var binary = Path.Combine(folder.FullName, Path.GetFileName(Binary));
+            File.Copy(Binary, binary);
+            await File.WriteAllTextAsync(Path.Combine(folder.FullName, "appsettings.json"), $$"""
+                { "Upstreams": [ { "Id": "from-appsettings", "Url": "{{upstream.Url}}" } ], "Aggregator": { "HealthCheck": false } }
+                """);
+            var url = $"http://127.0.0.1:{LoopbackPorts.Free()}";
+            using var process = ProcessRunner.Start(binary, [], elsewhere.FullName, new Dictionary<string, string>
+            {
+                ["ASPNETCORE_URLS"] = url,
+                ["Logging__LogLevel__Default"] = "Warning",
+            });
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            try
+            {
+                using var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(5) };
+                using var response = await FirstAnswerAsync(client, process, PaymentSigner.ValidNow(2, seed: 12));
+
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                Assert.Equal("from-appsettings", response.Headers.GetValues("X-Facilitator-Upstream").Single());
+                Assert.Equal(1, upstream.CountOf("/verify"));
+            }
+            finally
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+            elsewhere.Delete(recursive: true);
+        }
     }
 
     [Fact]

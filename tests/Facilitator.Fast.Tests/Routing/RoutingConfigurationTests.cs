@@ -46,16 +46,59 @@ public sealed class RoutingConfigurationTests
             ("FACILITATOR_LOGGING", "true"));
 
         var byId = configuration.Upstreams.ToDictionary(u => u.Id);
-        Assert.Equal("http://127.0.0.1:7001/", byId["x402-rs"].BaseUri.ToString());
+        Assert.Equal("http://127.0.0.1:7001/", byId["facilitator-1"].BaseUri.ToString());
         Assert.False(byId["payai-network"].Enabled);
         Assert.True(byId["coinbase-cdp"].Enabled);
         Assert.Equal("http://127.0.0.1:7004/base/", byId["facilitator-4"].BaseUri.ToString());
         Assert.Equal(4, byId["facilitator-4"].Priority);
         Assert.Equal(TimeSpan.FromSeconds(8), byId["facilitator-4"].Timeout);
-        Assert.Equal(2, byId["x402-rs"].Retries);
+        Assert.Equal(2, byId["facilitator-1"].Retries);
         Assert.Equal(5, configuration.Aggregator.MaxConsecutiveFailures);
         Assert.Equal(60000, configuration.Aggregator.HealthCheckIntervalMs);
         Assert.True(configuration.Aggregator.Logging);
+    }
+
+    [Fact]
+    public void Load_SeedUrlPointedElsewhere_NoLongerCarriesTheSeedsId()
+    {
+        var configuration = Load(("FACILITATOR_1_URL", "http://127.0.0.1:9999"));
+
+        var first = configuration.Upstreams[0];
+        Assert.Equal("facilitator-1", first.Id);
+        Assert.Equal("Facilitator 1", first.Name);
+        Assert.Equal("http://127.0.0.1:9999/", first.BaseUri.ToString());
+        Assert.Equal(["facilitator-1", "payai-network", "coinbase-cdp"], configuration.Upstreams.Select(u => u.Id));
+    }
+
+    [Theory]
+    [InlineData("https://facilitator.x402.rs")]
+    [InlineData("https://FACILITATOR.x402.rs/")]
+    public void Load_SeedUrlSetToItsOwnUrl_KeepsTheSeedsId(string url)
+    {
+        var configuration = Load(("FACILITATOR_1_URL", url));
+
+        Assert.Equal("x402-rs", configuration.Upstreams[0].Id);
+        Assert.Equal("x402.rs", configuration.Upstreams[0].Name);
+    }
+
+    [Fact]
+    public void Load_SeedUrlPointedElsewhereWithAnId_UsesThatId()
+    {
+        var configuration = Load(("FACILITATOR_1_URL", "http://127.0.0.1:9999"), ("FACILITATOR_1_ID", "in-house"), ("FACILITATOR_5_URL", "http://127.0.0.1:9995"), ("FACILITATOR_5_ID", "backup"));
+
+        Assert.Equal("in-house", configuration.Upstreams[0].Id);
+        Assert.Equal("in-house", configuration.Upstreams[0].Name);
+        Assert.Equal("backup", configuration.Upstreams[^1].Id);
+    }
+
+    [Fact]
+    public void Load_UpstreamsSectionUrlOverridden_KeepsTheSectionsId()
+    {
+        var configuration = Load(
+            ("Upstreams:0:Id", "x402-rs"), ("Upstreams:0:Url", "https://facilitator.x402.rs"), ("FACILITATOR_1_URL", "http://127.0.0.1:9999"));
+
+        Assert.Equal("x402-rs", configuration.Upstreams[0].Id);
+        Assert.Equal("http://127.0.0.1:9999/", configuration.Upstreams[0].BaseUri.ToString());
     }
 
     [Fact]
