@@ -53,7 +53,10 @@ public static class X402Endpoints
     {
         var router = context.RequestServices.GetRequiredService<FailoverRouter>();
         using var result = await router.RouteAsync(
-            FacilitatorOperation.Discovery, null, context.Request.QueryString.Value, context.RequestAborted).ConfigureAwait(false);
+            FacilitatorOperation.Discovery,
+            null,
+            new DiscoveryQuery(context.Request.QueryString.Value ?? "", context.Items.ContainsKey(AuthenticationGate.OperatorCredentialsItem)),
+            context.RequestAborted).ConfigureAwait(false);
         switch (result.Outcome)
         {
             case RouteOutcome.Answered:

@@ -19,16 +19,24 @@ public sealed class AuthenticationGate
 {
     public const string ClientNameItem = "facilitator.client";
 
+    /// <summary>
+    /// Set on a discovery request that may be sent with the operator's upstream credentials: every caller when no
+    /// authentication is configured (there is no one to tell apart), else only callers authenticated for the x402 routes.
+    /// </summary>
+    public const string OperatorCredentialsItem = "facilitator.operator-credentials";
+
     private readonly RequestAuthenticator _authenticator;
     private readonly RateLimiter _limiter;
     private readonly bool[] _required = new bool[4];
     private readonly bool[] _localOnly = new bool[4];
+    private readonly bool _hasCredentials;
 
     public AuthenticationGate(RequestAuthenticator authenticator, RateLimiter limiter, AuthOptions options)
     {
         _authenticator = authenticator;
         _limiter = limiter;
         var api = options.RequireForApi ?? options.HasCredentials;
+        _hasCredentials = options.HasCredentials;
         _required[(int)RouteGroup.X402] = options.RequireForX402;
         _required[(int)RouteGroup.Api] = api;
         _required[(int)RouteGroup.V1] = api;
@@ -51,7 +59,14 @@ public sealed class AuthenticationGate
             return;
         }
 
-        if (!_required[(int)group])
+        var discovery = group == RouteGroup.X402 && request.Path.StartsWithSegments("/discovery");
+        if (discovery && !_hasCredentials)
+        {
+            context.Items[OperatorCredentialsItem] = true;
+        }
+
+        // A discovery caller who presents credentials asks to be recognised, so its query may carry the operator's.
+        if (!_required[(int)group] && !(discovery && _hasCredentials && _authenticator.CredentialKey(request) is not null))
         {
             if (_localOnly[(int)group] && !IsLocalCaller(context))
             {
@@ -104,6 +119,11 @@ public sealed class AuthenticationGate
                 context, StatusCodes.Status403Forbidden, ApiErrorWriter.Forbidden,
                 $"These credentials do not allow the {RouteGroups.Name(group)} routes.").ConfigureAwait(false);
             return;
+        }
+
+        if (discovery)
+        {
+            context.Items[OperatorCredentialsItem] = true;
         }
 
         await next(context).ConfigureAwait(false);

@@ -56,7 +56,7 @@ public sealed class FailoverRouter
     public async ValueTask<RouteResult> RouteAsync(
         FacilitatorOperation operation,
         PooledBytes? body,
-        string? query,
+        DiscoveryQuery? query,
         CancellationToken callerAborted,
         Upstream? only = null,
         PaymentKind kind = default,
@@ -148,7 +148,7 @@ public sealed class FailoverRouter
         : Support.NotListed;
 
     private async ValueTask<RouteResult> TryCandidatesAsync(
-        FacilitatorOperation operation, PooledBytes? body, string? query, CancellationToken callerAborted, Candidate[] candidates, int count, ISettleAttemptGate? gate)
+        FacilitatorOperation operation, PooledBytes? body, DiscoveryQuery? query, CancellationToken callerAborted, Candidate[] candidates, int count, ISettleAttemptGate? gate)
     {
         var attemptToken = operation == FacilitatorOperation.Settle ? CancellationToken.None : callerAborted;
         var hedgeable = _options.Hedging && operation is FacilitatorOperation.Verify or FacilitatorOperation.Discovery;
@@ -271,7 +271,7 @@ public sealed class FailoverRouter
     /// acceptable answer wins and the other request is cancelled; if the first to finish failed, the other is awaited.
     /// </summary>
     private async ValueTask<HedgedAttempt> SendHedgedAsync(
-        Upstream primary, Upstream backup, FacilitatorOperation operation, PooledBytes? body, string? query, CancellationToken callerAborted)
+        Upstream primary, Upstream backup, FacilitatorOperation operation, PooledBytes? body, DiscoveryQuery? query, CancellationToken callerAborted)
     {
         using var primaryCancel = CancellationTokenSource.CreateLinkedTokenSource(callerAborted);
         var primaryStarted = Stopwatch.GetTimestamp();

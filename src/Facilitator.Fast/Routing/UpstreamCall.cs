@@ -17,7 +17,7 @@ namespace Facilitator.Fast.Routing;
 public static class UpstreamCall
 {
     /// <param name="body">The request body to forward (a reference is held while it is sent); null for GET operations.</param>
-    /// <param name="query">The caller's query string (with '?') for discovery, else null.</param>
+    /// <param name="query">The caller's discovery query, else null.</param>
     /// <param name="callerAborted">Cancels the attempt when the caller is gone; settle passes <c>None</c>.</param>
     /// <param name="attempt">The attempt's number within its call, for its span.</param>
     /// <param name="hedged">Whether this attempt is a hedge, for its span.</param>
@@ -25,7 +25,7 @@ public static class UpstreamCall
         Upstream upstream,
         FacilitatorOperation operation,
         PooledBytes? body,
-        string? query,
+        DiscoveryQuery? query,
         int maxResponseBytes,
         CancellationToken callerAborted,
         int attempt = 1,
@@ -65,7 +65,7 @@ public static class UpstreamCall
         Upstream upstream,
         FacilitatorOperation operation,
         PooledBytes? body,
-        string? query,
+        DiscoveryQuery? query,
         int maxResponseBytes,
         CancellationToken callerAborted)
     {
@@ -147,15 +147,20 @@ public static class UpstreamCall
         }
     }
 
-    private static HttpRequestMessage CreateRequest(Upstream upstream, FacilitatorOperation operation, PooledBytes? body, string? query)
+    private static HttpRequestMessage CreateRequest(Upstream upstream, FacilitatorOperation operation, PooledBytes? body, DiscoveryQuery? query)
     {
         var endpoint = upstream.Endpoint(operation);
         var request = new HttpRequestMessage(
             operation is FacilitatorOperation.Verify or FacilitatorOperation.Settle ? HttpMethod.Post : HttpMethod.Get,
-            string.IsNullOrEmpty(query) ? endpoint : new Uri(endpoint + query));
+            string.IsNullOrEmpty(query?.Text) ? endpoint : new Uri(endpoint + query.Text));
         if (body is not null)
         {
             request.Content = new PooledBytesContent(body);
+        }
+
+        if (query is { WithOperatorCredentials: false })
+        {
+            return request;
         }
 
         foreach (var header in upstream.Definition.Headers[(int)operation])

@@ -107,4 +107,89 @@ public sealed class SupportedAndDiscoveryTests
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("NOT_FOUND", Json(await response.Content.ReadAsStringAsync()).GetProperty("error").GetProperty("code").GetString());
     }
+
+    private const string DiscoveryKey = "discovery-caller-key-0123456789";
+
+    private static async Task<(GatewayHost Gateway, FakeFacilitator Upstream)> StartWithListSecretAsync(bool withKeys)
+    {
+        var upstream = await FakeFacilitator.StartAsync();
+        upstream.Answer("/discovery/resources", 200, """{"x402Version":1,"items":[],"pagination":{"limit":1,"offset":0,"total":0}}""");
+        var settings = GatewayHost.Upstreams(("only", upstream.Url));
+        settings["Upstreams:0:Headers:list:X-Listing-Secret"] = "operator-paid-listing";
+        if (withKeys)
+        {
+            settings["Auth:ApiKeys:0:Name"] = "merchant";
+            settings["Auth:ApiKeys:0:Sha256"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(DiscoveryKey)));
+            settings["Auth:ApiKeys:1:Name"] = "api-only";
+            settings["Auth:ApiKeys:1:Sha256"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("api-only-key-0123456789"u8));
+            settings["Auth:ApiKeys:1:Groups:0"] = "api";
+        }
+
+        return (await GatewayHost.StartAsync(settings), upstream);
+    }
+
+    private static async Task<HttpResponseMessage> DiscoverAsync(GatewayHost gateway, string? key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/discovery/resources?limit=1");
+        if (key is not null)
+        {
+            request.Headers.Add("X-API-Key", key);
+        }
+
+        return await gateway.Client.SendAsync(request);
+    }
+
+    [Fact]
+    public async Task Discovery_KeysConfiguredAnonymousCaller_SentWithoutTheOperatorsHeaders()
+    {
+        var (gateway, upstream) = await StartWithListSecretAsync(withKeys: true);
+        await using var _ = gateway;
+        await using var __ = upstream;
+
+        using var response = await DiscoverAsync(gateway, null);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(upstream.Received.Single().Headers.ContainsKey("X-Listing-Secret"));
+    }
+
+    [Fact]
+    public async Task Discovery_KeysConfiguredX402Caller_SentWithTheOperatorsHeaders()
+    {
+        var (gateway, upstream) = await StartWithListSecretAsync(withKeys: true);
+        await using var _ = gateway;
+        await using var __ = upstream;
+
+        using var response = await DiscoverAsync(gateway, DiscoveryKey);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("operator-paid-listing", upstream.Received.Single().Headers["X-Listing-Secret"]);
+    }
+
+    [Fact]
+    public async Task Discovery_KeyOfAnotherGroupOrWrongKey_RefusedAndNothingSent()
+    {
+        var (gateway, upstream) = await StartWithListSecretAsync(withKeys: true);
+        await using var _ = gateway;
+        await using var __ = upstream;
+
+        using var otherGroup = await DiscoverAsync(gateway, "api-only-key-0123456789");
+        using var wrong = await DiscoverAsync(gateway, "not-a-configured-key-000000");
+
+        Assert.Equal(HttpStatusCode.Forbidden, otherGroup.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        Assert.DoesNotContain(upstream.Received, r => r.Path == "/discovery/resources");
+    }
+
+    [Fact]
+    public async Task Discovery_NoAuthenticationConfigured_SentWithTheOperatorsHeaders()
+    {
+        var (gateway, upstream) = await StartWithListSecretAsync(withKeys: false);
+        await using var _ = gateway;
+        await using var __ = upstream;
+
+        using var response = await DiscoverAsync(gateway, null);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("operator-paid-listing", upstream.Received.Single().Headers["X-Listing-Secret"]);
+    }
 }
