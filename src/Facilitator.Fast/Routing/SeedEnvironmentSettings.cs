@@ -20,11 +20,19 @@ public static partial class SeedEnvironmentSettings
 {
     public const string CdpUpstreamKind = "coinbase-cdp";
 
+    /// <summary>PayAI's facilitator; the seed's second upstream.</summary>
+    public const string PayAiUrl = "https://facilitator.payai.network";
+
+    /// <summary>PayAI's own receipt wait (100 s) plus a margin.</summary>
+    public const int PayAiSettleTimeoutMs = 110_000;
+
     /// <summary>The seed's default upstreams, used when no <c>Upstreams</c> section is configured.</summary>
     public static List<UpstreamOptions> Defaults() =>
     [
         new() { Id = "x402-rs", Name = "x402.rs", Url = "https://facilitator.x402.rs", Priority = 1 },
-        new() { Id = "payai-network", Name = "PayAI Network", Url = "https://facilitator.payai.network", Priority = 2 },
+        // PayAI waits up to 100 s for a settlement's receipt before answering settlement_pending: its settle budget is
+        // that plus a margin, so an answer it is about to give is not cut and reported pending by the gateway.
+        new() { Id = "payai-network", Name = "PayAI Network", Url = PayAiUrl, Priority = 2, SettleTimeoutMs = PayAiSettleTimeoutMs },
         new()
         {
             Id = "coinbase-cdp", Name = "Coinbase CDP", Url = "https://api.cdp.coinbase.com/platform/v2/x402",
@@ -53,6 +61,39 @@ public static partial class SeedEnvironmentSettings
         }
 
         ApplyNumberedUpstreams(configuration, upstreams);
+        ApplyPayAiMerchantKey(configuration, upstreams);
+    }
+
+    /// <summary>
+    /// <c>PAYAI_MERCHANT_KEY_ID</c> with <c>PAYAI_MERCHANT_PRIVATE_KEY</c> (or <c>..._FILE</c>): the merchant key for the
+    /// upstream at PayAI's URL that has no <c>Auth</c> of its own, the way <c>CDP_API_KEY_*</c> configure CDP.
+    /// </summary>
+    private static void ApplyPayAiMerchantKey(IConfiguration configuration, List<UpstreamOptions> upstreams)
+    {
+        var keyId = configuration["PAYAI_MERCHANT_KEY_ID"];
+        var key = configuration["PAYAI_MERCHANT_PRIVATE_KEY"];
+        var keyFile = configuration["PAYAI_MERCHANT_PRIVATE_KEY_FILE"];
+        if (string.IsNullOrWhiteSpace(keyId) && string.IsNullOrWhiteSpace(key) && string.IsNullOrWhiteSpace(keyFile))
+        {
+            return;
+        }
+
+        if (string.IsNullOrWhiteSpace(keyId) || (string.IsNullOrWhiteSpace(key) && string.IsNullOrWhiteSpace(keyFile)))
+        {
+            throw new InvalidSettingException(
+                "PAYAI_MERCHANT_KEY_ID", "a PayAI merchant key needs both PAYAI_MERCHANT_KEY_ID and PAYAI_MERCHANT_PRIVATE_KEY (or PAYAI_MERCHANT_PRIVATE_KEY_FILE).");
+        }
+
+        var target = upstreams.Find(u => u.Auth is null && SameUrl(u.Url, PayAiUrl))
+            ?? throw new InvalidSettingException(
+                "PAYAI_MERCHANT_KEY_ID", $"no upstream at {PayAiUrl} without an Auth section of its own takes the merchant key.");
+        target.Auth = new UpstreamAuthOptions
+        {
+            Kind = "payai-merchant",
+            KeyId = keyId.Trim(),
+            PrivateKey = string.IsNullOrWhiteSpace(key) ? null : key.Trim(),
+            PrivateKeyFile = string.IsNullOrWhiteSpace(keyFile) ? null : keyFile.Trim(),
+        };
     }
 
     private static void ApplyNumberedUpstreams(IConfiguration configuration, List<UpstreamOptions> upstreams)
@@ -104,6 +145,7 @@ public static partial class SeedEnvironmentSettings
                 {
                     entry.Id = $"facilitator-{n}";
                     entry.Name = $"Facilitator {n}";
+                    entry.SettleTimeoutMs = null;
                 }
 
                 entry.Url = url.Trim();
@@ -120,6 +162,9 @@ public static partial class SeedEnvironmentSettings
             {
                 entry.Enabled = ParseBool(enabledKey, enabledText);
             }
+
+            var settleKey = $"FACILITATOR_{n}_SETTLE_TIMEOUT_MS";
+            ApplyInt(configuration, settleKey, v => entry.SettleTimeoutMs = v);
         }
     }
 
@@ -161,6 +206,6 @@ public static partial class SeedEnvironmentSettings
         _ => throw new InvalidSettingException(key, $"'{text}' is not true or false."),
     };
 
-    [GeneratedRegex("^FACILITATOR_([0-9]{1,4})_(URL|ENABLED|ID)$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    [GeneratedRegex("^FACILITATOR_([0-9]{1,4})_(URL|ENABLED|ID|SETTLE_TIMEOUT_MS)$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex NumberedVariable();
 }

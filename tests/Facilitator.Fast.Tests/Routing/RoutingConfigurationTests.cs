@@ -59,6 +59,63 @@ public sealed class RoutingConfigurationTests
     }
 
     [Fact]
+    public void Load_Nothing_PayAiSettleBudgetFitsItsReceiptWaitOthersTheDefault()
+    {
+        var configuration = Load();
+
+        Assert.Equal(TimeSpan.FromMilliseconds(110_000), configuration.Upstreams[1].SettleTimeout);
+        Assert.Equal(TimeSpan.FromMilliseconds(configuration.Aggregator.SettleTimeoutMs), configuration.Upstreams[0].SettleTimeout);
+    }
+
+    [Fact]
+    public void Load_SettleTimeoutVariable_OverridesThatUpstreamsBudget()
+    {
+        var configuration = Load(("FACILITATOR_2_SETTLE_TIMEOUT_MS", "45000"), ("FACILITATOR_1_SETTLE_TIMEOUT_MS", "12000"));
+
+        Assert.Equal(TimeSpan.FromSeconds(45), configuration.Upstreams[1].SettleTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(12), configuration.Upstreams[0].SettleTimeout);
+    }
+
+    [Fact]
+    public void Load_PayAiUrlPointedElsewhere_LosesPayAisBudget()
+    {
+        var configuration = Load(("FACILITATOR_2_URL", "http://127.0.0.1:9998"));
+
+        Assert.Equal(TimeSpan.FromMilliseconds(configuration.Aggregator.SettleTimeoutMs), configuration.Upstreams[1].SettleTimeout);
+    }
+
+    [Fact]
+    public void Load_PayAiMerchantVariables_SignTheSeedPayAiUpstream()
+    {
+        var seed = Convert.ToBase64String(Enumerable.Range(1, 32).Select(static i => (byte)i).ToArray());
+
+        var configuration = Load(("PAYAI_MERCHANT_KEY_ID", "merchant-key-1"), ("PAYAI_MERCHANT_PRIVATE_KEY", seed));
+
+        Assert.NotNull(configuration.Upstreams[1].Credentials);
+        Assert.Equal("payai-merchant", configuration.Upstreams[1].Credentials!(TimeProvider.System).Kind);
+        Assert.Null(configuration.Upstreams[0].Credentials);
+    }
+
+    [Theory]
+    [InlineData("PAYAI_MERCHANT_KEY_ID", "only-the-id")]
+    [InlineData("PAYAI_MERCHANT_PRIVATE_KEY", "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=")]
+    public void Load_PayAiMerchantVariableAlone_StopsNamingTheOther(string key, string value)
+    {
+        var ex = Assert.Throws<InvalidSettingException>(() => Load((key, value)));
+
+        Assert.Contains("PAYAI_MERCHANT_KEY_ID", ex.Message);
+        Assert.DoesNotContain("AQIDBAUG", ex.Message);
+    }
+
+    [Fact]
+    public void Load_PayAiMerchantBadKey_StopsWithoutShowingIt()
+    {
+        var ex = Assert.Throws<InvalidSettingException>(() => Load(("PAYAI_MERCHANT_KEY_ID", "k"), ("PAYAI_MERCHANT_PRIVATE_KEY", "bm90LWEta2V5LXNlY3JldA==")));
+
+        Assert.DoesNotContain("bm90LWEta2V5", ex.Message);
+    }
+
+    [Fact]
     public void Load_SeedUrlPointedElsewhere_NoLongerCarriesTheSeedsId()
     {
         var configuration = Load(("FACILITATOR_1_URL", "http://127.0.0.1:9999"));
