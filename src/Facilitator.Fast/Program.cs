@@ -127,6 +127,7 @@ public static partial class Program
         services.AddSingleton<PendingReconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<PendingReconciler>());
         services.AddSingleton<SettlementCoordinator>();
+        services.AddSingleton<PaymentIdentifierBindings>();
 
         // Stopping waits for settles in flight: the host must allow it longer than the drain.
         services.PostConfigure<HostOptions>(host =>

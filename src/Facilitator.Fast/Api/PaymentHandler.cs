@@ -12,10 +12,14 @@ namespace Facilitator.Fast.Api;
 /// request, judge the payment locally, then either answer a locally rejected payment at once or route the original
 /// bytes and answer with the upstream's answer as it came, or in the official failure shape.
 /// </summary>
-internal sealed class PaymentHandler(FailoverRouter router, SettlementCoordinator settlements, RoutingConfiguration configuration, LocalVerifier local)
+internal sealed class PaymentHandler(
+    FailoverRouter router, SettlementCoordinator settlements, PaymentIdentifierBindings identifiers, RoutingConfiguration configuration, LocalVerifier local)
 {
     public const string LocalVerdictHeader = "X-Facilitator-Local-Verdict";
     public const string SettlementHeader = "X-Facilitator-Settlement";
+
+    /// <summary><c>replayed</c> on a verify answered from the recorded answer of the same request under the same payment identifier.</summary>
+    public const string IdentifierHeader = "X-Facilitator-Payment-Identifier";
 
     private readonly int _limit = configuration.Aggregator.MaxRequestBodyBytes;
 
@@ -46,6 +50,19 @@ internal sealed class PaymentHandler(FailoverRouter router, SettlementCoordinato
             return;
         }
 
+        var (start, length) = view.PaymentPayloadRange;
+        var identifierError = PaymentIdentifier.TryRead(body.Span.Slice(start, length), out var identifier);
+        if (identifierError != PaymentIdentifierError.None)
+        {
+            await WriteFailureAsync(
+                context, operation, StatusCodes.Status400BadRequest, X402Reasons.InvalidPaymentIdentifier,
+                identifierError == PaymentIdentifierError.Missing
+                    ? "The payment-identifier extension is required but the payment carries no id."
+                    : $"The payment-identifier id must be {PaymentIdentifier.MinLength}-{PaymentIdentifier.MaxLength} letters, digits, '-' or '_'.",
+                view, body).ConfigureAwait(false);
+            return;
+        }
+
         AuthorizationFacts facts = default;
         var verdict = operation == FacilitatorOperation.Settle ? local.Judge(body.Span, view, out facts) : local.Judge(body.Span, view);
         if (verdict.Kind != LocalVerdictKind.NotChecked)
@@ -69,6 +86,25 @@ internal sealed class PaymentHandler(FailoverRouter router, SettlementCoordinato
             return;
         }
 
+        PaymentIdentifierBindings.Binding binding = default;
+        if (identifier is not null)
+        {
+            binding = await identifiers.BindAsync(operation, identifier, body.Memory, view).ConfigureAwait(false);
+            if (binding.Decision == IdentifierDecision.Conflict)
+            {
+                await WriteFailureAsync(
+                    context, operation, StatusCodes.Status409Conflict, X402Reasons.PaymentIdentifierConflict,
+                    "This payment identifier was first used with another request; one identifier names one request.", view, body).ConfigureAwait(false);
+                return;
+            }
+
+            if (binding.Answer is { } recorded)
+            {
+                await WriteIdentifierReplayAsync(context, recorded).ConfigureAwait(false);
+                return;
+            }
+        }
+
         if (operation == FacilitatorOperation.Settle)
         {
             using var settlement = await settlements.SettleAsync(body, view, facts, context.RequestAborted).ConfigureAwait(false);
@@ -77,7 +113,29 @@ internal sealed class PaymentHandler(FailoverRouter router, SettlementCoordinato
         }
 
         using var result = await router.RouteAsync(operation, body, null, context.RequestAborted, kind: PaymentKind.Of(view)).ConfigureAwait(false);
+        if (identifier is not null && result.Outcome == RouteOutcome.Answered)
+        {
+            await identifiers.RecordAsync(
+                binding, new RecordedAnswer(result.Last.StatusCode, result.Last.ContentType, result.Body!.Span.ToArray(), result.Last.ExtensionResponses)).ConfigureAwait(false);
+        }
+
         await WriteRoutedAsync(context, operation, result, verdict, view, body).ConfigureAwait(false);
+    }
+
+    private static async Task WriteIdentifierReplayAsync(HttpContext context, RecordedAnswer recorded)
+    {
+        var response = context.Response;
+        response.Headers[IdentifierHeader] = "replayed";
+        response.Headers[X402Endpoints.AttemptsHeader] = "0";
+        if (recorded.ExtensionResponses is { } extensions)
+        {
+            response.Headers[UpstreamAnswerWriter.ExtensionResponsesHeader] = extensions;
+        }
+
+        response.StatusCode = recorded.StatusCode;
+        response.ContentType = recorded.ContentType ?? "application/json";
+        response.ContentLength = recorded.Body.Length;
+        await response.Body.WriteAsync(recorded.Body, context.RequestAborted).ConfigureAwait(false);
     }
 
     private async Task WriteSettlementAsync(HttpContext context, SettlementResult settlement, LocalVerdict verdict, PaymentRequestView view, PooledBytes body)

@@ -21,6 +21,7 @@ public static class X402Endpoints
         var payments = new PaymentHandler(
             services.GetRequiredService<FailoverRouter>(),
             services.GetRequiredService<SettlementCoordinator>(),
+            services.GetRequiredService<PaymentIdentifierBindings>(),
             services.GetRequiredService<RoutingConfiguration>(),
             services.GetRequiredService<LocalVerifier>());
         endpoints.MapPost("/verify", context => payments.HandleAsync(context, FacilitatorOperation.Verify));

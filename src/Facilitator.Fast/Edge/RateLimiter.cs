@@ -158,7 +158,7 @@ public sealed class RateLimiter
                     succeeded = true;
                     return decision;
                 }
-                catch (Exception ex) when (ex is RedisException or TimeoutException)
+                catch (Exception ex) when (RedisConnection.IsFault(ex))
                 {
                 }
                 finally

@@ -29,6 +29,15 @@ public static class X402Reasons
     /// </summary>
     public const string DuplicateSettlement = "duplicate_settlement";
 
+    /// <summary>
+    /// The gateway's reason (no official one exists) for a <c>payment-identifier</c> id first used with another request:
+    /// answered with 409, as the extension prescribes.
+    /// </summary>
+    public const string PaymentIdentifierConflict = "payment_identifier_conflict";
+
+    /// <summary>The gateway's reason for a <c>payment-identifier</c> extension whose id is malformed, or required and missing: 400.</summary>
+    public const string InvalidPaymentIdentifier = "invalid_payment_identifier";
+
     /// <summary>The reason for a body that is not a facilitator request.</summary>
     public static string For(PaymentRequestError error) => error switch
     {

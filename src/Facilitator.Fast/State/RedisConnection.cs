@@ -116,6 +116,9 @@ public sealed partial class RedisConnection : IAsyncDisposable
 
     public RedisChannel Channel(string name) => RedisChannel.Literal(_prefix + name);
 
+    /// <summary>A connection failure or a timeout (<c>RedisTimeoutException</c> is a <see cref="TimeoutException"/>, not a <see cref="RedisException"/>).</summary>
+    public static bool IsFault(Exception ex) => ex is RedisException or TimeoutException;
+
     public void CountFallback()
     {
         Interlocked.Increment(ref _fallbacks);

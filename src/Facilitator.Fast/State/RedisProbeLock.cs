@@ -18,7 +18,7 @@ public sealed class RedisProbeLock(RedisConnection redis) : IProbeLock
         {
             return await redis.Database.StringSetAsync(redis.Key("probe", "lock"), redis.InstanceId, holdFor, When.NotExists).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisConnection.IsFault(ex))
         {
             redis.CountFallback();
             return true;

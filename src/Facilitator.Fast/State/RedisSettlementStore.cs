@@ -61,7 +61,7 @@ public sealed partial class RedisSettlementStore : ISettlementStore
                 }
             }).ConfigureAwait(false);
         }
-        catch (Exception ex) when (IsFault(ex))
+        catch (Exception ex) when (RedisConnection.IsFault(ex))
         {
             // The multiplexer subscribes again when the connection returns; waiters poll slowly meanwhile.
             _redis.CountFallback();
@@ -76,7 +76,7 @@ public sealed partial class RedisSettlementStore : ISettlementStore
             var value = (byte[]?)result[0];
             return new StoredSettlement(Deserialize(value), value ?? [], Milliseconds(result[1], result[2]));
         }
-        catch (Exception ex) when (IsFault(ex))
+        catch (Exception ex) when (RedisConnection.IsFault(ex))
         {
             _redis.CountFallback();
             throw new SettlementLedgerUnavailableException("The settlement ledger (Redis) is unreachable.", ex);
@@ -113,7 +113,7 @@ public sealed partial class RedisSettlementStore : ISettlementStore
 
             return new StoredSettlement(next, nextBytes, Milliseconds(now[0], now[1]));
         }
-        catch (Exception ex) when (IsFault(ex))
+        catch (Exception ex) when (RedisConnection.IsFault(ex))
         {
             _redis.CountFallback();
             return await ReadBackAsync(key, next, nextBytes, ex).ConfigureAwait(false);
@@ -142,9 +142,6 @@ public sealed partial class RedisSettlementStore : ISettlementStore
             throw new SettlementLedgerUnavailableException("The settlement ledger (Redis) did not confirm a write and cannot be read.", fault);
         }
     }
-
-    /// <summary>A connection failure or a timeout (<c>RedisTimeoutException</c> is a <see cref="TimeoutException"/>, not a <see cref="RedisException"/>).</summary>
-    private static bool IsFault(Exception ex) => ex is RedisException or TimeoutException;
 
     private static long Milliseconds(RedisResult seconds, RedisResult microseconds) => (long)seconds * 1000 + (long)microseconds / 1000;
 

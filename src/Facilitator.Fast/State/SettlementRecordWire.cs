@@ -32,8 +32,3 @@ internal sealed record SettlementRecordWire(
             record.Retry, record.Success, record.StatusCode, record.ContentType, record.Body, record.SinceMs, record.RequestDigest.ToString(),
             record.Transaction, record.ExtensionResponses, instance);
 }
-
-/// <summary>Source-generated JSON for what shared state stores in Redis.</summary>
-[JsonSourceGenerationOptions(UseStringEnumConverter = false)]
-[JsonSerializable(typeof(SettlementRecordWire))]
-internal sealed partial class StateJsonContext : JsonSerializerContext;

@@ -51,7 +51,7 @@ public sealed partial class SharedUpstreamHealthStore : IUpstreamHealthStore
         {
             await _redis.Subscriber.SubscribeAsync(_redis.Channel(ChannelName), (_, message) => OnMessage(message)).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisConnection.IsFault(ex))
         {
             _redis.CountFallback();
             SharingFailed(_logger, ex.GetType().Name);
@@ -85,7 +85,7 @@ public sealed partial class SharedUpstreamHealthStore : IUpstreamHealthStore
             var message = string.Join('|', upstreamId, healthy ? "1" : "0", at.UtcTicks.ToString(CultureInfo.InvariantCulture), _redis.InstanceId, error ?? "");
             await _redis.Subscriber.PublishAsync(_redis.Channel(ChannelName), message).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisConnection.IsFault(ex))
         {
             _redis.CountFallback();
             SharingFailed(_logger, ex.GetType().Name);
@@ -134,7 +134,7 @@ public sealed partial class SharedUpstreamHealthStore : IUpstreamHealthStore
                     await PublishAsync(upstreamId, local.IsHealthy, localSince.Value, local.LastError).ConfigureAwait(false);
                 }
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            catch (Exception ex) when (RedisConnection.IsFault(ex))
             {
                 _redis.CountFallback();
                 SharingFailed(_logger, ex.GetType().Name);

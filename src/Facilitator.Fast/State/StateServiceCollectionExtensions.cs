@@ -38,6 +38,8 @@ public static class StateServiceCollectionExtensions
         {
             services.AddSingleton<IUpstreamHealthStore>(sp => sp.GetRequiredService<InMemoryUpstreamHealthStore>());
             services.AddSingleton<ISettlementStore>(sp => sp.GetRequiredService<InMemorySettlementStore>());
+            services.AddSingleton<IPaymentIdentifierStore>(sp => new InMemoryPaymentIdentifierStore(
+                sp.GetRequiredService<TimeProvider>(), Math.Max(settlementMemoryBytes / 4, 1024 * 1024)));
             services.AddSingleton<IProbeLock, LocalProbeLock>();
             return options;
         }
@@ -52,6 +54,7 @@ public static class StateServiceCollectionExtensions
         services.AddSingleton<IUpstreamHealthStore>(sp => sp.GetRequiredService<SharedUpstreamHealthStore>());
         services.AddSingleton<RedisSettlementStore>();
         services.AddSingleton<ISettlementStore>(sp => sp.GetRequiredService<RedisSettlementStore>());
+        services.AddSingleton<IPaymentIdentifierStore>(sp => new RedisPaymentIdentifierStore(sp.GetRequiredService<RedisConnection>()));
         services.AddSingleton<IProbeLock>(sp => new RedisProbeLock(sp.GetRequiredService<RedisConnection>()));
         services.AddHostedService<SharedStateService>();
         return options;

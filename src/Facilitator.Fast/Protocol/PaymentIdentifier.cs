@@ -1,0 +1,124 @@
+using System.Text.Json;
+
+namespace Facilitator.Fast.Protocol;
+
+/// <summary>What <see cref="PaymentIdentifier.TryRead"/> found wrong with a payment's <c>payment-identifier</c> extension.</summary>
+public enum PaymentIdentifierError : byte
+{
+    None,
+
+    /// <summary>The extension's <c>info.id</c> is not 16–128 letters, digits, <c>-</c> or <c>_</c>, or is given twice.</summary>
+    Malformed,
+
+    /// <summary><c>info.required</c> is true and there is no <c>info.id</c>.</summary>
+    Missing,
+}
+
+/// <summary>
+/// The <c>payment-identifier</c> extension of x402 v2 (<c>paymentPayload.extensions["payment-identifier"].info.id</c>):
+/// the client's idempotency key for one payment request.
+/// </summary>
+public static class PaymentIdentifier
+{
+    public const string ExtensionName = "payment-identifier";
+    public const int MinLength = 16;
+    public const int MaxLength = 128;
+
+    /// <summary>Reads the identifier from the <c>paymentPayload</c> object's bytes; null when the payment carries none.</summary>
+    public static PaymentIdentifierError TryRead(ReadOnlySpan<byte> paymentPayload, out string? id)
+    {
+        id = null;
+        if (paymentPayload.IsEmpty)
+        {
+            return PaymentIdentifierError.None;
+        }
+
+        var reader = new Utf8JsonReader(paymentPayload, new JsonReaderOptions { MaxDepth = 64 });
+        try
+        {
+            return reader.Read() && reader.TokenType == JsonTokenType.StartObject
+                && Descend(ref reader, "extensions"u8) && Descend(ref reader, "payment-identifier"u8) && Descend(ref reader, "info"u8)
+                ? ReadInfo(ref reader, out id)
+                : PaymentIdentifierError.None;
+        }
+        catch (JsonException)
+        {
+            return PaymentIdentifierError.None;
+        }
+    }
+
+    /// <summary>Whether <paramref name="id"/> is 16–128 of <c>[A-Za-z0-9_-]</c>, as the extension requires.</summary>
+    public static bool IsValid(ReadOnlySpan<char> id)
+    {
+        if (id.Length is < MinLength or > MaxLength)
+        {
+            return false;
+        }
+
+        foreach (var c in id)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c is not ('-' or '_'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Moves from the start of an object to the start of its member <paramref name="name"/>'s object value.</summary>
+    private static bool Descend(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
+    {
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var match = reader.ValueTextEquals(name);
+            reader.Read();
+            if (match)
+            {
+                return reader.TokenType == JsonTokenType.StartObject;
+            }
+
+            reader.Skip();
+        }
+
+        return false;
+    }
+
+    private static PaymentIdentifierError ReadInfo(ref Utf8JsonReader reader, out string? id)
+    {
+        id = null;
+        var required = false;
+        var seen = 0;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("id"u8))
+            {
+                reader.Read();
+                if (++seen > 1 || reader.TokenType != JsonTokenType.String || reader.ValueSpan.Length > MaxLength * 6)
+                {
+                    return PaymentIdentifierError.Malformed;
+                }
+
+                id = reader.GetString();
+                if (!IsValid(id))
+                {
+                    id = null;
+                    return PaymentIdentifierError.Malformed;
+                }
+
+                continue;
+            }
+
+            var isRequired = reader.ValueTextEquals("required"u8);
+            reader.Read();
+            if (isRequired)
+            {
+                required = reader.TokenType == JsonTokenType.True;
+            }
+
+            reader.Skip();
+        }
+
+        return id is null && required ? PaymentIdentifierError.Missing : PaymentIdentifierError.None;
+    }
+}
