@@ -28,4 +28,7 @@ public struct AuthorizationFacts
 
     /// <summary>SHA-256 of the signature's decoded bytes, whatever their length or the case of their hex.</summary>
     public Bytes32 SignatureDigest;
+
+    /// <summary>The payment's id (<see cref="Protocol.PaymentId"/>): the same for every request of this authorization.</summary>
+    public readonly Guid PaymentId => Protocol.PaymentId.Derive(ChainId, Asset, Authorization.From, Authorization.Nonce);
 }

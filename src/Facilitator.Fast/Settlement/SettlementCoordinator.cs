@@ -20,6 +20,7 @@ public sealed partial class SettlementCoordinator
     private readonly PendingReconciler _reconciler;
     private readonly TimeProvider _time;
     private readonly ILogger<SettlementCoordinator> _logger;
+    private readonly ISettlementObserver[] _observers;
 
     public SettlementCoordinator(
         FailoverRouter router,
@@ -28,8 +29,10 @@ public sealed partial class SettlementCoordinator
         SettlementDrain drain,
         PendingReconciler reconciler,
         TimeProvider time,
-        ILogger<SettlementCoordinator> logger)
+        ILogger<SettlementCoordinator> logger,
+        IEnumerable<ISettlementObserver>? observers = null)
     {
+        _observers = observers?.ToArray() ?? [];
         _router = router;
         _table = table;
         _ledger = ledger;
@@ -216,12 +219,18 @@ public sealed partial class SettlementCoordinator
         SettlementClaim claim, SettlementIdentity identity, PooledBytes body, Upstream? sticky, PaymentKind kind)
     {
         RouteResult? result = null;
+        var started = _time.GetTimestamp();
         claim.StartRenewing();
         try
         {
             result = await _router.RouteAsync(FacilitatorOperation.Settle, body, null, CancellationToken.None, sticky, kind, claim).ConfigureAwait(false);
             await claim.StopRenewingAsync().ConfigureAwait(false);
             var settlement = await RecordAsync(claim, result, sticky).ConfigureAwait(false);
+            if (settlement.Route is { Outcome: RouteOutcome.Answered } answered && Succeeded(answered))
+            {
+                TellSettled(body.Span, answered, _time.GetElapsedTime(started));
+            }
+
             if (IsPending(settlement) && (sticky?.Id ?? result.Upstream?.Id) is { } holder)
             {
                 _reconciler.Track(identity, body.Span, holder);
@@ -334,6 +343,21 @@ public sealed partial class SettlementCoordinator
         }
     }
 
+    private void TellSettled(ReadOnlySpan<byte> request, RouteResult answered, TimeSpan elapsed)
+    {
+        foreach (var observer in _observers)
+        {
+            try
+            {
+                observer.Settled(request, answered.Upstream!.Id, answered.Body!.Span, elapsed);
+            }
+            catch (Exception ex)
+            {
+                ObserverFailed(_logger, observer.GetType().Name, ex);
+            }
+        }
+    }
+
     /// <summary>A pending answer that is not from the ledger: pending at <paramref name="upstreamId"/>, with the transaction known.</summary>
     private static SettlementRecord PendingAt(string? upstreamId, string? transaction) =>
         new(SettlementState.Pending, default, false, upstreamId, null, 0, false, false, 0, null, null, 0, default, transaction);
@@ -346,6 +370,9 @@ public sealed partial class SettlementCoordinator
 
     [LoggerMessage(EventId = 1202, Level = LogLevel.Information, Message = "[Facilitator] a settlement pending at {UpstreamId} has an outcome: asked again, it answered")]
     private static partial void PendingResolved(ILogger logger, string upstreamId);
+
+    [LoggerMessage(EventId = 1203, Level = LogLevel.Error, Message = "[Facilitator] a settlement observer ({Observer}) failed; the settlement itself is unaffected")]
+    private static partial void ObserverFailed(ILogger logger, string observer, Exception exception);
 
     [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "[Facilitator] settle refused: another authorization with the same payer and nonce is recorded (at {UpstreamId})")]
     private static partial void NonceReuseRefused(ILogger logger, string upstreamId);
