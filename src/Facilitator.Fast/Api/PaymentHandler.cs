@@ -64,7 +64,9 @@ internal sealed class PaymentHandler(
         }
 
         AuthorizationFacts facts = default;
-        var verdict = operation == FacilitatorOperation.Settle ? local.Judge(body.Span, view, out facts) : local.Judge(body.Span, view);
+        var verdict = operation == FacilitatorOperation.Settle || identifier is not null
+            ? local.Judge(body.Span, view, out facts)
+            : local.Judge(body.Span, view);
         if (verdict.Kind != LocalVerdictKind.NotChecked)
         {
             context.Response.Headers[LocalVerdictHeader] = VerdictName(verdict.Kind);
@@ -89,12 +91,13 @@ internal sealed class PaymentHandler(
         PaymentIdentifierBindings.Binding binding = default;
         if (identifier is not null)
         {
-            binding = await identifiers.BindAsync(operation, identifier, body.Memory, view).ConfigureAwait(false);
+            binding = await identifiers.BindAsync(operation, identifier, body.Memory, view, facts, verdict).ConfigureAwait(false);
             if (binding.Decision == IdentifierDecision.Conflict)
             {
                 await WriteFailureAsync(
                     context, operation, StatusCodes.Status409Conflict, X402Reasons.PaymentIdentifierConflict,
-                    "This payment identifier was first used with another request; one identifier names one request.", view, body).ConfigureAwait(false);
+                    "This payment identifier was first used with another authorization of this payer; one identifier names one payment.",
+                    view, body).ConfigureAwait(false);
                 return;
             }
 
@@ -116,7 +119,7 @@ internal sealed class PaymentHandler(
         if (identifier is not null && result.Outcome == RouteOutcome.Answered)
         {
             await identifiers.RecordAsync(
-                binding, new RecordedAnswer(result.Last.StatusCode, result.Last.ContentType, result.Body!.Span.ToArray(), result.Last.ExtensionResponses)).ConfigureAwait(false);
+                binding, result.Last.StatusCode, result.Last.ContentType, result.Body!.Span.ToArray(), result.Last.ExtensionResponses).ConfigureAwait(false);
         }
 
         await WriteRoutedAsync(context, operation, result, verdict, view, body).ConfigureAwait(false);

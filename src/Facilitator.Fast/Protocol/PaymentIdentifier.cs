@@ -36,10 +36,25 @@ public static class PaymentIdentifier
         var reader = new Utf8JsonReader(paymentPayload, new JsonReaderOptions { MaxDepth = 64 });
         try
         {
-            return reader.Read() && reader.TokenType == JsonTokenType.StartObject
-                && Descend(ref reader, "extensions"u8) && Descend(ref reader, "payment-identifier"u8) && Descend(ref reader, "info"u8)
-                ? ReadInfo(ref reader, out id)
-                : PaymentIdentifierError.None;
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return PaymentIdentifierError.None;
+            }
+
+            foreach (var name in Path)
+            {
+                switch (Descend(ref reader, name))
+                {
+                    case Found.No:
+                        return PaymentIdentifierError.None;
+                    case Found.Twice:
+                        // A parser that takes the last copy would read another id than this one: refused, as repeated
+                        // fields are on the payment's own paths.
+                        return PaymentIdentifierError.Malformed;
+                }
+            }
+
+            return ReadInfo(ref reader, out id);
         }
         catch (JsonException)
         {
@@ -66,22 +81,48 @@ public static class PaymentIdentifier
         return true;
     }
 
-    /// <summary>Moves from the start of an object to the start of its member <paramref name="name"/>'s object value.</summary>
-    private static bool Descend(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
+    private static readonly byte[][] Path = ["extensions"u8.ToArray(), "payment-identifier"u8.ToArray(), "info"u8.ToArray()];
+
+    private enum Found : byte
     {
+        No,
+        Once,
+        Twice,
+    }
+
+    /// <summary>
+    /// Moves from the start of an object to the start of its member <paramref name="name"/>'s object value, reading the
+    /// whole object so that a second member of that name is seen.
+    /// </summary>
+    private static Found Descend(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
+    {
+        var found = false;
+        Utf8JsonReader start = default;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var match = reader.ValueTextEquals(name);
             reader.Read();
             if (match)
             {
-                return reader.TokenType == JsonTokenType.StartObject;
+                if (found)
+                {
+                    return Found.Twice;
+                }
+
+                found = true;
+                start = reader;
             }
 
             reader.Skip();
         }
 
-        return false;
+        if (!found || start.TokenType != JsonTokenType.StartObject)
+        {
+            return Found.No;
+        }
+
+        reader = start;
+        return Found.Once;
     }
 
     private static PaymentIdentifierError ReadInfo(ref Utf8JsonReader reader, out string? id)

@@ -64,6 +64,28 @@ public sealed partial class SettlementCoordinator
         }
     }
 
+    /// <summary>
+    /// Whether the ledger holds this authorization's nonce as settled, pending or in flight, by this authorization or
+    /// another reusing it; true when the ledger cannot be read (nothing may be assumed unspent).
+    /// </summary>
+    public async ValueTask<bool> HoldsNonceAsync(ReadOnlyMemory<byte> body, PaymentRequestView view, AuthorizationFacts facts)
+    {
+        if (!SettlementIdentity.TryCreate(body.Span, view, facts, out var identity))
+        {
+            return false;
+        }
+
+        try
+        {
+            return await _ledger.FindAsync(identity.Key).ConfigureAwait(false) is { } record && !IsFailure(record)
+                || (identity.NonceKey is { } nonceKey && await _ledger.FindAsync(nonceKey).ConfigureAwait(false) is { } other && !IsFailure(other));
+        }
+        catch (SettlementLedgerUnavailableException)
+        {
+            return true;
+        }
+    }
+
     /// <summary>Settles the payment in <paramref name="body"/>, or answers from the ledger.</summary>
     /// <param name="callerAborted">Ends a wait for another caller's settlement; a settle this caller owns always runs to its end.</param>
     public async ValueTask<SettlementResult> SettleAsync(PooledBytes body, PaymentRequestView view, AuthorizationFacts facts, CancellationToken callerAborted)

@@ -2,8 +2,9 @@ namespace Facilitator.Fast.State;
 
 /// <summary>
 /// The embedded payment-identifier store: bindings in a dictionary under one lock, expired in time order, and bounded in
-/// bytes — when full, the bindings closest to expiry are dropped first (a dropped binding only means a conflicting
-/// request under that id is judged on its own; the settlement ledger still keeps each authorization settled once).
+/// bytes. A live binding is never dropped to make room (a flood of bindings must not free an id for reuse): when full,
+/// a new id is served unbound (<see cref="Refused"/> counts them; the settlement ledger still keeps each authorization
+/// settled once), and an answer that does not fit is not kept.
 /// </summary>
 public sealed class InMemoryPaymentIdentifierStore(TimeProvider time, long maxBytes) : IPaymentIdentifierStore
 {
@@ -14,6 +15,10 @@ public sealed class InMemoryPaymentIdentifierStore(TimeProvider time, long maxBy
     private readonly PriorityQueue<Sha256Hash, long> _byExpiry = new();
     private readonly Lock _gate = new();
     private long _bytes;
+    private long _refused;
+
+    /// <summary>New ids served unbound because the store was full.</summary>
+    public long Refused => Interlocked.Read(ref _refused);
 
     public long Bytes
     {
@@ -37,7 +42,7 @@ public sealed class InMemoryPaymentIdentifierStore(TimeProvider time, long maxBy
         }
     }
 
-    public ValueTask<IdentifierBinding?> BindAsync(Sha256Hash key, Sha256Hash requestDigest, TimeSpan retention)
+    public ValueTask<IdentifierBinding?> BindAsync(Sha256Hash key, Sha256Hash fingerprint, TimeSpan retention)
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         lock (_gate)
@@ -48,8 +53,13 @@ public sealed class InMemoryPaymentIdentifierStore(TimeProvider time, long maxBy
                 return ValueTask.FromResult<IdentifierBinding?>(existing.Binding);
             }
 
-            var binding = new IdentifierBinding(requestDigest, null);
-            MakeRoom(BindingOverheadBytes);
+            if (_bytes + BindingOverheadBytes > maxBytes)
+            {
+                Interlocked.Increment(ref _refused);
+                return ValueTask.FromResult<IdentifierBinding?>(null);
+            }
+
+            var binding = new IdentifierBinding(fingerprint, null);
             var expires = now + (long)retention.TotalMilliseconds;
             _entries[key] = new Entry(binding, expires);
             _byExpiry.Enqueue(key, expires);
@@ -58,11 +68,11 @@ public sealed class InMemoryPaymentIdentifierStore(TimeProvider time, long maxBy
         }
     }
 
-    public ValueTask RecordAsync(Sha256Hash key, Sha256Hash requestDigest, RecordedAnswer answer)
+    public ValueTask RecordAsync(Sha256Hash key, Sha256Hash fingerprint, RecordedAnswer answer)
     {
         lock (_gate)
         {
-            if (_entries.TryGetValue(key, out var entry) && entry.Binding.RequestDigest == requestDigest && entry.Binding.Answer is null)
+            if (_entries.TryGetValue(key, out var entry) && entry.Binding.Fingerprint == fingerprint && entry.Binding.Answer is null)
             {
                 var size = answer.Body.Length + (answer.ExtensionResponses?.Length ?? 0) * 2;
                 if (BindingOverheadBytes + size > maxBytes / 16)
@@ -87,14 +97,6 @@ public sealed class InMemoryPaymentIdentifierStore(TimeProvider time, long maxBy
         while (_byExpiry.TryPeek(out var key, out var expires) && expires <= now)
         {
             _byExpiry.Dequeue();
-            Remove(key);
-        }
-    }
-
-    private void MakeRoom(long needed)
-    {
-        while (_bytes + needed > maxBytes && _byExpiry.TryDequeue(out var key, out _))
-        {
             Remove(key);
         }
     }

@@ -6,7 +6,7 @@ namespace Facilitator.Fast.State;
 
 /// <summary>
 /// The payment-identifier store shared by every instance: one Redis string per binding, the bound request's digest
-/// (64 hex digits) followed by its answer once recorded, set only if absent and with a relative expiry, so whichever
+/// (64 hex digits of the authorization's fingerprint) followed by its answer once recorded, set only if absent and with a relative expiry, so whichever
 /// instance a request reaches, an id names one request.
 /// </summary>
 public sealed class RedisPaymentIdentifierStore(RedisConnection redis) : IPaymentIdentifierStore
@@ -28,12 +28,12 @@ public sealed class RedisPaymentIdentifierStore(RedisConnection redis) : IPaymen
     /// <summary>Answers larger than this are not kept (a repeat asks upstream again).</summary>
     public const int MaxAnswerBytes = 16 * 1024;
 
-    public async ValueTask<IdentifierBinding?> BindAsync(Sha256Hash key, Sha256Hash requestDigest, TimeSpan retention)
+    public async ValueTask<IdentifierBinding?> BindAsync(Sha256Hash key, Sha256Hash fingerprint, TimeSpan retention)
     {
         try
         {
             var value = (byte[]?)await redis.Database.ScriptEvaluateAsync(
-                BindScript, [KeyOf(key)], [requestDigest.ToString(), Math.Max((long)retention.TotalMilliseconds, 1)]).ConfigureAwait(false);
+                BindScript, [KeyOf(key)], [fingerprint.ToString(), Math.Max((long)retention.TotalMilliseconds, 1)]).ConfigureAwait(false);
             return Parse(value);
         }
         catch (Exception ex) when (RedisConnection.IsFault(ex))
@@ -43,20 +43,20 @@ public sealed class RedisPaymentIdentifierStore(RedisConnection redis) : IPaymen
         }
     }
 
-    public async ValueTask RecordAsync(Sha256Hash key, Sha256Hash requestDigest, RecordedAnswer answer)
+    public async ValueTask RecordAsync(Sha256Hash key, Sha256Hash fingerprint, RecordedAnswer answer)
     {
         if (answer.Body.Length > MaxAnswerBytes)
         {
             return;
         }
 
-        var wire = new RecordedAnswerWire(answer.StatusCode, answer.ContentType, answer.Body, answer.ExtensionResponses);
+        var wire = new RecordedAnswerWire(answer.RequestDigest.ToString(), answer.StatusCode, answer.ContentType, answer.Body, answer.ExtensionResponses);
         try
         {
             await redis.Database.ScriptEvaluateAsync(
                 RecordScript,
                 [KeyOf(key)],
-                [requestDigest.ToString(), JsonSerializer.SerializeToUtf8Bytes(wire, StateJsonContext.Default.RecordedAnswerWire)]).ConfigureAwait(false);
+                [fingerprint.ToString(), JsonSerializer.SerializeToUtf8Bytes(wire, StateJsonContext.Default.RecordedAnswerWire)]).ConfigureAwait(false);
         }
         catch (Exception ex) when (RedisConnection.IsFault(ex))
         {
@@ -81,7 +81,11 @@ public sealed class RedisPaymentIdentifierStore(RedisConnection redis) : IPaymen
         try
         {
             var wire = JsonSerializer.Deserialize(value.AsSpan(Sha256Hash.Size * 2), StateJsonContext.Default.RecordedAnswerWire);
-            return new IdentifierBinding(digest, wire is { Body: not null } ? new RecordedAnswer(wire.StatusCode, wire.ContentType, wire.Body, wire.ExtensionResponses) : null);
+            return new IdentifierBinding(
+                digest,
+                wire is { Body: not null } && Sha256Hash.TryParse(wire.RequestDigest, out var request)
+                    ? new RecordedAnswer(request, wire.StatusCode, wire.ContentType, wire.Body, wire.ExtensionResponses)
+                    : null);
         }
         catch (JsonException)
         {

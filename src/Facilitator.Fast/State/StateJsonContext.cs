@@ -4,6 +4,7 @@ namespace Facilitator.Fast.State;
 
 /// <summary>A <see cref="RecordedAnswer"/> as stored in Redis.</summary>
 internal sealed record RecordedAnswerWire(
+    [property: JsonPropertyName("q")] string RequestDigest,
     [property: JsonPropertyName("c")] int StatusCode,
     [property: JsonPropertyName("t")] string? ContentType,
     [property: JsonPropertyName("b")] byte[]? Body,

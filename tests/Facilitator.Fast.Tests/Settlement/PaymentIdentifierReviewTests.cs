@@ -194,7 +194,7 @@ public sealed class PaymentIdentifierReviewTests
 
         var later = await store.BindAsync(victimKey, Sha256Hash.Of("a re-signed request"u8), TimeSpan.FromMinutes(5));
 
-        Assert.Equal(victimRequest, later!.RequestDigest);
+        Assert.Equal(victimRequest, later!.Fingerprint);
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -245,7 +245,7 @@ public sealed class PaymentIdentifierReviewTests
 
     /// <summary>Verify then settle of the same id with another payer's payload: 409 on settle, nothing sent.</summary>
     [Fact]
-    public async Task Verify_ReplayedOnlyToTheSameBytes_AnotherPayerOrPriceUnderTheIdIs409()
+    public async Task Verify_ReplayedOnlyToTheSameBytes_AnotherAuthorizationUnderTheIdIs409()
     {
         await using var upstream = await FakeFacilitator.StartAsync();
         upstream.Answer("/verify", 200, Valid);
@@ -259,9 +259,13 @@ public sealed class PaymentIdentifierReviewTests
 
         Assert.True(await IsValidAsync(first));
         Assert.Equal(HttpStatusCode.Conflict, cheaper.StatusCode);
-        Assert.Equal(HttpStatusCode.Conflict, otherPayer.StatusCode);
-        Assert.Equal(HttpStatusCode.Conflict, otherRequirements.StatusCode);
-        Assert.Equal(1, upstream.CountOf("/verify"));
+
+        // Ids are per payer: another payer's id is its own. The same authorization under other requirements is asked
+        // again (never given the answer recorded for other bytes), not refused.
+        Assert.True(await IsValidAsync(otherPayer));
+        Assert.True(await IsValidAsync(otherRequirements));
+        Assert.Null(Header(otherRequirements, "X-Facilitator-Payment-Identifier"));
+        Assert.Equal(3, upstream.CountOf("/verify"));
     }
 
     /// <summary>A locally rejected payment (expired) binds nothing: the real payment under the id is then served.</summary>
@@ -296,7 +300,10 @@ public sealed class PaymentIdentifierReviewTests
         using var escapedOther = await gateway.PostAsync("/verify", escaped);
         using var settled = await gateway.PostAsync("/settle", payment);
 
-        Assert.Equal(HttpStatusCode.Conflict, escapedOther.StatusCode);
+        // The escaped id is the same id and the same authorization: asked again (other bytes), neither refused nor replayed.
+        Assert.Equal(HttpStatusCode.OK, escapedOther.StatusCode);
+        Assert.Null(Header(escapedOther, "X-Facilitator-Payment-Identifier"));
+        Assert.Equal(2, upstream.CountOf("/verify"));
         Assert.Equal(Settled, await settled.Content.ReadAsStringAsync());
         Assert.Equal(1, upstream.CountOf("/settle"));
     }
