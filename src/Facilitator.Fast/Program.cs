@@ -3,6 +3,7 @@ using Facilitator.Fast.Api;
 using Facilitator.Fast.Edge;
 using Facilitator.Fast.Evm;
 using Facilitator.Fast.Health;
+using Facilitator.Fast.Payments;
 using Facilitator.Fast.Routing;
 using Facilitator.Fast.Settlement;
 using Facilitator.Fast.State;
@@ -58,6 +59,7 @@ public static partial class Program
         var routing = RoutingConfiguration.Load(builder.Configuration);
         var settlement = SettlementPolicy.Load(builder.Configuration, routing);
         var localVerification = LocalVerificationSettings.Load(builder.Configuration);
+        var payments = PaymentSettings.Load(builder.Configuration);
         var edge = new EdgeOptions();
         var auth = new AuthOptions();
         var rateLimit = new RateLimitOptions();
@@ -129,6 +131,15 @@ public static partial class Program
         services.AddSingleton<SettlementCoordinator>();
         services.AddSingleton<PaymentIdentifierBindings>();
 
+        // The /v1 payment lifecycle: records in Redis when state is shared, else in memory (bounded, lost on restart).
+        services.AddSingleton(payments);
+        services.AddSingleton<IPaymentStore>(sp => redis.IsConfigured
+            ? new RedisPaymentStore(sp.GetRequiredService<RedisConnection>(), payments.Retention, sp.GetRequiredService<TimeProvider>())
+            : new InMemoryPaymentStore(sp.GetRequiredService<TimeProvider>(), payments.Options.MaxMemoryBytes, payments.Retention));
+        services.AddSingleton<PaymentService>();
+        services.AddSingleton<PaymentSettler>();
+        services.AddHostedService<PaymentSweeper>();
+
         // Stopping waits for settles in flight: the host must allow it longer than the drain.
         services.PostConfigure<HostOptions>(host =>
         {
@@ -183,6 +194,7 @@ public static partial class Program
         app.Use(limiter.InvokeAsync);
 
         app.MapX402Endpoints();
+        app.MapV1Endpoints();
         app.MapStatusEndpoints();
         app.MapHealthEndpoints();
 

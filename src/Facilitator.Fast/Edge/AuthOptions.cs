@@ -28,6 +28,13 @@ public sealed class AuthOptions
     /// </summary>
     public bool OpenApiToNetwork { get; set; }
 
+    /// <summary>
+    /// Whether <c>/v1/status</c>, <c>/v1/status/{id}</c> and <c>/v1/status/batch</c> answer without credentials (the seed
+    /// leaves them public). Off (the default): payment records — payer, payee, amounts, transactions — need the same
+    /// credentials as the rest of <c>/v1</c> once any are configured.
+    /// </summary>
+    public bool PublicPaymentStatus { get; set; }
+
     /// <summary>Whether <c>/health*</c> requires credentials (off: load balancers probe it).</summary>
     public bool RequireForHealth { get; set; }
 

@@ -30,6 +30,7 @@ public sealed class AuthenticationGate
     private readonly bool[] _required = new bool[4];
     private readonly bool[] _localOnly = new bool[4];
     private readonly bool _hasCredentials;
+    private readonly bool _publicPaymentStatus;
 
     public AuthenticationGate(RequestAuthenticator authenticator, RateLimiter limiter, AuthOptions options)
     {
@@ -37,6 +38,7 @@ public sealed class AuthenticationGate
         _limiter = limiter;
         var api = options.RequireForApi ?? options.HasCredentials;
         _hasCredentials = options.HasCredentials;
+        _publicPaymentStatus = options.PublicPaymentStatus;
         _required[(int)RouteGroup.X402] = options.RequireForX402;
         _required[(int)RouteGroup.Api] = api;
         _required[(int)RouteGroup.V1] = api;
@@ -54,6 +56,12 @@ public sealed class AuthenticationGate
         var request = context.Request;
         var group = RouteGroups.Of(request.Path);
         if (EdgeHeaders.IsPreflight(request))
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
+        if (_publicPaymentStatus && group == RouteGroup.V1 && request.Path.StartsWithSegments("/v1/status"))
         {
             await next(context).ConfigureAwait(false);
             return;

@@ -37,10 +37,4 @@ public sealed class PaymentsOptions
 
     /// <summary>Concurrent items of one batch verify.</summary>
     public int BatchConcurrency { get; set; } = 8;
-
-    /// <summary>
-    /// Serve <c>/v1/status/{id}</c> and <c>/v1/status/batch</c> without credentials even when authentication is
-    /// configured (the seed's behaviour). Off: payment records are private.
-    /// </summary>
-    public bool PublicStatus { get; set; }
 }

@@ -24,6 +24,15 @@ public sealed class PooledBytes : IDisposable
         _array = ArrayPool<byte>.Shared.Rent(Math.Max(initialCapacity, 256));
     }
 
+    /// <summary>A pooled copy of <paramref name="bytes"/>: a request kept elsewhere, sent again.</summary>
+    public static PooledBytes CopyOf(ReadOnlySpan<byte> bytes)
+    {
+        var pooled = new PooledBytes(bytes.Length);
+        bytes.CopyTo(pooled.GetWritableMemory(bytes.Length).Span);
+        pooled.Advance(bytes.Length);
+        return pooled;
+    }
+
     public int Length => _length;
 
     public ReadOnlySpan<byte> Span => _array.AsSpan(0, _length);

@@ -108,7 +108,7 @@ public readonly struct UInt256 : IComparable<UInt256>, IEquatable<UInt256>
 
     public override string ToString() => new System.Numerics.BigInteger(ToBigEndianBytes(), isUnsigned: true, isBigEndian: true).ToString();
 
-    private byte[] ToBigEndianBytes()
+    public byte[] ToBigEndianBytes()
     {
         var bytes = new byte[32];
         WriteBigEndian(bytes);

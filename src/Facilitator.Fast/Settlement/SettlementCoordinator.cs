@@ -308,9 +308,7 @@ public sealed partial class SettlementCoordinator
             return true;
         }
 
-        using var body = new PooledBytes(pending.Request.Length);
-        pending.Request.CopyTo(body.GetWritableMemory(pending.Request.Length));
-        body.Advance(pending.Request.Length);
+        using var body = PooledBytes.CopyOf(pending.Request);
         using var settlement = await SettleOwnedAsync(claim.Claim, pending.Identity, body, holder, default).ConfigureAwait(false);
         if (settlement.Answer == SettlementAnswer.Routed)
         {

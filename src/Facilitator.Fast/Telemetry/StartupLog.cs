@@ -39,9 +39,9 @@ internal static partial class StartupLog
     [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "Upstream {UpstreamId} is not used: {Reason}")]
     private static partial void UpstreamDisabled(ILogger logger, string upstreamId, string reason);
 
-    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "State is in memory: health, settlement records and statistics are per instance and are lost on restart")]
+    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "State is in memory: health, settlement records, payment records (/v1) and statistics are per instance and are lost on restart; set REDIS_URL to keep them")]
     private static partial void InMemoryState(ILogger logger);
 
-    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "State is shared through Redis: health and settlement records; statistics stay per instance")]
+    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "State is shared through Redis: health, settlement and payment records, analytics; operational statistics stay per instance")]
     private static partial void RedisState(ILogger logger);
 }

@@ -1,0 +1,141 @@
+using Facilitator.Fast.Evm;
+using Facilitator.Fast.Protocol;
+using Facilitator.Fast.Routing;
+using Facilitator.Fast.Settlement;
+using Facilitator.Fast.State;
+
+namespace Facilitator.Fast.Payments;
+
+/// <summary>
+/// Settles a <c>/v1</c> payment by id through the settlement coordinator — the same claim, ledger and sticky retries as
+/// <c>/settle</c>, so an authorization is settled once whichever API, instance or caller asks, concurrent callers share
+/// one upstream call, and a payment pending at an upstream is asked again only there — and writes the outcome to the
+/// payment record through the state machine's allowed transitions.
+/// </summary>
+public sealed partial class PaymentSettler(
+    PaymentService payments, SettlementCoordinator settlements, LocalVerifier local, TimeProvider time, ILogger<PaymentSettler> logger)
+{
+    public async ValueTask<PaymentOutcome> SettleAsync(Guid id, CancellationToken cancellationToken)
+    {
+        var store = payments.Store;
+        if (await payments.GetAsync(id).ConfigureAwait(false) is not { } record)
+        {
+            return new PaymentProblem(404, PaymentProblem.NotFound, $"No payment {PaymentId.Format(id)}.");
+        }
+
+        switch (record.Status)
+        {
+            case PaymentStatus.Settled or PaymentStatus.Failed:
+                return new PaymentOutcome(record, null);
+            case PaymentStatus.Expired:
+                return new PaymentProblem(410, PaymentProblem.ExpiredProof, "The payment expired before it was settled: its authorization can no longer be settled.");
+        }
+
+        if (record.Request is not { } request)
+        {
+            return new PaymentOutcome(record, null);
+        }
+
+        using var body = PooledBytes.CopyOf(request);
+        if (PaymentRequestReader.TryRead(body.Span, out var view) != PaymentRequestError.None)
+        {
+            return PaymentProblem.Unavailable("The stored request of this payment cannot be read.");
+        }
+
+        var verdict = local.Judge(body.Span, view, out var facts);
+        if (record.Status == PaymentStatus.Verified && (verdict.FailedCheck == LocalCheck.ValidBefore || payments.IsPastValidity(record)))
+        {
+            await payments.ExpireAsync(record).ConfigureAwait(false);
+            return new PaymentProblem(410, PaymentProblem.ExpiredProof, "The payment expired before it was settled: its authorization can no longer be settled.");
+        }
+
+        if (record.Status == PaymentStatus.Verified && local.AnswersLocally(verdict))
+        {
+            // Verified earlier and judged otherwise now: only the validity window moves, and before validAfter it is early.
+            return PaymentProblem.ForLocalCheck(verdict.FailedCheck, verdict.Message);
+        }
+
+        var settling = record with { Status = PaymentStatus.Settling };
+        if (record.Status == PaymentStatus.Verified)
+        {
+            await store.TransitionAsync(PaymentTransitions.AllowedBefore(PaymentStatus.Settling, sent: false), settling).ConfigureAwait(false);
+        }
+
+        using var settlement = await settlements.SettleAsync(body, view, facts, cancellationToken).ConfigureAwait(false);
+        return await RecordAsync(settling, settlement).ConfigureAwait(false);
+    }
+
+    private async ValueTask<PaymentOutcome> RecordAsync(PaymentRecord settling, SettlementResult settlement)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        switch (settlement.Answer)
+        {
+            case SettlementAnswer.Routed when settlement.Route is { Outcome: RouteOutcome.Answered } answered:
+                return await FinishAsync(settling, answered.Upstream!.Id, UpstreamVerdict.Read(FacilitatorOperation.Settle, answered.Body!.Span), now).ConfigureAwait(false);
+
+            case SettlementAnswer.Routed when settlement.Route is { Outcome: RouteOutcome.SettlementPending } pending:
+                return await PendingAsync(settling, pending.Upstream!.Id, pending.Last.Transaction).ConfigureAwait(false);
+
+            case SettlementAnswer.Recorded when settlement.Record is { State: SettlementState.Finished, Body: { } recorded } finished:
+                return await FinishAsync(settling, finished.UpstreamId ?? "", UpstreamVerdict.Read(FacilitatorOperation.Settle, recorded), now).ConfigureAwait(false);
+
+            case SettlementAnswer.Recorded when settlement.Record is { } held:
+                return await PendingAsync(settling, held.UpstreamId, held.Transaction).ConfigureAwait(false);
+
+            case SettlementAnswer.NonceReused:
+                return await WriteAsync(settling with
+                {
+                    Status = PaymentStatus.Failed,
+                    Request = null,
+                    Error = X402Reasons.NonceAlreadyUsed + ": another authorization with this payer's nonce was settled or is being settled",
+                }, sent: true).ConfigureAwait(false);
+
+            case SettlementAnswer.Abandoned:
+                return new PaymentOutcome(settling, null);
+
+            default:
+                // Provably sent nowhere (every upstream down or refusing unread, the ledger unusable, shutting down).
+                await WriteAsync(settling with { Status = PaymentStatus.Verified }, sent: false).ConfigureAwait(false);
+                return PaymentProblem.Unavailable(
+                    $"The payment was not settled, and not sent to any facilitator that could have settled it: {Describe(settlement)} Retry later.");
+        }
+    }
+
+    private async ValueTask<PaymentOutcome> FinishAsync(PaymentRecord settling, string upstreamId, UpstreamVerdict verdict, long now)
+    {
+        var next = verdict.Accepted
+            ? settling with { Status = PaymentStatus.Settled, SettledBy = upstreamId, Transaction = verdict.Transaction, SettledAtMs = now, Request = null, Error = null }
+            : settling with { Status = PaymentStatus.Failed, SettledBy = upstreamId, Request = null, Error = verdict.Reason ?? "settlement refused without a reason" };
+        if (verdict.Accepted)
+        {
+            PaymentSettled(logger, settling.Network, upstreamId);
+        }
+
+        return await WriteAsync(next, sent: true).ConfigureAwait(false);
+    }
+
+    private async ValueTask<PaymentOutcome> PendingAsync(PaymentRecord settling, string? upstreamId, string? transaction) =>
+        await WriteAsync(settling with { Status = PaymentStatus.Settling, SettledBy = upstreamId, Transaction = transaction }, sent: true).ConfigureAwait(false);
+
+    /// <summary>Writes <paramref name="next"/> if the state machine allows it from what is stored; otherwise what is stored stands.</summary>
+    private async ValueTask<PaymentOutcome> WriteAsync(PaymentRecord next, bool sent)
+    {
+        var moved = await payments.Store.TransitionAsync(PaymentTransitions.AllowedBefore(next.Status, sent), next).ConfigureAwait(false);
+        if (moved.Applied && PaymentStatuses.IsFinal(next.Status))
+        {
+            await payments.Store.CompleteAsync(next.Id).ConfigureAwait(false);
+        }
+
+        return new PaymentOutcome(moved.Applied ? next : moved.Current ?? next, null);
+    }
+
+    private static string Describe(SettlementResult settlement) => settlement.Answer switch
+    {
+        SettlementAnswer.ShuttingDown => "this instance is shutting down.",
+        SettlementAnswer.LedgerUnavailable => settlement.Message ?? "the settlement ledger cannot be used.",
+        _ => settlement.Route is { } route ? $"{route.FailureSummary ?? "no facilitator available"}." : "no facilitator available.",
+    };
+
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "[Payments] payment settled on {Network} by {UpstreamId}")]
+    private static partial void PaymentSettled(ILogger logger, string network, string upstreamId);
+}
