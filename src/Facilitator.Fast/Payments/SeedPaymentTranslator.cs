@@ -76,8 +76,8 @@ internal static class SeedPaymentTranslator
 
         if (seed.ProofScheme != "exact" || seed.RequiredScheme != "exact")
         {
-            if (seed.ProofScheme != "exact") errors.Add(new("proof.scheme", $"'{seed.ProofScheme}' cannot be settled; only 'exact' can"));
-            if (seed.RequiredScheme != "exact") errors.Add(new("requirements.scheme", $"'{seed.RequiredScheme}' cannot be settled; only 'exact' can"));
+            NotExact(seed.ProofScheme!, "proof.scheme", errors);
+            NotExact(seed.RequiredScheme!, "requirements.scheme", errors);
             return Fail(SeedErrorCodes.NotImplemented, "Only the 'exact' scheme is implemented.", errors);
         }
 
@@ -95,9 +95,8 @@ internal static class SeedPaymentTranslator
             return Fail(SeedErrorCodes.UnsupportedNetwork, $"Asset '{seed.RequiredAsset}' is not supported on {network}.", errors);
         }
 
-        var tooFine = $"must have at most {asset.Decimals} decimals ({asset.Symbol}) and fit in a uint256";
-        if (!TokenAmount.TryParse(seed.Amount, asset.Decimals, out var atomic)) errors.Add(new("proof.payload.amount", tooFine));
-        if (!TokenAmount.TryParse(seed.RequiredAmount, asset.Decimals, out var required)) errors.Add(new("requirements.amount", tooFine));
+        var atomic = Atomic(seed.Amount!, asset, "proof.payload.amount", errors);
+        var required = Atomic(seed.RequiredAmount!, asset, "requirements.amount", errors);
         if (errors.Count > 0)
         {
             return Fail(SeedErrorCodes.ValidationError, "An amount is not expressible in the token's units.", errors);
@@ -117,6 +116,26 @@ internal static class SeedPaymentTranslator
 
         var payment = Payment(seed, asset, forms, atomic, required);
         return SeedTranslation.Success(SeedX402Writer.Write(payment), payment);
+    }
+
+    private static void NotExact(string scheme, string field, List<ApiErrorWriter.FieldError> errors)
+    {
+        if (scheme != "exact")
+        {
+            errors.Add(new(field, $"'{scheme}' cannot be settled; only 'exact' can"));
+        }
+    }
+
+    /// <summary>An amount in the token's atomic units; a detail when it is finer than the token or beyond a uint256.</summary>
+    private static BigInteger Atomic(string amount, KnownAsset asset, string field, List<ApiErrorWriter.FieldError> errors)
+    {
+        if (TokenAmount.TryParse(amount, asset.Decimals, out var atomic))
+        {
+            return atomic;
+        }
+
+        errors.Add(new(field, $"'{amount}' must have at most {asset.Decimals} decimals ({asset.Symbol}) and fit in a uint256"));
+        return BigInteger.Zero;
     }
 
     private static void CheckRequirementsMet(SeedVerifyBody seed, KnownAsset asset, in SeedFieldForms forms, List<ApiErrorWriter.FieldError> errors)
