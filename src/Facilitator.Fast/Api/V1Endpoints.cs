@@ -123,10 +123,10 @@ public static class V1Endpoints
             case V1RequestShapeKind.X402:
                 return await payments.VerifyAsync(item, cancellationToken).ConfigureAwait(false);
             case V1RequestShapeKind.Seed:
-                var translated = SeedVerifyTranslation.Translate(item.Span, services);
-                return translated.Problem is { } problem
-                    ? problem
-                    : await payments.VerifyAsync(translated.Request, cancellationToken).ConfigureAwait(false);
+                var translated = SeedPaymentTranslator.Translate(item.Span);
+                return translated.Succeeded
+                    ? await payments.VerifyAsync(translated.Request, cancellationToken).ConfigureAwait(false)
+                    : translated.Error;
             default:
                 return PaymentProblem.Validation(
                     "Expected an x402 request {x402Version, paymentPayload, paymentRequirements} or the {proof, requirements} of the seed's API.");
@@ -292,7 +292,7 @@ public static class V1Endpoints
                 else if (ids[i].Id is null)
                 {
                     writer.WriteString("error"u8, "paymentId must be a UUID.");
-                    writer.WriteString("code"u8, PaymentProblem.ValidationError);
+                    writer.WriteString("code"u8, SeedErrorCodes.ValidationError);
                 }
 
                 writer.WriteEndObject();
@@ -380,7 +380,7 @@ public static class V1Endpoints
     private static Task WriteProblemAsync(HttpContext context, PaymentProblem problem) =>
         ApiErrorWriter.WriteAsync(
             context, problem.Status, problem.Code, problem.Message,
-            problem.Details?.Select(static d => new ApiErrorWriter.FieldError(d.Field, d.Message)).ToArray());
+            problem.Details);
 
     private static Task WriteBatchAsync(HttpContext context, int total, int succeeded, Action<Utf8JsonWriter> writeResults) =>
         WriteJsonAsync(context, 200, writer =>

@@ -38,21 +38,19 @@ public sealed partial class PaymentService(
         var verdict = local.Judge(request.Span, view, out var facts);
         if (local.AnswersLocally(verdict))
         {
-            return PaymentProblem.ForLocalCheck(verdict.FailedCheck, verdict.Message);
+            return PaymentProblem.ForLocalCheck(verdict.FailedCheck);
         }
 
         if (!facts.Decoded || !SettlementIdentity.TryCreate(request.Span, view, facts, out var identity))
         {
-            return new PaymentProblem(501, PaymentProblem.UnsupportedNetwork,
-                "Only EIP-3009 payments of the exact scheme on EVM networks can be kept as /v1 payments; use /verify and /settle for others.");
+            return PaymentProblem.Of(SeedErrorCodes.UnsupportedNetwork, "Only EIP-3009 payments of the exact scheme on EVM networks can be kept as /v1 payments; use /verify and /settle for others.");
         }
 
         var network = KnownAssets.Caip2Of(view.Network.RawIn(request.Span));
         var asset = KnownAssets.Find(network, view[PaymentField.RequirementsAsset].ToString(request.Span) ?? "");
         if (asset is null)
         {
-            return new PaymentProblem(501, PaymentProblem.UnsupportedNetwork,
-                $"The asset is not one the official x402 packages list on {network}, so its units are not known.");
+            return PaymentProblem.Of(SeedErrorCodes.UnsupportedNetwork, $"The asset is not one the official x402 packages list on {network}, so its units are not known.");
         }
 
         var id = facts.PaymentId;
@@ -74,9 +72,9 @@ public sealed partial class PaymentService(
 
                 break;
             case RouteOutcome.Unsupported:
-                return new PaymentProblem(501, PaymentProblem.UnsupportedNetwork, route.FailureSummary ?? "No facilitator supports this payment.");
+                return PaymentProblem.Of(SeedErrorCodes.UnsupportedNetwork, route.FailureSummary ?? "No facilitator supports this payment.");
             case RouteOutcome.Rejected:
-                return new PaymentProblem(400, PaymentProblem.InvalidProof, $"Every facilitator rejected the request: {route.FailureSummary}.");
+                return PaymentProblem.Of(SeedErrorCodes.InvalidProof, $"Every facilitator rejected the request: {route.FailureSummary}.");
             default:
                 return PaymentProblem.Unavailable($"No facilitator could verify the payment: {route.FailureSummary ?? "none available"}.");
         }
@@ -101,8 +99,7 @@ public sealed partial class PaymentService(
             case PaymentCreateOutcome.Existing:
                 return new PaymentOutcome(created.Record, null);
             default:
-                return new PaymentProblem(503, PaymentProblem.UpstreamUnavailable,
-                    "The payment store is full of payments not yet settled; retry later, or settle some. Nothing was stored.");
+                return PaymentProblem.Of(SeedErrorCodes.UpstreamUnavailable, "The payment store is full of payments not yet settled; retry later, or settle some. Nothing was stored.");
         }
     }
 
@@ -153,8 +150,7 @@ public sealed partial class PaymentService(
             return null;
         }
 
-        return new PaymentProblem(400, PaymentProblem.InvalidProof,
-            $"Another authorization of this payer with the same nonce is payment {PaymentId.Format(existing.Id)} ({PaymentStatuses.Name(existing.Status)}); a nonce authorizes one transfer.");
+        return PaymentProblem.Of(SeedErrorCodes.InvalidProof, $"Another authorization of this payer with the same nonce is payment {PaymentId.Format(existing.Id)} ({PaymentStatuses.Name(existing.Status)}); a nonce authorizes one transfer.");
     }
 
     /// <summary>When the payment needs attention: its automatic settlement, else its expiry.</summary>

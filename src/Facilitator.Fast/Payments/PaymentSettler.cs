@@ -20,7 +20,7 @@ public sealed partial class PaymentSettler(
         var store = payments.Store;
         if (await payments.GetAsync(id).ConfigureAwait(false) is not { } record)
         {
-            return new PaymentProblem(404, PaymentProblem.NotFound, $"No payment {PaymentId.Format(id)}.");
+            return PaymentProblem.Of(SeedErrorCodes.NotFound, $"No payment {PaymentId.Format(id)}.");
         }
 
         switch (record.Status)
@@ -28,7 +28,7 @@ public sealed partial class PaymentSettler(
             case PaymentStatus.Settled or PaymentStatus.Failed:
                 return new PaymentOutcome(record, null);
             case PaymentStatus.Expired:
-                return new PaymentProblem(410, PaymentProblem.ExpiredProof, "The payment expired before it was settled: its authorization can no longer be settled.");
+                return PaymentProblem.Of(SeedErrorCodes.ExpiredProof, "The payment expired before it was settled: its authorization can no longer be settled.");
         }
 
         if (record.Request is not { } request)
@@ -46,13 +46,13 @@ public sealed partial class PaymentSettler(
         if (record.Status == PaymentStatus.Verified && (verdict.FailedCheck == LocalCheck.ValidBefore || payments.IsPastValidity(record)))
         {
             await payments.ExpireAsync(record).ConfigureAwait(false);
-            return new PaymentProblem(410, PaymentProblem.ExpiredProof, "The payment expired before it was settled: its authorization can no longer be settled.");
+            return PaymentProblem.Of(SeedErrorCodes.ExpiredProof, "The payment expired before it was settled: its authorization can no longer be settled.");
         }
 
         if (record.Status == PaymentStatus.Verified && local.AnswersLocally(verdict))
         {
             // Verified earlier and judged otherwise now: only the validity window moves, and before validAfter it is early.
-            return PaymentProblem.ForLocalCheck(verdict.FailedCheck, verdict.Message);
+            return PaymentProblem.ForLocalCheck(verdict.FailedCheck);
         }
 
         var settling = record with { Status = PaymentStatus.Settling };

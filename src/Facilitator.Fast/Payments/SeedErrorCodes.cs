@@ -7,7 +7,7 @@ namespace Facilitator.Fast.Payments;
 /// translator, the endpoints and the tests cannot disagree on a status. <c>REQUIREMENTS_NOT_MET</c> is 422 everywhere,
 /// although the seed's verify route answers 400.
 /// </summary>
-internal static class SeedErrorCodes
+public static class SeedErrorCodes
 {
     public const string InvalidProof = "INVALID_PROOF";
     public const string InvalidSignature = "INVALID_SIGNATURE";
@@ -17,6 +17,10 @@ internal static class SeedErrorCodes
     public const string RequirementsNotMet = "REQUIREMENTS_NOT_MET";
     public const string NotImplemented = "NOT_IMPLEMENTED";
     public const string ValidationError = ApiErrorWriter.ValidationError;
+    public const string NotFound = ApiErrorWriter.NotFound;
+
+    /// <summary>No upstream could serve the request (or the payment store cannot): nothing was decided; retry.</summary>
+    public const string UpstreamUnavailable = ApiErrorWriter.UpstreamUnavailable;
 
     /// <summary>The HTTP status the seed's global error handler gives <paramref name="code"/>.</summary>
     public static int StatusOf(string code) => code switch
@@ -26,6 +30,8 @@ internal static class SeedErrorCodes
         InsufficientAmount => StatusCodes.Status402PaymentRequired,
         RequirementsNotMet => StatusCodes.Status422UnprocessableEntity,
         UnsupportedNetwork or NotImplemented => StatusCodes.Status501NotImplemented,
+        NotFound => StatusCodes.Status404NotFound,
+        UpstreamUnavailable => StatusCodes.Status503ServiceUnavailable,
         _ => StatusCodes.Status400BadRequest,
     };
 }

@@ -20,7 +20,7 @@ namespace Facilitator.Fast.Payments;
 /// asset or payee (<c>REQUIREMENTS_NOT_MET</c>), then a signed amount below the required one
 /// (<c>INSUFFICIENT_AMOUNT</c>).</para>
 /// <para>What needs the signature or the clock — who signed, expiry, not-yet-valid — is left to local verification of
-/// the translated request (<see cref="SeedPaymentError.ForLocalCheck"/> maps its verdict to the seed's codes).</para>
+/// the translated request (<see cref="PaymentProblem.ForLocalCheck"/> maps its verdict to the seed's codes).</para>
 /// </remarks>
 internal static class SeedPaymentTranslator
 {
@@ -29,39 +29,6 @@ internal static class SeedPaymentTranslator
 
     /// <summary><c>maxTimeoutSeconds</c> when the requirements give no <c>maxAge</c>.</summary>
     public const long DefaultMaxTimeoutSeconds = 60;
-
-    /// <summary>
-    /// Whether a <c>/v1/verify</c> body is an x402 request (a top-level <c>x402Version</c>) rather than the seed's shape;
-    /// a body that is not a JSON object is not one, and gets the seed's validation error from <see cref="Translate"/>.
-    /// </summary>
-    public static bool IsX402Request(ReadOnlySpan<byte> body)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 64 });
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                return false;
-            }
-
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                if (reader.ValueTextEquals("x402Version"u8))
-                {
-                    return true;
-                }
-
-                reader.Read();
-                reader.Skip();
-            }
-
-            return false;
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
-    }
 
     /// <summary>Translates the raw JSON bytes of a seed-shape body; never throws for any input.</summary>
     public static SeedTranslation Translate(ReadOnlySpan<byte> body)
@@ -181,5 +148,5 @@ internal static class SeedPaymentTranslator
     }
 
     private static SeedTranslation Fail(string code, string message, List<ApiErrorWriter.FieldError> details) =>
-        SeedTranslation.Failure(SeedPaymentError.Of(code, message, details));
+        SeedTranslation.Failure(PaymentProblem.Of(code, message, details));
 }

@@ -8,7 +8,7 @@ namespace Facilitator.Fast.Payments;
 /// </summary>
 internal sealed class SeedTranslation
 {
-    private SeedTranslation(byte[]? request, SeedPayment? payment, SeedPaymentError? error)
+    private SeedTranslation(byte[]? request, SeedPayment? payment, PaymentProblem? error)
     {
         Request = request;
         Payment = payment;
@@ -27,9 +27,9 @@ internal sealed class SeedTranslation
 
     public SeedPayment? Payment { get; }
 
-    public SeedPaymentError? Error { get; }
+    public PaymentProblem? Error { get; }
 
     public static SeedTranslation Success(byte[] request, SeedPayment payment) => new(request, payment, null);
 
-    public static SeedTranslation Failure(SeedPaymentError error) => new(null, null, error);
+    public static SeedTranslation Failure(PaymentProblem error) => new(null, null, error);
 }

@@ -149,19 +149,6 @@ public sealed class SeedPaymentTranslatorOutputTests
     }
 
     [Theory]
-    [InlineData("""{"x402Version":2,"paymentPayload":{},"paymentRequirements":{}}""", true)]
-    [InlineData("""{"paymentPayload":{},"x402Version":1}""", true)]
-    [InlineData("""{"proof":{},"requirements":{}}""", false)]
-    [InlineData("""{"proof":{"x402Version":2}}""", false)]
-    [InlineData("[]", false)]
-    [InlineData("{", false)]
-    [InlineData("", false)]
-    public void IsX402Request_Body_TrueOnlyWithATopLevelX402Version(string body, bool expected)
-    {
-        Assert.Equal(expected, SeedPaymentTranslator.IsX402Request(Encoding.UTF8.GetBytes(body)));
-    }
-
-    [Theory]
     [InlineData("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed")]
     [InlineData("0xFB6916095CA1DF60BB79CE92CE3EA74C37C5D359", "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359")]
     [InlineData("0xdbf03b407c01e7cd3cbea99509d93f8dddc8c6fb", "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB")]

@@ -285,7 +285,7 @@ public sealed class SeedPaymentTranslatorTests
         Assert.Equal("proof.payload.amount", Assert.Single(error.Details).Field);
     }
 
-    private static SeedPaymentError Refusal(byte[] body)
+    private static PaymentProblem Refusal(byte[] body)
     {
         var translation = SeedPaymentTranslator.Translate(body);
         Assert.False(translation.Succeeded, "expected a refusal");

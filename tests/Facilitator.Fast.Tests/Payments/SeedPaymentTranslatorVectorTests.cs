@@ -113,7 +113,7 @@ public sealed class SeedPaymentTranslatorVectorTests
     [InlineData(LocalCheck.Value, "INSUFFICIENT_AMOUNT", 402)]
     public void ForLocalCheck_FailedCheck_SeedCodeAndStatus(LocalCheck check, string code, int status)
     {
-        var error = SeedPaymentError.ForLocalCheck(check);
+        var error = PaymentProblem.ForLocalCheck(check);
 
         Assert.Equal(code, error.Code);
         Assert.Equal(status, error.Status);
