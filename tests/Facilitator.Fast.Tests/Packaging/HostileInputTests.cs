@@ -21,6 +21,7 @@ namespace Facilitator.Fast.Tests.Packaging;
 public sealed class HostileInputTests
 {
     private const int RequestsPerEndpoint = 2000;
+    private const int RequestsPerV1Endpoint = 300;
     private const long MemoryBoundKiB = 64 * 1024;
     private const string FloodKey = "ff_flood_key_0001";
     private const string MerchantKey = "ff_merchant_key_0002";
@@ -30,9 +31,14 @@ public sealed class HostileInputTests
     private const string Audience = "facilitator";
     private static readonly string Binary = RepositoryPaths.AotBinary;
 
-    private static readonly (string Method, string Path)[] Endpoints =
+    private static readonly (string Method, string Path, int Count)[] Endpoints =
     [
-        ("POST", "/verify"), ("POST", "/settle"), ("GET", "/supported"), ("GET", "/discovery/resources"), ("POST", "/api/facilitator-status"),
+        ("POST", "/verify", RequestsPerEndpoint), ("POST", "/settle", RequestsPerEndpoint), ("GET", "/supported", RequestsPerEndpoint),
+        ("GET", "/discovery/resources", RequestsPerEndpoint), ("POST", "/api/facilitator-status", RequestsPerEndpoint),
+        ("POST", "/v1/verify", RequestsPerV1Endpoint), ("POST", "/v1/verify/batch", RequestsPerV1Endpoint), ("POST", "/v1/settle", RequestsPerV1Endpoint),
+        ("POST", "/v1/settle/batch", RequestsPerV1Endpoint), ("GET", "/v1/status/0192f3c4-5e6f-8a7b-9c8d-0e1f2a3b4c5d", RequestsPerV1Endpoint),
+        ("POST", "/v1/status/batch", RequestsPerV1Endpoint), ("GET", "/v1/status", RequestsPerV1Endpoint), ("GET", "/v1/analytics/overview", RequestsPerV1Endpoint),
+        ("GET", "/v1/analytics/networks", RequestsPerV1Endpoint), ("GET", "/v1/analytics/revenue", RequestsPerV1Endpoint), ("GET", "/", RequestsPerV1Endpoint),
     ];
 
     [Theory]
@@ -62,7 +68,7 @@ public sealed class HostileInputTests
             var silent = HostileEdgeAttacks.SilentSocketsAsync(port, IPAddress.Parse("127.0.0.3"), 100, TimeSpan.FromSeconds(15));
             var crit = HostileEdgeAttacks.CritToken(JwtSecret, Issuer, Audience);
             var random = new Random(402);
-            var requests = Endpoints.SelectMany(e => Enumerable.Range(0, RequestsPerEndpoint).Select(i => (e.Method, e.Path, Kind: i % 12, Seed: random.Next()))).ToArray();
+            var requests = Endpoints.SelectMany(e => Enumerable.Range(0, e.Count).Select(i => (e.Method, e.Path, Kind: i % 14, Seed: random.Next()))).ToArray();
             await Parallel.ForEachAsync(requests, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (r, ct) =>
             {
                 var seeded = new Random(r.Seed);
@@ -100,7 +106,7 @@ public sealed class HostileInputTests
 
             var counts = string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => (s.Key == 0 ? "closed" : s.Key.ToString(CultureInfo.InvariantCulture)) + ": " + s.Value.ToString(CultureInfo.InvariantCulture)));
             var report = string.Create(CultureInfo.InvariantCulture,
-                $"Hostile input, rate limits and authentication {(edgeOn ? "on" : "off")}: {requests.Length} requests ({RequestsPerEndpoint} per endpoint x {Endpoints.Length}, 12 kinds{(edgeOn ? ", with no, wrong, valid or crit credentials" : "")}) and 4 slow bodies; statuses {counts}; slow bodies: {string.Join(", ", slowOutcomes)}; 100 silent sockets from one address: {silentOutcome}; 20 overflowing chunk sizes: {string.Join(" ", overflow.Distinct())}; two Authorization headers: {duplicate}; 30 wrong keys then a valid one from one address: {string.Join(" ", wrongKeys.Distinct())} then {validAfterWrongKeys}; RSS {before / 1024.0:0.0} MiB before, {after / 1024.0:0.0} MiB after (bound +{MemoryBoundKiB / 1024} MiB)");
+                $"Hostile input, rate limits and authentication {(edgeOn ? "on" : "off")}: {requests.Length} requests ({RequestsPerEndpoint} per x402 and status endpoint, {RequestsPerV1Endpoint} per /v1 endpoint, {Endpoints.Length} endpoints, 14 kinds{(edgeOn ? ", with no, wrong, valid or crit credentials" : "")}) and 4 slow bodies; statuses {counts}; slow bodies: {string.Join(", ", slowOutcomes)}; 100 silent sockets from one address: {silentOutcome}; 20 overflowing chunk sizes: {string.Join(" ", overflow.Distinct())}; two Authorization headers: {duplicate}; 30 wrong keys then a valid one from one address: {string.Join(" ", wrongKeys.Distinct())} then {validAfterWrongKeys}; RSS {before / 1024.0:0.0} MiB before, {after / 1024.0:0.0} MiB after (bound +{MemoryBoundKiB / 1024} MiB)");
             TestContext.Current.SendDiagnosticMessage(report);
             Directory.CreateDirectory(Path.Combine(RepositoryPaths.Root, "artifacts"));
             await File.WriteAllTextAsync(Path.Combine(RepositoryPaths.Root, "artifacts", $"hostile-input-edge-{(edgeOn ? "on" : "off")}.txt"), report + "\n");
@@ -199,6 +205,8 @@ public sealed class HostileInputTests
             8 => Encoding.UTF8.GetBytes(SignedPayments.V2),
             9 => Encoding.UTF8.GetBytes("{\"action\":\"" + new string('x', 5000) + "\"}"),
             10 => Encoding.UTF8.GetBytes("\"\\ud800\\udfff\\u0000\""),
+            12 => Encoding.UTF8.GetBytes(SeedShaped(random)),
+            13 => Encoding.UTF8.GetBytes(BatchOf(random)),
             _ => null,
         };
         if (kind == 8)
@@ -220,6 +228,31 @@ public sealed class HostileInputTests
 
         return request;
     }
+
+    /// <summary>The seed's <c>{proof, requirements}</c> with one field made hostile: wrong types, huge numbers, deep nesting, bad hex.</summary>
+    private static string SeedShaped(Random random)
+    {
+        string[] amounts = ["\"1.00\"", "1", "\"-1\"", "\"1e400\"", "\"" + new string('9', 200) + "\"", "null", "{}", "\"0.0000000001\""];
+        string[] nonces = ["\"0x" + new string('a', 64) + "\"", "\"0x\"", "\"zz\"", "[]", "\"0x" + new string('f', 100_000) + "\""];
+        string[] deadlines = ["1", "-1", "1e30", "\"soon\"", "18446744073709551616", "0.5"];
+        string[] networks = ["\"eip155:84532\"", "\"eip155:\"", "\"base\"", "\"eip155:" + new string('1', 40) + "\"", "7"];
+        var pick = (string[] values) => values[random.Next(values.Length)];
+        var proof = "{\"scheme\":\"exact\",\"network\":" + pick(networks) + ",\"signature\":\"0x" + new string('1', random.Next(0, 200)) + "\",\"payload\":{\"amount\":"
+            + pick(amounts) + ",\"asset\":\"USDC\",\"from\":\"0x" + new string('2', 40) + "\",\"to\":\"0x" + new string('3', 40) + "\",\"nonce\":" + pick(nonces)
+            + ",\"deadline\":" + pick(deadlines) + "}}";
+        var requirements = "{\"scheme\":\"" + (random.Next(3) == 0 ? "upto" : "exact") + "\",\"network\":" + pick(networks) + ",\"amount\":" + pick(amounts)
+            + ",\"asset\":\"0x036CbD53842c5426634e7929541eC2318f3dCF7e\",\"payTo\":\"0x" + new string('3', 40) + "\",\"maxAge\":" + pick(deadlines) + "}";
+        return random.Next(4) == 0 ? "{\"proof\":" + proof + "}" : "{\"proof\":" + proof + ",\"requirements\":" + requirements + "}";
+    }
+
+    /// <summary>A batch body: too many items, ids that are not UUIDs, nested garbage, or a mix with a valid payment.</summary>
+    private static string BatchOf(Random random) => random.Next(4) switch
+    {
+        0 => "{\"paymentIds\":[" + string.Join(",", Enumerable.Range(0, 150).Select(static i => "\"" + Guid.NewGuid() + "\"")) + "]}",
+        1 => "{\"paymentIds\":[\"../../etc/passwd\",null,7,{\"a\":[]},\"" + new string('x', 5000) + "\"]}",
+        2 => "{\"payments\":[" + string.Join(",", Enumerable.Range(0, random.Next(1, 120)).Select(_ => SeedShaped(random))) + "]}",
+        _ => "{\"payments\":[" + SignedPayments.V2 + ",{},[],\"x\"],\"paymentIds\":[]}",
+    };
 
     /// <summary>A POST whose body trickles in at a byte every 300 ms: Kestrel's minimum data rate must end it.</summary>
     private static async Task<string> SlowBodyAsync(int port, string? apiKey)
