@@ -8,12 +8,25 @@ namespace Facilitator.Fast.Load;
 /// <summary>
 /// The load gate CI runs: the published AOT binary with a real redis-server and fake upstreams, driven by verify
 /// (valid payments that reach the upstream; invalid ones answered locally), settle, supported and a ramped mixed
-/// profile, with payments signed before the run. It fails on any 5xx, any wrong answer (a valid payment refused, an
+/// profile, then the <c>/v1</c> lifecycle (<see cref="LifecycleScenario"/>), with payments signed before the run. It fails on any 5xx, any wrong answer (a valid payment refused, an
 /// invalid one accepted or sent upstream) and any lost settle; it reports speed but does not judge it.
 /// </summary>
 internal static class GateScenario
 {
-    public static async Task<(List<LoadReport> Reports, List<string> Failures)> RunAsync(string binary, double rate, TimeSpan duration)
+    public static Task<(List<LoadReport> Reports, List<string> Failures)> RunAsync(string binary, double rate, TimeSpan duration) =>
+        WithServiceAsync(binary, (client, upstream) => AllAsync(client, upstream, rate, duration));
+
+    /// <summary>The <c>/v1</c> lifecycle alone, against the same service set-up.</summary>
+    public static Task<(List<LoadReport> Reports, List<string> Failures)> RunLifecycleAsync(string binary, double rate, TimeSpan duration) =>
+        WithServiceAsync(binary, async (client, upstream) =>
+        {
+            var failures = new List<string>();
+            var reports = await LifecycleScenario.RunAsync(client, () => upstream.Settles, rate, duration, failures);
+            return (reports, failures);
+        });
+
+    private static async Task<(List<LoadReport> Reports, List<string> Failures)> WithServiceAsync(
+        string binary, Func<HttpClient, LatencyUpstream, Task<(List<LoadReport> Reports, List<string> Failures)>> run)
     {
         await using var redis = await LocalRedis.StartAsync();
         await using var upstream = await LatencyUpstream.StartAsync(TimeSpan.FromMilliseconds(2), TimeSpan.FromMilliseconds(2), 0);
@@ -47,80 +60,92 @@ internal static class GateScenario
                 Timeout = TimeSpan.FromSeconds(10),
             };
             await WaitReadyAsync(client);
-
-            var perScenario = (int)(rate * duration.TotalSeconds) + 1;
-            var payer = PaymentSigner.CreatePayer(4021);
-            var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-            var valid = Sign(payer, 512, now, 0);
-            var invalid = valid.Select(p => p.Replace("\"value\":\"10000\"", "\"value\":\"10001\"", StringComparison.Ordinal)).ToArray();
-            var settles = Sign(payer, perScenario, now, 100_000);
-            var mixedSettles = Sign(payer, perScenario, now, 200_000);
-
-            var failures = new List<string>();
-            var reports = new List<LoadReport>();
-
-            reports.Add(await new ConstantRateRun("verify, valid payments (to the upstream)", rate, duration)
-                .RunAsync((i, ct) => SendAsync(client, "/verify", valid[i % valid.Length], "\"isValid\":true", ct)));
-
-            var verifiesBefore = upstream.Verifies;
-            reports.Add(await new ConstantRateRun("verify, invalid payments (answered locally)", rate, duration)
-                .RunAsync((i, ct) => SendAsync(client, "/verify", invalid[i % invalid.Length], "\"isValid\":false", ct)));
-            if (upstream.Verifies != verifiesBefore)
-            {
-                failures.Add($"{upstream.Verifies - verifiesBefore} invalid payments reached the upstream");
-            }
-
-            var settlesBefore = upstream.Settles;
-            var settleReport = await new ConstantRateRun("settle, one authorization each", rate, duration)
-                .RunAsync((i, ct) => SendAsync(client, "/settle", settles[i], "\"success\":true", ct));
-            reports.Add(settleReport);
-            CheckSettles(failures, settleReport, upstream.Settles - settlesBefore);
-
-            reports.Add(await new ConstantRateRun("supported", rate, duration)
-                .RunAsync((_, ct) => SendAsync(client, "/supported", null, "\"kinds\"", ct)));
-
-            settlesBefore = upstream.Settles;
-            var settled = 0L;
-            var mixed = await new ConstantRateRun("mixed: 60% valid verify, 20% invalid, 10% settle, 10% supported", LoadModel.Ramp(rate / 2, rate * 1.5, duration))
-                .RunAsync((i, ct) => (i % 10) switch
-                {
-                    < 6 => SendAsync(client, "/verify", valid[i % valid.Length], "\"isValid\":true", ct),
-                    < 8 => SendAsync(client, "/verify", invalid[i % invalid.Length], "\"isValid\":false", ct),
-                    8 => CountedAsync(SendAsync(client, "/settle", mixedSettles[i / 10], "\"success\":true", ct)),
-                    _ => SendAsync(client, "/supported", null, "\"kinds\"", ct),
-                });
-            reports.Add(mixed);
-            if (upstream.Settles - settlesBefore != settled)
-            {
-                failures.Add($"mixed: {settled} settles answered, {upstream.Settles - settlesBefore} reached the upstream");
-            }
-
-            foreach (var report in reports)
-            {
-                var bad = report.Outcomes.Where(o => o.Key != "ok").ToList();
-                if (bad.Count > 0)
-                {
-                    failures.Add($"{report.Scenario}: " + string.Join(", ", bad.Select(o => $"{o.Key}: {o.Value}")));
-                }
-            }
-
-            return (reports, failures);
-
-            async Task<string> CountedAsync(Task<string> send)
-            {
-                var outcome = await send;
-                if (outcome == "ok")
-                {
-                    Interlocked.Increment(ref settled);
-                }
-
-                return outcome;
-            }
+            return await run(client, upstream);
         }
         finally
         {
             service.Kill(entireProcessTree: true);
             await service.WaitForExitAsync();
+        }
+    }
+
+    private static async Task<(List<LoadReport> Reports, List<string> Failures)> AllAsync(HttpClient client, LatencyUpstream upstream, double rate, TimeSpan duration)
+    {
+        var perScenario = (int)(rate * duration.TotalSeconds) + 1;
+        var payer = PaymentSigner.CreatePayer(4021);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var valid = Sign(payer, 512, now, 0);
+        var invalid = valid.Select(p => p.Replace("\"value\":\"10000\"", "\"value\":\"10001\"", StringComparison.Ordinal)).ToArray();
+        var settles = Sign(payer, perScenario, now, 100_000);
+        var mixedSettles = Sign(payer, perScenario, now, 200_000);
+
+        var failures = new List<string>();
+        var reports = new List<LoadReport>();
+
+        reports.Add(await new ConstantRateRun("verify, valid payments (to the upstream)", rate, duration)
+            .RunAsync((i, ct) => SendAsync(client, "/verify", valid[i % valid.Length], "\"isValid\":true", ct)));
+
+        var verifiesBefore = upstream.Verifies;
+        reports.Add(await new ConstantRateRun("verify, invalid payments (answered locally)", rate, duration)
+            .RunAsync((i, ct) => SendAsync(client, "/verify", invalid[i % invalid.Length], "\"isValid\":false", ct)));
+        if (upstream.Verifies != verifiesBefore)
+        {
+            failures.Add($"{upstream.Verifies - verifiesBefore} invalid payments reached the upstream");
+        }
+
+        var settlesBefore = upstream.Settles;
+        var settleReport = await new ConstantRateRun("settle, one authorization each", rate, duration)
+            .RunAsync((i, ct) => SendAsync(client, "/settle", settles[i], "\"success\":true", ct));
+        reports.Add(settleReport);
+        CheckSettles(failures, settleReport, upstream.Settles - settlesBefore);
+
+        reports.Add(await new ConstantRateRun("supported", rate, duration)
+            .RunAsync((_, ct) => SendAsync(client, "/supported", null, "\"kinds\"", ct)));
+
+        settlesBefore = upstream.Settles;
+        var settled = 0L;
+        var mixed = await new ConstantRateRun("mixed: 60% valid verify, 20% invalid, 10% settle, 10% supported", LoadModel.Ramp(rate / 2, rate * 1.5, duration))
+            .RunAsync((i, ct) => (i % 10) switch
+            {
+                < 6 => SendAsync(client, "/verify", valid[i % valid.Length], "\"isValid\":true", ct),
+                < 8 => SendAsync(client, "/verify", invalid[i % invalid.Length], "\"isValid\":false", ct),
+                8 => CountedAsync(SendAsync(client, "/settle", mixedSettles[i / 10], "\"success\":true", ct)),
+                _ => SendAsync(client, "/supported", null, "\"kinds\"", ct),
+            });
+        reports.Add(mixed);
+        if (upstream.Settles - settlesBefore != settled)
+        {
+            failures.Add($"mixed: {settled} settles answered, {upstream.Settles - settlesBefore} reached the upstream");
+        }
+
+        // The /v1 lifecycle (verify, settle by id, status) with the records in Redis, at half the rate: three calls each.
+        reports.AddRange(await LifecycleScenario.RunAsync(client, () => upstream.Settles, Math.Max(rate / 2, 1), duration, failures));
+
+        foreach (var report in reports)
+        {
+            var bad = report.Outcomes.Where(o => o.Key != "ok").ToList();
+            if (report.Scenario.StartsWith("v1 lifecycle", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (bad.Count > 0)
+            {
+                failures.Add($"{report.Scenario}: " + string.Join(", ", bad.Select(o => $"{o.Key}: {o.Value}")));
+            }
+        }
+
+        return (reports, failures);
+
+        async Task<string> CountedAsync(Task<string> send)
+        {
+            var outcome = await send;
+            if (outcome == "ok")
+            {
+                Interlocked.Increment(ref settled);
+            }
+
+            return outcome;
         }
     }
 

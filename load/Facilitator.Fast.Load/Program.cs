@@ -5,7 +5,7 @@ using Microsoft.Extensions.Configuration;
 namespace Facilitator.Fast.Load;
 
 /// <summary>
-/// The load suite: <c>dotnet run -c Release --project load/Facilitator.Fast.Load -- hedging|overhead|gate|chain [--rate 200]
+/// The load suite: <c>dotnet run -c Release --project load/Facilitator.Fast.Load -- hedging|overhead|gate|lifecycle|chain [--rate 200]
 /// [--duration 20] [--binary artifacts/aot/Facilitator.Fast] [--max-error-rate 0.01] [--max-p99-ms 1000] [--out artifacts/load]</c>. Prints a Markdown table, writes Markdown
 /// and JSON reports, and exits 1 when a threshold given on the command line is exceeded.
 /// </summary>
@@ -36,8 +36,11 @@ public static class Program
             case "chain":
                 (reports, failures) = await ChainScenario.RunAsync(Binary(args), rate, duration);
                 break;
+            case "lifecycle":
+                (reports, failures) = await GateScenario.RunLifecycleAsync(Binary(args), rate, duration);
+                break;
             default:
-                Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: hedging, overhead, gate, chain.");
+                Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: hedging, overhead, gate, lifecycle, chain.");
                 return 2;
         }
 
