@@ -14,7 +14,7 @@ public sealed class PaymentEndpointsFailoverTests
         await using var secondary = await FakeFacilitator.StartAsync();
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("primary", primary.Url), ("secondary", secondary.Url)));
 
-        using var response = await gateway.PostAsync("/verify", Payments.V1);
+        using var response = await gateway.PostAsync("/verify", TestPayments.V1);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("secondary", Header(response, "X-Facilitator-Upstream"));
@@ -34,7 +34,7 @@ public sealed class PaymentEndpointsFailoverTests
         settings["FACILITATOR_RETRIES"] = "0";
         await using var gateway = await GatewayHost.StartAsync(settings);
 
-        using var response = await gateway.PostAsync("/verify", Payments.V2);
+        using var response = await gateway.PostAsync("/verify", TestPayments.V2);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("secondary", Header(response, "X-Facilitator-Upstream"));
@@ -53,7 +53,7 @@ public sealed class PaymentEndpointsFailoverTests
         settings["FACILITATOR_RETRIES"] = "2";
         await using var gateway = await GatewayHost.StartAsync(settings);
 
-        using var response = await gateway.PostAsync("/verify", Payments.V1);
+        using var response = await gateway.PostAsync("/verify", TestPayments.V1);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("secondary", Header(response, "X-Facilitator-Upstream"));
@@ -74,7 +74,7 @@ public sealed class PaymentEndpointsFailoverTests
         primary.Answer("/verify", status, body);
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("primary", primary.Url), ("secondary", secondary.Url)));
 
-        using var response = await gateway.PostAsync("/verify", Payments.V1);
+        using var response = await gateway.PostAsync("/verify", TestPayments.V1);
 
         Assert.Equal(status, (int)response.StatusCode);
         Assert.Equal(body, await response.Content.ReadAsStringAsync());
@@ -96,7 +96,7 @@ public sealed class PaymentEndpointsFailoverTests
         primary.On("/verify", context => FakeFacilitator.WriteAsync(context, status, body, contentType));
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("primary", primary.Url), ("secondary", secondary.Url)));
 
-        using var response = await gateway.PostAsync("/verify", Payments.V2);
+        using var response = await gateway.PostAsync("/verify", TestPayments.V2);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("secondary", Header(response, "X-Facilitator-Upstream"));
@@ -112,7 +112,7 @@ public sealed class PaymentEndpointsFailoverTests
         settings["Aggregator:SettleTimeoutMs"] = "300";
         await using var gateway = await GatewayHost.StartAsync(settings);
 
-        using var response = await gateway.PostAsync("/settle", Payments.V1);
+        using var response = await gateway.PostAsync("/settle", TestPayments.V1);
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var json = Json(await response.Content.ReadAsStringAsync());
@@ -121,7 +121,7 @@ public sealed class PaymentEndpointsFailoverTests
         Assert.Contains("primary", json.GetProperty("errorMessage").GetString());
         Assert.Equal("", json.GetProperty("transaction").GetString());
         Assert.Equal("base-sepolia", json.GetProperty("network").GetString());
-        Assert.Equal(Payments.Payer, json.GetProperty("payer").GetString());
+        Assert.Equal(TestPayments.Payer, json.GetProperty("payer").GetString());
         Assert.Equal(1, primary.CountOf("/settle"));
         Assert.Equal(0, secondary.CountOf("/settle"));
     }
@@ -134,7 +134,7 @@ public sealed class PaymentEndpointsFailoverTests
         primary.Answer("/settle", 502, """{"error":"bad gateway"}""");
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("primary", primary.Url), ("secondary", secondary.Url)));
 
-        using var response = await gateway.PostAsync("/settle", Payments.V2);
+        using var response = await gateway.PostAsync("/settle", TestPayments.V2);
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal("settlement_pending", Json(await response.Content.ReadAsStringAsync()).GetProperty("errorReason").GetString());
@@ -149,7 +149,7 @@ public sealed class PaymentEndpointsFailoverTests
         await using var secondary = await FakeFacilitator.StartAsync();
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("primary", primary.Url), ("secondary", secondary.Url)));
 
-        using var response = await gateway.PostAsync("/settle", Payments.V1);
+        using var response = await gateway.PostAsync("/settle", TestPayments.V1);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("secondary", Header(response, "X-Facilitator-Upstream"));
@@ -167,7 +167,7 @@ public sealed class PaymentEndpointsFailoverTests
         settings["FACILITATOR_RETRIES"] = "0";
         await using var gateway = await GatewayHost.StartAsync(settings);
 
-        using var response = await gateway.PostAsync("/settle", Payments.V1);
+        using var response = await gateway.PostAsync("/settle", TestPayments.V1);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("secondary", Header(response, "X-Facilitator-Upstream"));
@@ -183,7 +183,7 @@ public sealed class PaymentEndpointsFailoverTests
         primary.Answer("/settle", 200, Body);
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("primary", primary.Url), ("secondary", secondary.Url)));
 
-        using var response = await gateway.PostAsync("/settle", Payments.V1);
+        using var response = await gateway.PostAsync("/settle", TestPayments.V1);
 
         Assert.Equal(Body, await response.Content.ReadAsStringAsync());
         Assert.Equal(0, secondary.CountOf("/settle"));
@@ -199,7 +199,7 @@ public sealed class PaymentEndpointsFailoverTests
         settings["FACILITATOR_RETRIES"] = "0";
         await using var gateway = await GatewayHost.StartAsync(settings);
 
-        using var response = await gateway.PostAsync("/verify", Payments.V1);
+        using var response = await gateway.PostAsync("/verify", TestPayments.V1);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         var json = Json(await response.Content.ReadAsStringAsync());
@@ -217,7 +217,7 @@ public sealed class PaymentEndpointsFailoverTests
         using var secondary = new RefusingEndpoint();
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("primary", primary.Url), ("secondary", secondary.Url)));
 
-        using var response = await gateway.PostAsync("/settle", Payments.V2);
+        using var response = await gateway.PostAsync("/settle", TestPayments.V2);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         var json = Json(await response.Content.ReadAsStringAsync());
@@ -235,7 +235,7 @@ public sealed class PaymentEndpointsFailoverTests
         settings["ENABLE_FACILITATOR_AGGREGATOR"] = "false";
         await using var gateway = await GatewayHost.StartAsync(settings);
 
-        using var response = await gateway.PostAsync("/verify", Payments.V1);
+        using var response = await gateway.PostAsync("/verify", TestPayments.V1);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Equal(0, secondary.CountOf("/verify"));
@@ -252,8 +252,8 @@ public sealed class PaymentEndpointsFailoverTests
         settings["Upstreams:0:Headers:settle:X-Custom-Auth"] = "settle-token";
         await using var gateway = await GatewayHost.StartAsync(settings);
 
-        (await gateway.PostAsync("/verify", Payments.V1)).Dispose();
-        (await gateway.PostAsync("/settle", Payments.V1)).Dispose();
+        (await gateway.PostAsync("/verify", TestPayments.V1)).Dispose();
+        (await gateway.PostAsync("/settle", TestPayments.V1)).Dispose();
 
         var verify = upstream.Received.Single(r => r.Path == "/verify");
         var settle = upstream.Received.Single(r => r.Path == "/settle");

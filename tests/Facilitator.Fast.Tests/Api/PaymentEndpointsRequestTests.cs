@@ -16,7 +16,7 @@ public sealed class PaymentEndpointsRequestTests
         await using var upstream = await FakeFacilitator.StartAsync();
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("only", upstream.Url)));
         var body = Encoding.UTF8.GetBytes(
-            "{ \"x402Version\" : 2,\n  \"paymentPayload\":" + Payments.V2[(Payments.V2.IndexOf("\"paymentPayload\":", StringComparison.Ordinal) + 17)..^1]
+            "{ \"x402Version\" : 2,\n  \"paymentPayload\":" + TestPayments.V2[(TestPayments.V2.IndexOf("\"paymentPayload\":", StringComparison.Ordinal) + 17)..^1]
             + ",\"futureField\":{\"n\":1.50e3,\"s\":\"\\u00e9\\ud83d\\ude00\"} }");
 
         using var response = await gateway.PostAsync(path, body);
@@ -36,7 +36,7 @@ public sealed class PaymentEndpointsRequestTests
         upstream.Answer("/verify", 200, Answer);
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("only", upstream.Url)));
 
-        using var response = await gateway.PostAsync("/verify", Payments.V1);
+        using var response = await gateway.PostAsync("/verify", TestPayments.V1);
 
         Assert.Equal(Answer, await response.Content.ReadAsStringAsync());
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
@@ -51,7 +51,7 @@ public sealed class PaymentEndpointsRequestTests
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("only", upstream.Url)));
         var padding = new string(' ', 70 * 1024);
 
-        using var response = await gateway.PostAsync(path, Payments.V1[..^1] + padding + "}");
+        using var response = await gateway.PostAsync(path, TestPayments.V1[..^1] + padding + "}");
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         var json = Json(await response.Content.ReadAsStringAsync());
@@ -65,7 +65,7 @@ public sealed class PaymentEndpointsRequestTests
     {
         await using var upstream = await FakeFacilitator.StartAsync();
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("only", upstream.Url)));
-        var body = Encoding.UTF8.GetBytes(Payments.V1[..^1] + new string(' ', 200 * 1024) + "}");
+        var body = Encoding.UTF8.GetBytes(TestPayments.V1[..^1] + new string(' ', 200 * 1024) + "}");
 
         using var response = await gateway.Client.PostAsync("/verify", new UndeclaredLengthContent(body));
 
@@ -79,7 +79,7 @@ public sealed class PaymentEndpointsRequestTests
     {
         await using var upstream = await FakeFacilitator.StartAsync();
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("only", upstream.Url)));
-        var body = Encoding.UTF8.GetBytes(Payments.V2);
+        var body = Encoding.UTF8.GetBytes(TestPayments.V2);
 
         using var response = await gateway.Client.PostAsync("/verify", new UndeclaredLengthContent(body));
 
@@ -137,7 +137,7 @@ public sealed class PaymentEndpointsRequestTests
         upstream.Answer("/platform/x402/verify", 200, """{"isValid":true}""");
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("cdp-like", upstream.Url + "/platform/x402")));
 
-        using var response = await gateway.PostAsync("/verify", Payments.V2);
+        using var response = await gateway.PostAsync("/verify", TestPayments.V2);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("/platform/x402/verify", Assert.Single(upstream.Received).Path);

@@ -16,8 +16,8 @@ public sealed class StatusEndpointsTests
     {
         await using var upstream = await FakeFacilitator.StartAsync();
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("x402-rs", upstream.Url)));
-        (await gateway.PostAsync("/verify", Payments.V1)).Dispose();
-        (await gateway.PostAsync("/settle", Payments.V1)).Dispose();
+        (await gateway.PostAsync("/verify", TestPayments.V1)).Dispose();
+        (await gateway.PostAsync("/settle", TestPayments.V1)).Dispose();
 
         var json = Json(await gateway.Client.GetStringAsync("/api/facilitator-status"));
 
@@ -79,7 +79,7 @@ public sealed class StatusEndpointsTests
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("only", upstream.Url)));
         for (var i = 0; i < 5; i++)
         {
-            (await gateway.PostAsync("/verify", Payments.V1)).Dispose();
+            (await gateway.PostAsync("/verify", TestPayments.V1)).Dispose();
         }
 
         var json = Json(await gateway.Client.GetStringAsync("/api/facilitator-status?include=logs&logLimit=3"));
@@ -119,7 +119,7 @@ public sealed class StatusEndpointsTests
         settings["CDP_API_KEY_ID"] = "organizations/abc/apiKeys/key-id-5a4b";
         settings["CDP_API_KEY_SECRET"] = CdpSecret;
         await using var gateway = await GatewayHost.StartAsync(settings);
-        (await gateway.PostAsync("/verify", Payments.V1)).Dispose();
+        (await gateway.PostAsync("/verify", TestPayments.V1)).Dispose();
 
         var text = await gateway.Client.GetStringAsync("/api/facilitator-status");
 

@@ -92,8 +92,8 @@ public sealed class OfficialClientCompatibilityTests
         }
 
         await using var gateway = await GatewayHost.StartAsync(settings);
-        (await gateway.PostAsync("/verify", Payments.V2)).Dispose();
-        (await gateway.PostAsync("/settle", Payments.V2)).Dispose();
+        (await gateway.PostAsync("/verify", TestPayments.V2)).Dispose();
+        (await gateway.PostAsync("/settle", TestPayments.V2)).Dispose();
 
         var result = await RunHarnessAsync(gateway.Client.BaseAddress!.ToString());
 

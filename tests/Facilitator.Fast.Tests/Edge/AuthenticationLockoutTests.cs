@@ -27,7 +27,7 @@ public sealed class AuthenticationLockoutTests
         }
 
         configure?.Invoke(settings);
-        return (await GatewayHost.StartAsync(settings, new ManualTimeProvider(Payments.SignedAt)), upstream);
+        return (await GatewayHost.StartAsync(settings, new ManualTimeProvider(TestPayments.SignedAt)), upstream);
     }
 
     private static async Task<HttpResponseMessage> SendAsync(
@@ -36,7 +36,7 @@ public sealed class AuthenticationLockoutTests
         using var request = new HttpRequestMessage(method, path);
         if (method == HttpMethod.Post)
         {
-            request.Content = new StringContent(Payments.V1, Encoding.UTF8, "application/json");
+            request.Content = new StringContent(TestPayments.V1, Encoding.UTF8, "application/json");
         }
 
         if (header is not null)

@@ -152,7 +152,7 @@ public sealed class AuthenticationTests
         await using var __ = upstream;
 
         Assert.Equal(HttpStatusCode.OK, (await gateway.Client.GetAsync("/health/live")).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await gateway.PostAsync("/verify", Payments.V1)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await gateway.PostAsync("/verify", TestPayments.V1)).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await gateway.Client.GetAsync("/api/facilitator-status")).StatusCode);
     }
 
@@ -163,8 +163,8 @@ public sealed class AuthenticationTests
         await using var _ = gateway;
         await using var __ = upstream;
 
-        using var anonymous = await gateway.PostAsync("/verify", Payments.V1);
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/verify") { Content = new StringContent(Payments.V1, Encoding.UTF8, "application/json") };
+        using var anonymous = await gateway.PostAsync("/verify", TestPayments.V1);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/verify") { Content = new StringContent(TestPayments.V1, Encoding.UTF8, "application/json") };
         request.Headers.Add("X-API-Key", "x402-only-key");
         using var keyed = await gateway.Client.SendAsync(request);
 

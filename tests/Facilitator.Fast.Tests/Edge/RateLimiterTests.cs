@@ -26,13 +26,13 @@ public sealed class RateLimiterTests
     public async Task Verify_BeyondTheBucket_429WithRetryAfterAndHeaders()
     {
         await using var upstream = await FakeFacilitator.StartAsync();
-        var time = new ManualTimeProvider(Payments.SignedAt);
+        var time = new ManualTimeProvider(TestPayments.SignedAt);
         await using var gateway = await GatewayHost.StartAsync(Settings(upstream), time);
 
         var answers = new List<HttpResponseMessage>();
         for (var i = 0; i < 4; i++)
         {
-            answers.Add(await gateway.PostAsync("/verify", Payments.V1));
+            answers.Add(await gateway.PostAsync("/verify", TestPayments.V1));
         }
 
         Assert.Equal([200, 200, 200, 429], answers.Select(a => (int)a.StatusCode));
@@ -50,7 +50,7 @@ public sealed class RateLimiterTests
         Assert.Equal(3, upstream.CountOf("/verify"));
 
         time.Advance(TimeSpan.FromSeconds(1));
-        using var after = await gateway.PostAsync("/verify", Payments.V1);
+        using var after = await gateway.PostAsync("/verify", TestPayments.V1);
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
     }
 
@@ -58,11 +58,11 @@ public sealed class RateLimiterTests
     public async Task Settle_StricterPolicyThanVerify_CountedApart()
     {
         await using var upstream = await FakeFacilitator.StartAsync();
-        await using var gateway = await GatewayHost.StartAsync(Settings(upstream), new ManualTimeProvider(Payments.SignedAt));
+        await using var gateway = await GatewayHost.StartAsync(Settings(upstream), new ManualTimeProvider(TestPayments.SignedAt));
 
-        using var firstSettle = await gateway.PostAsync("/settle", Payments.V1);
-        using var secondSettle = await gateway.PostAsync("/settle", Payments.V1);
-        using var verify = await gateway.PostAsync("/verify", Payments.V1);
+        using var firstSettle = await gateway.PostAsync("/settle", TestPayments.V1);
+        using var secondSettle = await gateway.PostAsync("/settle", TestPayments.V1);
+        using var verify = await gateway.PostAsync("/verify", TestPayments.V1);
 
         Assert.Equal(HttpStatusCode.OK, firstSettle.StatusCode);
         Assert.Equal(HttpStatusCode.TooManyRequests, secondSettle.StatusCode);
@@ -83,7 +83,7 @@ public sealed class RateLimiterTests
         var settings = Settings(upstream);
         settings["RateLimit:Policies:api:Capacity"] = "1";
         settings["RateLimit:Policies:api:RefillPerSecond"] = "0.01";
-        await using var gateway = await GatewayHost.StartAsync(settings, new ManualTimeProvider(Payments.SignedAt));
+        await using var gateway = await GatewayHost.StartAsync(settings, new ManualTimeProvider(TestPayments.SignedAt));
 
         (await gateway.Client.GetAsync("/api/facilitator-status?include=health")).Dispose();
         using var refused = await gateway.Client.GetAsync("/api/facilitator-status?include=health");
@@ -103,11 +103,11 @@ public sealed class RateLimiterTests
         settings["Auth:ApiKeys:0:Sha256"] = Convert.ToHexStringLower(SHA256.HashData("key-a"u8));
         settings["Auth:ApiKeys:1:Name"] = "b";
         settings["Auth:ApiKeys:1:Sha256"] = Convert.ToHexStringLower(SHA256.HashData("key-b"u8));
-        await using var gateway = await GatewayHost.StartAsync(settings, new ManualTimeProvider(Payments.SignedAt));
+        await using var gateway = await GatewayHost.StartAsync(settings, new ManualTimeProvider(TestPayments.SignedAt));
 
         async Task<HttpStatusCode> SettleAsync(string key)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/settle") { Content = new StringContent(Payments.V1, Encoding.UTF8, "application/json") };
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/settle") { Content = new StringContent(TestPayments.V1, Encoding.UTF8, "application/json") };
             request.Headers.Add("X-API-Key", key);
             using var response = await gateway.Client.SendAsync(request);
             return response.StatusCode;

@@ -35,7 +35,7 @@ public sealed class RedisRateLimitTests
         var admitted = 0;
         for (var i = 0; i < 120; i++)
         {
-            using var response = await (i % 2 == 0 ? a : b).PostAsync("/verify", Payments.V1);
+            using var response = await (i % 2 == 0 ? a : b).PostAsync("/verify", TestPayments.V1);
             admitted += response.StatusCode == HttpStatusCode.OK ? 1 : 0;
         }
 
@@ -55,7 +55,7 @@ public sealed class RedisRateLimitTests
 
         for (var i = 0; i < 300; i++)
         {
-            (await gateway.PostAsync("/verify", Payments.V1)).Dispose();
+            (await gateway.PostAsync("/verify", TestPayments.V1)).Dispose();
         }
 
         var scripts = ScriptCalls(await server.InfoRawAsync("commandstats") ?? "");
@@ -73,12 +73,12 @@ public sealed class RedisRateLimitTests
         var settings = Settings(redis, upstream, capacity: 100, refill: 100, lease: 1);
         settings["RateLimit:FailClosed"] = failClosed ? "true" : "false";
         await using var gateway = await GatewayHost.StartAsync(settings);
-        (await gateway.PostAsync("/verify", Payments.V1)).Dispose();
+        (await gateway.PostAsync("/verify", TestPayments.V1)).Dispose();
 
         await redis.StopAsync();
         await Eventually.TrueAsync(async () => Json(await (await gateway.Client.GetAsync("/health")).Content.ReadAsStringAsync())
             .GetProperty("checks").GetProperty("redis").GetString()!.StartsWith("unreachable", StringComparison.Ordinal), "Redis is seen unreachable");
-        using var response = await gateway.PostAsync("/verify", Payments.V1);
+        using var response = await gateway.PostAsync("/verify", TestPayments.V1);
 
         Assert.Equal(expected, response.StatusCode);
         var checks = Json(await (await gateway.Client.GetAsync("/health")).Content.ReadAsStringAsync()).GetProperty("checks");
@@ -94,7 +94,7 @@ public sealed class RedisRateLimitTests
         var limiter = gateway.Services.GetRequiredService<RateLimiter>();
         for (var i = 0; i < 20; i++)
         {
-            (await gateway.PostAsync("/verify", Payments.V1)).Dispose();
+            (await gateway.PostAsync("/verify", TestPayments.V1)).Dispose();
         }
 
         await redis.PauseAsync();
@@ -103,7 +103,7 @@ public sealed class RedisRateLimitTests
             // The first verify waits for the Redis timeout; after it, decisions do not wait on Redis.
             for (var i = 0; i < 2; i++)
             {
-                using var first = await gateway.PostAsync("/verify", Payments.V1);
+                using var first = await gateway.PostAsync("/verify", TestPayments.V1);
                 Assert.Equal(HttpStatusCode.OK, first.StatusCode);
             }
 
@@ -111,7 +111,7 @@ public sealed class RedisRateLimitTests
             for (var i = 0; i < 50; i++)
             {
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                using var response = await gateway.PostAsync("/verify", Payments.V1);
+                using var response = await gateway.PostAsync("/verify", TestPayments.V1);
                 durations.Add(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             }
@@ -132,7 +132,7 @@ public sealed class RedisRateLimitTests
         await Eventually.TrueAsync(
             async () =>
             {
-                (await gateway.PostAsync("/verify", Payments.V1)).Dispose();
+                (await gateway.PostAsync("/verify", TestPayments.V1)).Dispose();
                 var checks = Json(await (await gateway.Client.GetAsync("/health")).Content.ReadAsStringAsync()).GetProperty("checks");
                 return checks.GetProperty("redis").GetString() == "ok" && limiter.SharedScriptCalls > scripts;
             },
@@ -157,7 +157,7 @@ public sealed class RedisRateLimitTests
                 await server.ExecuteAsync("SCRIPT", "FLUSH");
             }
 
-            using var response = await gateway.PostAsync("/verify", Payments.V1);
+            using var response = await gateway.PostAsync("/verify", TestPayments.V1);
             statuses.Add(response.StatusCode);
         }
 

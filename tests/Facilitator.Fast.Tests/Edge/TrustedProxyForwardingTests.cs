@@ -11,7 +11,7 @@ public sealed class TrustedProxyForwardingTests
         var statuses = new List<HttpStatusCode>();
         foreach (var address in forwardedFor)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/settle") { Content = new StringContent(Payments.V1, System.Text.Encoding.UTF8, "application/json") };
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/settle") { Content = new StringContent(TestPayments.V1, System.Text.Encoding.UTF8, "application/json") };
             request.Headers.TryAddWithoutValidation(header, address);
             using var response = await gateway.Client.SendAsync(request);
             statuses.Add(response.StatusCode);
@@ -39,7 +39,7 @@ public sealed class TrustedProxyForwardingTests
     public async Task ForwardedHeaders_FromTrustedProxy_EachClientItsOwnBucket(string header, string first, string second)
     {
         await using var upstream = await FakeFacilitator.StartAsync();
-        await using var gateway = await GatewayHost.StartAsync(Settings(upstream, trustLoopback: true, header), new ManualTimeProvider(Payments.SignedAt));
+        await using var gateway = await GatewayHost.StartAsync(Settings(upstream, trustLoopback: true, header), new ManualTimeProvider(TestPayments.SignedAt));
 
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], await SettleFromAsync(gateway, header, first, second, first));
     }
@@ -48,7 +48,7 @@ public sealed class TrustedProxyForwardingTests
     public async Task ForwardedHeaders_FromUntrustedPeer_IgnoredSoSpoofingDoesNotEscapeTheLimit()
     {
         await using var upstream = await FakeFacilitator.StartAsync();
-        await using var gateway = await GatewayHost.StartAsync(Settings(upstream, trustLoopback: false), new ManualTimeProvider(Payments.SignedAt));
+        await using var gateway = await GatewayHost.StartAsync(Settings(upstream, trustLoopback: false), new ManualTimeProvider(TestPayments.SignedAt));
 
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.TooManyRequests], await SettleFromAsync(gateway, "X-Forwarded-For", "203.0.113.7", "203.0.113.8"));
     }
@@ -57,7 +57,7 @@ public sealed class TrustedProxyForwardingTests
     public async Task ForwardedHeader_NotTheConfiguredOne_IgnoredSoAClientCannotChooseItsAddress()
     {
         await using var upstream = await FakeFacilitator.StartAsync();
-        await using var gateway = await GatewayHost.StartAsync(Settings(upstream, trustLoopback: true), new ManualTimeProvider(Payments.SignedAt));
+        await using var gateway = await GatewayHost.StartAsync(Settings(upstream, trustLoopback: true), new ManualTimeProvider(TestPayments.SignedAt));
 
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.TooManyRequests], await SettleFromAsync(gateway, "Forwarded", "for=203.0.113.7", "for=203.0.113.8"));
     }
@@ -66,7 +66,7 @@ public sealed class TrustedProxyForwardingTests
     public async Task ForwardedChain_OnlyAsFarAsHopsAreTrusted()
     {
         await using var upstream = await FakeFacilitator.StartAsync();
-        await using var gateway = await GatewayHost.StartAsync(Settings(upstream, trustLoopback: true), new ManualTimeProvider(Payments.SignedAt));
+        await using var gateway = await GatewayHost.StartAsync(Settings(upstream, trustLoopback: true), new ManualTimeProvider(TestPayments.SignedAt));
 
         // The client can put anything on the left; the trusted proxy appended the address it saw (198.51.100.9).
         Assert.Equal(

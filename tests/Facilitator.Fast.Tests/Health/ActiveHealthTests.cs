@@ -20,7 +20,7 @@ public sealed class ActiveHealthTests
         await using var gateway = await GatewayHost.StartAsync(settings);
 
         await Eventually.TrueAsync(async () => await PrimaryHealthyAsync(gateway) == false, "probes mark the primary unhealthy");
-        using (var skipped = await gateway.PostAsync("/verify", Payments.V1))
+        using (var skipped = await gateway.PostAsync("/verify", TestPayments.V1))
         {
             Assert.Equal("secondary", Header(skipped, "X-Facilitator-Upstream"));
         }
@@ -29,7 +29,7 @@ public sealed class ActiveHealthTests
 
         primary.Answer("/supported", 200, """{"kinds":[{"x402Version":1,"scheme":"exact","network":"base-sepolia"}]}""");
         await Eventually.TrueAsync(async () => await PrimaryHealthyAsync(gateway) == true, "a successful probe brings the primary back");
-        using (var back = await gateway.PostAsync("/verify", Payments.V1))
+        using (var back = await gateway.PostAsync("/verify", TestPayments.V1))
         {
             Assert.Equal("primary", Header(back, "X-Facilitator-Upstream"));
         }

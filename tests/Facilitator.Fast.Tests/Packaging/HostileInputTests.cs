@@ -189,14 +189,14 @@ public sealed class HostileInputTests
         byte[]? body = kind switch
         {
             0 => RandomBytes(random, random.Next(0, 4096)),
-            1 => Encoding.UTF8.GetBytes(Payments.V2[..random.Next(0, Payments.V2.Length)]),
+            1 => Encoding.UTF8.GetBytes(TestPayments.V2[..random.Next(0, TestPayments.V2.Length)]),
             2 => Encoding.ASCII.GetBytes(new string('[', 100_000) + new string(']', 100_000)),
             3 => Encoding.ASCII.GetBytes("{\"x402Version\":" + new string('9', 10_000) + ",\"paymentPayload\":{},\"paymentRequirements\":{\"amount\":" + new string('7', 10_000) + "}}"),
             4 => Encoding.UTF8.GetBytes("""{"x402Version":"2","paymentPayload":[1,2],"paymentRequirements":"exact","action":{"check":"health"}}"""),
             5 => [.. Encoding.UTF8.GetBytes("{\"x402Version\":1,\"paymentPayload\":{\"x\":\""), 0xC3, 0x28, 0xFF, .. Encoding.UTF8.GetBytes("\"},\"paymentRequirements\":{}}")],
             6 => Encoding.UTF8.GetBytes("{\"x402Version\":2,\"paymentPayload\":{\"s\":\"" + new string('a', 1024 * 1024) + "\"},\"paymentRequirements\":{}}"),
-            7 => Encoding.UTF8.GetBytes(Payments.V1.Replace("\"paymentRequirements\":{", "\"paymentRequirements\":{\"payTo\":\"0x0\",", StringComparison.Ordinal)),
-            8 => Encoding.UTF8.GetBytes(Payments.V2),
+            7 => Encoding.UTF8.GetBytes(TestPayments.V1.Replace("\"paymentRequirements\":{", "\"paymentRequirements\":{\"payTo\":\"0x0\",", StringComparison.Ordinal)),
+            8 => Encoding.UTF8.GetBytes(TestPayments.V2),
             9 => Encoding.UTF8.GetBytes("{\"action\":\"" + new string('x', 5000) + "\"}"),
             10 => Encoding.UTF8.GetBytes("\"\\ud800\\udfff\\u0000\""),
             _ => null,

@@ -9,7 +9,7 @@ public sealed class PaymentRequestReaderTests
     [Fact]
     public void TryRead_V1Request_VersionSchemeNetworkPayer()
     {
-        var body = Encoding.UTF8.GetBytes(Payments.V1);
+        var body = Encoding.UTF8.GetBytes(TestPayments.V1);
 
         var error = PaymentRequestReader.TryRead(body, out var view);
 
@@ -17,13 +17,13 @@ public sealed class PaymentRequestReaderTests
         Assert.Equal(1, view.Version);
         Assert.Equal("exact", view.Scheme.ToString(body));
         Assert.Equal("base-sepolia", view.Network.ToString(body));
-        Assert.Equal(Payments.Payer, view.Payer.ToString(body));
+        Assert.Equal(TestPayments.Payer, view.Payer.ToString(body));
     }
 
     [Fact]
     public void TryRead_V2Request_NetworkFromRequirements()
     {
-        var body = Encoding.UTF8.GetBytes(Payments.V2);
+        var body = Encoding.UTF8.GetBytes(TestPayments.V2);
 
         Assert.Equal(PaymentRequestError.None, PaymentRequestReader.TryRead(body, out var view));
         Assert.Equal(2, view.Version);

@@ -19,8 +19,8 @@ public sealed class CapabilityRoutingTests
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("primary", primary.Url), ("secondary", secondary.Url)));
         (await gateway.PostAsync("/api/facilitator-status", """{"action":"check-health"}""")).Dispose();
 
-        using var v2 = await gateway.PostAsync("/verify", Payments.V2);
-        using var v1 = await gateway.PostAsync("/verify", Payments.V1);
+        using var v2 = await gateway.PostAsync("/verify", TestPayments.V2);
+        using var v1 = await gateway.PostAsync("/verify", TestPayments.V1);
 
         Assert.Equal("secondary", Header(v2, "X-Facilitator-Upstream"));
         Assert.Equal("primary", Header(v1, "X-Facilitator-Upstream"));
@@ -38,7 +38,7 @@ public sealed class CapabilityRoutingTests
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("primary", primary.Url), ("secondary", secondary.Url)));
         (await gateway.PostAsync("/api/facilitator-status", """{"action":"check-health"}""")).Dispose();
 
-        using var response = await gateway.PostAsync("/verify", Payments.V2);
+        using var response = await gateway.PostAsync("/verify", TestPayments.V2);
 
         Assert.Equal("secondary", Header(response, "X-Facilitator-Upstream"));
         Assert.Equal(0, primary.CountOf("/verify"));
@@ -54,7 +54,7 @@ public sealed class CapabilityRoutingTests
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("only", only.Url)));
         (await gateway.PostAsync("/api/facilitator-status", """{"action":"check-health"}""")).Dispose();
 
-        using var response = await gateway.PostAsync(path, Payments.V2);
+        using var response = await gateway.PostAsync(path, TestPayments.V2);
 
         Assert.Equal("unsupported_scheme", Json(await response.Content.ReadAsStringAsync()).GetProperty(reasonField).GetString());
         Assert.Equal("0", Header(response, "X-Facilitator-Attempts"));

@@ -97,7 +97,7 @@ public sealed class FacilitatorBindingTests
 
         Assert.Equal("FeePayerA", await FeePayerAsync(gateway));
         a.Answer("/verify", 500, "{}");
-        (await gateway.PostAsync("/verify", Payments.V2)).Dispose();
+        (await gateway.PostAsync("/verify", TestPayments.V2)).Dispose();
 
         Assert.Equal("FeePayerB", await FeePayerAsync(gateway));
     }

@@ -25,7 +25,7 @@ public sealed class HedgedBodyTests
         settings["Aggregator:MaxRequestBodyBytes"] = (12 * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture);
         settings["Aggregator:ExtraRequestMinimum"] = "100";
         await using var gateway = await GatewayHost.StartAsync(settings);
-        var bodies = "abcd".Select(static fill => Payments.V2.Replace(
+        var bodies = "abcd".Select(static fill => TestPayments.V2.Replace(
             "\"extensions\":{", "\"extensions\":{\"padding\":\"" + new string(fill, 10 * 1024 * 1024) + "\",", StringComparison.Ordinal)).ToArray();
 
         foreach (var body in bodies)

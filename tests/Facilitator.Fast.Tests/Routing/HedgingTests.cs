@@ -22,7 +22,7 @@ public sealed class HedgingTests
         primary.Hang("/verify");
         await using var gateway = await GatewayHost.StartAsync(Settings(primary, secondary, 100));
 
-        using var response = await gateway.PostAsync("/verify", Payments.V2);
+        using var response = await gateway.PostAsync("/verify", TestPayments.V2);
 
         Assert.Equal("secondary", Header(response, "X-Facilitator-Upstream"));
         Assert.Equal("2", Header(response, "X-Facilitator-Attempts"));
@@ -41,7 +41,7 @@ public sealed class HedgingTests
 
         for (var i = 0; i < 5; i++)
         {
-            (await gateway.PostAsync("/verify", Payments.V1)).Dispose();
+            (await gateway.PostAsync("/verify", TestPayments.V1)).Dispose();
         }
 
         Assert.Equal(0, secondary.CountOf("/verify"));
@@ -62,7 +62,7 @@ public sealed class HedgingTests
 
         for (var i = 0; i < 30; i++)
         {
-            (await gateway.PostAsync("/verify", Payments.V1)).Dispose();
+            (await gateway.PostAsync("/verify", TestPayments.V1)).Dispose();
         }
 
         var hedging = Json(await gateway.Client.GetStringAsync("/api/facilitator-status?include=stats"))
@@ -81,7 +81,7 @@ public sealed class HedgingTests
         primary.AnswerLate("/settle", TimeSpan.FromMilliseconds(300), 200, """{"success":true,"transaction":"0x1","network":"base-sepolia"}""");
         await using var gateway = await GatewayHost.StartAsync(Settings(primary, secondary, 10));
 
-        using var response = await gateway.PostAsync("/settle", Payments.V1);
+        using var response = await gateway.PostAsync("/settle", TestPayments.V1);
 
         Assert.Equal("primary", Header(response, "X-Facilitator-Upstream"));
         Assert.Equal(0, secondary.CountOf("/settle"));

@@ -13,21 +13,21 @@ public sealed class PassiveHealthTests
         await using var primary = await FakeFacilitator.StartAsync();
         await using var secondary = await FakeFacilitator.StartAsync();
         primary.Answer("/verify", 500, "{}");
-        var time = new ManualTimeProvider(Payments.SignedAt);
+        var time = new ManualTimeProvider(TestPayments.SignedAt);
         var settings = GatewayHost.Upstreams(("primary", primary.Url), ("secondary", secondary.Url));
         settings["FACILITATOR_RETRIES"] = "1";
         settings["FACILITATOR_MAX_CONSECUTIVE_FAILURES"] = "2";
         settings["Aggregator:UnhealthyCooldownMs"] = "10000";
         await using var gateway = await GatewayHost.StartAsync(settings, time);
 
-        using (var first = await gateway.PostAsync("/verify", Payments.V1))
+        using (var first = await gateway.PostAsync("/verify", TestPayments.V1))
         {
             Assert.Equal("secondary", Header(first, "X-Facilitator-Upstream"));
         }
 
         Assert.Equal(2, primary.CountOf("/verify"));
 
-        using (var skipped = await gateway.PostAsync("/verify", Payments.V1))
+        using (var skipped = await gateway.PostAsync("/verify", TestPayments.V1))
         {
             Assert.Equal("secondary", Header(skipped, "X-Facilitator-Upstream"));
             Assert.Equal("1", Header(skipped, "X-Facilitator-Attempts"));
@@ -41,12 +41,12 @@ public sealed class PassiveHealthTests
         primary.Answer("/verify", 200, """{"isValid":true}""");
         time.Advance(TimeSpan.FromSeconds(11));
 
-        using (var trial = await gateway.PostAsync("/verify", Payments.V1))
+        using (var trial = await gateway.PostAsync("/verify", TestPayments.V1))
         {
             Assert.Equal("primary", Header(trial, "X-Facilitator-Upstream"));
         }
 
-        using (var back = await gateway.PostAsync("/verify", Payments.V1))
+        using (var back = await gateway.PostAsync("/verify", TestPayments.V1))
         {
             Assert.Equal("primary", Header(back, "X-Facilitator-Upstream"));
         }
@@ -59,14 +59,14 @@ public sealed class PassiveHealthTests
     public async Task Route_EveryUpstreamUnhealthyAndCoolingDown_NoHealthyFacilitatorsAvailable()
     {
         using var primary = new RefusingEndpoint();
-        var time = new ManualTimeProvider(Payments.SignedAt);
+        var time = new ManualTimeProvider(TestPayments.SignedAt);
         var settings = GatewayHost.Upstreams(("primary", primary.Url));
         settings["FACILITATOR_RETRIES"] = "0";
         settings["FACILITATOR_MAX_CONSECUTIVE_FAILURES"] = "1";
         await using var gateway = await GatewayHost.StartAsync(settings, time);
 
-        (await gateway.PostAsync("/verify", Payments.V1)).Dispose();
-        using var response = await gateway.PostAsync("/verify", Payments.V1);
+        (await gateway.PostAsync("/verify", TestPayments.V1)).Dispose();
+        using var response = await gateway.PostAsync("/verify", TestPayments.V1);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Equal("No healthy facilitators available.", Json(await response.Content.ReadAsStringAsync()).GetProperty("invalidMessage").GetString());
@@ -82,11 +82,11 @@ public sealed class PassiveHealthTests
         settings["ENABLE_FACILITATOR_AGGREGATOR"] = "false";
         settings["FACILITATOR_RETRIES"] = "0";
         settings["FACILITATOR_MAX_CONSECUTIVE_FAILURES"] = "1";
-        await using var gateway = await GatewayHost.StartAsync(settings, new ManualTimeProvider(Payments.SignedAt));
+        await using var gateway = await GatewayHost.StartAsync(settings, new ManualTimeProvider(TestPayments.SignedAt));
 
-        (await gateway.PostAsync("/verify", Payments.V1)).Dispose();
-        (await gateway.PostAsync("/verify", Payments.V1)).Dispose();
-        using var third = await gateway.PostAsync("/verify", Payments.V1);
+        (await gateway.PostAsync("/verify", TestPayments.V1)).Dispose();
+        (await gateway.PostAsync("/verify", TestPayments.V1)).Dispose();
+        using var third = await gateway.PostAsync("/verify", TestPayments.V1);
 
         Assert.Equal(HttpStatusCode.OK, third.StatusCode);
         Assert.Equal(3, only.CountOf("/verify"));

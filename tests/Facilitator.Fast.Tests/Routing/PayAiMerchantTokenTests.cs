@@ -29,8 +29,8 @@ public sealed class PayAiMerchantTokenTests
         await using var gateway = await GatewayHost.StartAsync(Settings(upstream, Convert.ToBase64String(Seed)));
 
         (await gateway.Client.GetAsync("/supported")).Dispose();
-        (await gateway.PostAsync("/verify", Payments.V2)).Dispose();
-        (await gateway.PostAsync("/settle", Payments.V2)).Dispose();
+        (await gateway.PostAsync("/verify", TestPayments.V2)).Dispose();
+        (await gateway.PostAsync("/settle", TestPayments.V2)).Dispose();
 
         var tokens = upstream.Received.Select(static r => r.Headers["Authorization"]).ToArray();
         Assert.Equal(3, tokens.Length);

@@ -23,7 +23,7 @@ public sealed class SettleSafetyTests
         primary.Answer("/settle", status, """{"error":"refused"}""");
         await using var gateway = await GatewayHost.StartAsync(Settings(primary.Url, secondary.Url));
 
-        using var response = await gateway.PostAsync("/settle", Payments.V1);
+        using var response = await gateway.PostAsync("/settle", TestPayments.V1);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("secondary", Header(response, "X-Facilitator-Upstream"));
@@ -37,7 +37,7 @@ public sealed class SettleSafetyTests
         primary.Answer("/settle", 408, """{"error":"timeout"}""");
         await using var gateway = await GatewayHost.StartAsync(Settings(primary.Url, secondary.Url));
 
-        using var response = await gateway.PostAsync("/settle", Payments.V1);
+        using var response = await gateway.PostAsync("/settle", TestPayments.V1);
 
         await AssertPendingAsync(response);
         Assert.Equal(0, secondary.CountOf("/settle"));
@@ -51,7 +51,7 @@ public sealed class SettleSafetyTests
         primary.Drop("/settle");
         await using var gateway = await GatewayHost.StartAsync(Settings(primary.Url, secondary.Url));
 
-        using var response = await gateway.PostAsync("/settle", Payments.V2);
+        using var response = await gateway.PostAsync("/settle", TestPayments.V2);
 
         await AssertPendingAsync(response);
         Assert.Equal(1, primary.CountOf("/settle"));
@@ -66,7 +66,7 @@ public sealed class SettleSafetyTests
         primary.On("/settle", context => FakeFacilitator.WriteAsync(context, 200, "<html>upstream proxy</html>", "text/html"));
         await using var gateway = await GatewayHost.StartAsync(Settings(primary.Url, secondary.Url));
 
-        using var response = await gateway.PostAsync("/settle", Payments.V1);
+        using var response = await gateway.PostAsync("/settle", TestPayments.V1);
 
         await AssertPendingAsync(response);
         Assert.Equal(0, secondary.CountOf("/settle"));
@@ -81,7 +81,7 @@ public sealed class SettleSafetyTests
         settings["FACILITATOR_TIMEOUT_MS"] = "400";
         await using var gateway = await GatewayHost.StartAsync(settings);
 
-        using var response = await gateway.PostAsync("/settle", Payments.V1);
+        using var response = await gateway.PostAsync("/settle", TestPayments.V1);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("secondary", Header(response, "X-Facilitator-Upstream"));
@@ -97,7 +97,7 @@ public sealed class SettleSafetyTests
 
         using var impatient = new CancellationTokenSource(TimeSpan.FromMilliseconds(150));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => gateway.Client.PostAsync(
-            "/settle", new StringContent(Payments.V1, Encoding.UTF8, "application/json"), impatient.Token));
+            "/settle", new StringContent(TestPayments.V1, Encoding.UTF8, "application/json"), impatient.Token));
 
         await Eventually.TrueAsync(() => upstream.CompletedLate == 1, "the upstream settle completes");
         Assert.Equal(0, upstream.Cancelled);
@@ -117,7 +117,7 @@ public sealed class SettleSafetyTests
         settings["ENABLE_FACILITATOR_AGGREGATOR"] = "false";
         await using var gateway = await GatewayHost.StartAsync(settings);
 
-        using var response = await gateway.PostAsync("/settle", Payments.V1);
+        using var response = await gateway.PostAsync("/settle", TestPayments.V1);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Equal("unexpected_settle_error", Json(await response.Content.ReadAsStringAsync()).GetProperty("errorReason").GetString());
@@ -130,22 +130,22 @@ public sealed class SettleSafetyTests
         await using var primary = await FakeFacilitator.StartAsync();
         await using var secondary = await FakeFacilitator.StartAsync();
         primary.Answer("/verify", 500, "{}");
-        var time = new ManualTimeProvider(Payments.SignedAt);
+        var time = new ManualTimeProvider(TestPayments.SignedAt);
         var settings = Settings(primary.Url, secondary.Url);
         settings["FACILITATOR_MAX_CONSECUTIVE_FAILURES"] = "1";
         settings["Aggregator:UnhealthyCooldownMs"] = "1000";
         await using var gateway = await GatewayHost.StartAsync(settings, time);
-        (await gateway.PostAsync("/verify", Payments.V1)).Dispose();
+        (await gateway.PostAsync("/verify", TestPayments.V1)).Dispose();
         time.Advance(TimeSpan.FromSeconds(5));
 
-        using (var settle = await gateway.PostAsync("/settle", Payments.V1))
+        using (var settle = await gateway.PostAsync("/settle", TestPayments.V1))
         {
             Assert.Equal("secondary", Header(settle, "X-Facilitator-Upstream"));
         }
 
         Assert.Equal(0, primary.CountOf("/settle"));
         primary.Answer("/verify", 200, """{"isValid":true}""");
-        using var verify = await gateway.PostAsync("/verify", Payments.V1);
+        using var verify = await gateway.PostAsync("/verify", TestPayments.V1);
         Assert.Equal("primary", Header(verify, "X-Facilitator-Upstream"));
     }
 

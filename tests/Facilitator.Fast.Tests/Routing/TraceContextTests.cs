@@ -12,7 +12,7 @@ public sealed class TraceContextTests
         await using var gateway = await GatewayHost.StartAsync(settings);
         using var request = new HttpRequestMessage(HttpMethod.Post, "/verify")
         {
-            Content = new StringContent(Payments.V2, System.Text.Encoding.UTF8, "application/json"),
+            Content = new StringContent(TestPayments.V2, System.Text.Encoding.UTF8, "application/json"),
         };
         request.Headers.TryAddWithoutValidation("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
         request.Headers.TryAddWithoutValidation("tracestate", "vendor=caller-secret");

@@ -86,7 +86,7 @@ public sealed class UpstreamDialectTests
         primary.Answer("/settle", 500, Failed);
         await using var gateway = await GatewayHost.StartAsync(TwoUpstreams(primary, secondary));
 
-        using var response = await gateway.PostAsync("/settle", Payments.V1);
+        using var response = await gateway.PostAsync("/settle", TestPayments.V1);
 
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         Assert.Equal(Failed, await response.Content.ReadAsStringAsync());
@@ -105,7 +105,7 @@ public sealed class UpstreamDialectTests
         primary.Answer("/settle", 500, body);
         await using var gateway = await GatewayHost.StartAsync(TwoUpstreams(primary, secondary));
 
-        using var response = await gateway.PostAsync("/settle", Payments.V1);
+        using var response = await gateway.PostAsync("/settle", TestPayments.V1);
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal(0, secondary.CountOf("/settle"));
@@ -119,7 +119,7 @@ public sealed class UpstreamDialectTests
         primary.Answer("/settle", 402, """{"errorType":"payment_method_required","errorMessage":"Add a payment method to your account."}""");
         await using var gateway = await GatewayHost.StartAsync(TwoUpstreams(primary, secondary));
 
-        using var response = await gateway.PostAsync("/settle", Payments.V2);
+        using var response = await gateway.PostAsync("/settle", TestPayments.V2);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("secondary", Header(response, "X-Facilitator-Upstream"));
@@ -175,7 +175,7 @@ public sealed class UpstreamDialectTests
         settings["FACILITATOR_RETRIES"] = "0";
         await using var gateway = await GatewayHost.StartAsync(settings);
 
-        using var response = await gateway.PostAsync("/verify", Payments.V2);
+        using var response = await gateway.PostAsync("/verify", TestPayments.V2);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Equal("7", response.Headers.RetryAfter?.ToString());

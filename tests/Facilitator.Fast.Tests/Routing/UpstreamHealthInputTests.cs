@@ -55,10 +55,10 @@ public sealed class UpstreamHealthInputTests
         // Each upstream asked once per request: a rejection is not retried on the upstream that rejected it.
         Assert.Equal(20, primary.CountOf("/verify"));
         await AssertAllHealthyAsync(a, b);
-        using var valid = await a.PostAsync("/verify", Payments.V2);
+        using var valid = await a.PostAsync("/verify", TestPayments.V2);
         Assert.Equal(HttpStatusCode.BadRequest, valid.StatusCode);
         primary.Answer("/verify", 200, """{"isValid":true}""");
-        using var afterwards = await b.PostAsync("/verify", Payments.V2);
+        using var afterwards = await b.PostAsync("/verify", TestPayments.V2);
         Assert.Equal("primary", Header(afterwards, "X-Facilitator-Upstream"));
     }
 
@@ -100,7 +100,7 @@ public sealed class UpstreamHealthInputTests
 
         for (var i = 0; i < 10; i++)
         {
-            using var response = await gateway.PostAsync("/verify", Payments.V1);
+            using var response = await gateway.PostAsync("/verify", TestPayments.V1);
             Assert.Equal("secondary", Header(response, "X-Facilitator-Upstream"));
         }
 
@@ -117,7 +117,7 @@ public sealed class UpstreamHealthInputTests
         settings["FACILITATOR_MAX_CONSECUTIVE_FAILURES"] = "2";
         await using var gateway = await GatewayHost.StartAsync(settings);
 
-        (await gateway.PostAsync("/verify", Payments.V1)).Dispose();
+        (await gateway.PostAsync("/verify", TestPayments.V1)).Dispose();
 
         var facilitators = Json(await gateway.Client.GetStringAsync("/api/facilitator-status?include=health")).GetProperty("health").GetProperty("facilitators");
         Assert.False(facilitators[0].GetProperty("isHealthy").GetBoolean());
@@ -131,7 +131,7 @@ public sealed class UpstreamHealthInputTests
         primary.On("/settle", static context => FakeFacilitator.WriteAsync(context, 400, "Failed to deserialize the JSON body", "text/plain"));
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("primary", primary.Url), ("secondary", secondary.Url)));
 
-        using var response = await gateway.PostAsync("/settle", Payments.V2);
+        using var response = await gateway.PostAsync("/settle", TestPayments.V2);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("secondary", Header(response, "X-Facilitator-Upstream"));
@@ -148,7 +148,7 @@ public sealed class UpstreamHealthInputTests
         primary.Answer("/settle", status, body);
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("primary", primary.Url), ("secondary", secondary.Url)));
 
-        using var response = await gateway.PostAsync("/settle", Payments.V1);
+        using var response = await gateway.PostAsync("/settle", TestPayments.V1);
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal("primary", Header(response, "X-Facilitator-Upstream"));

@@ -289,7 +289,7 @@ public sealed class SettlementSecondReviewTests
 
         Assert.Equal(0, primary.Received.Count(static r => r.BodyText.Contains("\"x402Version\":3", StringComparison.Ordinal)));
 
-        using var merchant = await gateway.PostAsync("/verify", Payments.V2);
+        using var merchant = await gateway.PostAsync("/verify", TestPayments.V2);
 
         var text = await merchant.Content.ReadAsStringAsync();
         Assert.True(

@@ -208,7 +208,7 @@ public sealed class SharedSettlementTests
         Assert.Equal(HttpStatusCode.OK, (await gateway.Client.GetAsync("/health/ready")).StatusCode);
         var redisCheck = Json(await (await gateway.Client.GetAsync("/health")).Content.ReadAsStringAsync()).GetProperty("checks").GetProperty("redis").GetString();
         Assert.Contains("settles are refused", redisCheck, StringComparison.Ordinal);
-        using var verify = await gateway.PostAsync("/verify", Payments.V2);
+        using var verify = await gateway.PostAsync("/verify", TestPayments.V2);
         Assert.Equal(HttpStatusCode.OK, verify.StatusCode);
         using var settle = await gateway.PostAsync("/settle", PaymentSigner.ValidNow(2, seed: 68));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, settle.StatusCode);

@@ -22,12 +22,12 @@ public sealed class RedisSharedStateTests
         await using var a = await GatewayHost.StartAsync(settings);
         await using var b = await GatewayHost.StartAsync(settings);
 
-        (await a.PostAsync("/verify", Payments.V1)).Dispose();
-        (await a.PostAsync("/verify", Payments.V1)).Dispose();
+        (await a.PostAsync("/verify", TestPayments.V1)).Dispose();
+        (await a.PostAsync("/verify", TestPayments.V1)).Dispose();
         Assert.Equal(2, primary.CountOf("/verify"));
         await Eventually.TrueAsync(async () => !await PrimaryHealthyAsync(b), "instance B learns that the primary is unhealthy");
 
-        using var response = await b.PostAsync("/verify", Payments.V1);
+        using var response = await b.PostAsync("/verify", TestPayments.V1);
 
         Assert.Equal("secondary", Header(response, "X-Facilitator-Upstream"));
         Assert.Equal("1", Header(response, "X-Facilitator-Attempts"));
@@ -53,7 +53,7 @@ public sealed class RedisSharedStateTests
         (await a.PostAsync("/api/facilitator-status", """{"action":"check-health"}""")).Dispose();
 
         await Eventually.TrueAsync(async () => await PrimaryHealthyAsync(b), "B sees the primary back");
-        using var response = await b.PostAsync("/verify", Payments.V1);
+        using var response = await b.PostAsync("/verify", TestPayments.V1);
         Assert.Equal("primary", Header(response, "X-Facilitator-Upstream"));
     }
 
@@ -122,7 +122,7 @@ public sealed class RedisSharedStateTests
         foreach (var gateway in new[] { a, b })
         {
             await Eventually.TrueAsync(async () => await HealthStatusAsync(gateway) == "degraded", "the instance reports Redis unreachable");
-            using var verify = await gateway.PostAsync("/verify", Payments.V2);
+            using var verify = await gateway.PostAsync("/verify", TestPayments.V2);
             Assert.Equal(HttpStatusCode.OK, verify.StatusCode);
             using var settle = await gateway.PostAsync("/settle", PaymentSigner.ValidNow(2, seed: 33, nonceSeed: gateway == a ? 1 : 2));
             if (localSettlementFallback)

@@ -28,7 +28,7 @@ public sealed class OpenTelemetryExportTests
         {
             for (var i = 0; i < 3; i++)
             {
-                (await gateway.PostAsync("/verify", Payments.V1)).Dispose();
+                (await gateway.PostAsync("/verify", TestPayments.V1)).Dispose();
             }
 
             await Eventually.TrueAsync(() => receiver.Contains("/v1/traces", "facilitator.upstream.id"), "upstream spans are exported");

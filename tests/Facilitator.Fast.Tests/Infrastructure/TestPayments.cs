@@ -4,7 +4,7 @@ namespace Facilitator.Fast.Tests.Infrastructure;
 /// Well-formed x402 request bodies, v1 and v2, as the official clients send them: one authorization, signed once per
 /// test run and valid by the real clock for all of it, so local verification lets them through.
 /// </summary>
-internal static class Payments
+internal static class TestPayments
 {
     private static readonly PaymentSigner.Payer Signer = PaymentSigner.CreatePayer(0);
 
