@@ -3,6 +3,7 @@ using Facilitator.Fast.Api;
 using Facilitator.Fast.Edge;
 using Facilitator.Fast.Evm;
 using Facilitator.Fast.Health;
+using Facilitator.Fast.Payments;
 using Facilitator.Fast.Routing;
 using Facilitator.Fast.Settlement;
 using Facilitator.Fast.State;
@@ -109,6 +110,10 @@ public static partial class Program
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(routing);
         var redis = services.AddFacilitatorState(builder.Configuration, [.. routing.Upstreams.Select(static u => u.Id)], settlement.MaxMemoryBytes);
+
+        // Analytics of every settlement (issue 13). Here, before the settlement drain: its writer stops after the drain.
+        services.AddSettlementAnalytics(builder.Configuration);
+
         services.AddSingleton(_ => new OperationLog(routing.Aggregator.OperationLogCapacity));
         services.AddSingleton(sp => new RoutingTable(
             routing, sp.GetRequiredService<IUpstreamHealthStore>(), sp.GetRequiredService<ILogger<RoutingTable>>(), time: sp.GetRequiredService<TimeProvider>()));
@@ -185,6 +190,7 @@ public static partial class Program
         app.MapX402Endpoints();
         app.MapStatusEndpoints();
         app.MapHealthEndpoints();
+        app.MapV1AnalyticsEndpoints();
 
         StartupLog.Routing(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Facilitator.Fast"), routing, redis.IsConfigured);
         return app;
