@@ -23,6 +23,7 @@ internal sealed partial class SettlementAnalytics : ISettlementObserver
     private readonly FeeSchedule _fees;
     private readonly TimeProvider _time;
     private readonly ILogger<SettlementAnalytics> _logger;
+    private long _accepted;
     private long _dropped;
     private long _unreadable;
     private long _lastWarningMs = -WarningIntervalMs;
@@ -33,6 +34,9 @@ internal sealed partial class SettlementAnalytics : ISettlementObserver
         _time = time;
         _logger = logger;
     }
+
+    /// <summary>Samples queued for the store since start.</summary>
+    public long Accepted => Interlocked.Read(ref _accepted);
 
     /// <summary>Samples dropped because the queue was full (or closed at shutdown), or lost after the store failed them.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
@@ -55,7 +59,11 @@ internal sealed partial class SettlementAnalytics : ISettlementObserver
             return;
         }
 
-        if (!_queue.Writer.TryWrite(sample))
+        if (_queue.Writer.TryWrite(sample))
+        {
+            Interlocked.Increment(ref _accepted);
+        }
+        else
         {
             Drop(1, "the analytics queue is full");
         }

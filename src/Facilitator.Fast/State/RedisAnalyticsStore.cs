@@ -81,7 +81,7 @@ internal sealed class RedisAnalyticsStore(RedisConnection redis) : IAnalyticsSto
         ];
         var volume = sample.Volume.Length;
         var fees = sample.FeeMicros.Length;
-        var args = new RedisValue[9 + volume + 1 + fees];
+        var args = new RedisValue[9 + volume + fees];
         args[0] = sample.Series.ToString();
         args[1] = Math.Max(sample.SettlementMs, 0);
         args[2] = sample.AtMs;
