@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Facilitator.Fast.Benchmarks.Evm;
 using Facilitator.Fast.Payments;
+using Facilitator.Fast.Protocol;
 using Facilitator.Fast.State;
 
 namespace Facilitator.Fast.Benchmarks.Payments;
@@ -17,6 +18,10 @@ public class SettlementAnalyticsBenchmarks
     private readonly FeeSchedule _fees = new(10, 1000, 100_000_000);
     private readonly InMemoryAnalyticsStore _store = new();
     private long _at = new DateTimeOffset(2026, 3, 14, 15, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+
+    /// <summary>The request parse alone (which the settle path already paid once), for scale.</summary>
+    [Benchmark(Baseline = true)]
+    public bool ParseRequest() => PaymentRequestReader.TryRead(_payment.Body, out _) == PaymentRequestError.None;
 
     [Benchmark]
     public bool ReadSample() => SettlementSampleReader.TryRead(_payment.Body, _fees, 120, _at, out _);

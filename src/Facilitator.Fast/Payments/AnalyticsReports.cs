@@ -18,7 +18,7 @@ internal sealed class AnalyticsReports(IAnalyticsStore store, UptimeTracker upti
 {
     public const string GasNote = "averageGas is null: the upstream facilitator submits the transaction and pays its gas; the gateway never sees it.";
 
-    private const string UsdNote = "volume and fees are US dollars of USD stablecoins; payments count every asset. Fees are computed by the fee schedule and reported, not collected.";
+    private const string UsdNote = "Volume and fees are US dollars of USD stablecoins; payments count every asset. Fees are computed by the fee schedule and reported, not collected.";
 
     private const string OverviewNote = UsdNote + " Other assets appear only under assets, in their own units (atomic units when their decimals are unknown).";
 
@@ -90,7 +90,7 @@ internal sealed class AnalyticsReports(IAnalyticsStore store, UptimeTracker upti
         var overall = AnalyticsSummary.Of(total);
         return new RevenueReport(
             RevenuePeriods.Name(period), from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds(), overall.Fees, overall.Volume, overall.Payments,
-            buckets, ByNetwork(overall), "Buckets are UTC; " + UsdNote);
+            buckets, ByNetwork(overall), "Buckets are UTC. " + UsdNote);
     }
 
     /// <summary>The seed's <c>FacilitatorStats</c>; <paramref name="pendingSettlements"/> comes from the payment store.</summary>

@@ -43,12 +43,12 @@ internal static class AnalyticsBuckets
     /// <summary>The start of the bucket of <paramref name="kind"/> holding <paramref name="at"/>, in UTC.</summary>
     public static DateTimeOffset StartOf(AnalyticsBucketKind kind, DateTimeOffset at)
     {
-        var utc = at.ToUniversalTime();
+        var ticks = at.UtcTicks;
         return kind switch
         {
-            AnalyticsBucketKind.Hour => new DateTimeOffset(utc.Year, utc.Month, utc.Day, utc.Hour, 0, 0, TimeSpan.Zero),
-            AnalyticsBucketKind.Day => new DateTimeOffset(utc.Year, utc.Month, utc.Day, 0, 0, 0, TimeSpan.Zero),
-            AnalyticsBucketKind.Month => new DateTimeOffset(utc.Year, utc.Month, 1, 0, 0, 0, TimeSpan.Zero),
+            AnalyticsBucketKind.Hour => new DateTimeOffset(ticks - (ticks % TimeSpan.TicksPerHour), TimeSpan.Zero),
+            AnalyticsBucketKind.Day => new DateTimeOffset(ticks - (ticks % TimeSpan.TicksPerDay), TimeSpan.Zero),
+            AnalyticsBucketKind.Month => new DateTimeOffset(at.UtcDateTime.Year, at.UtcDateTime.Month, 1, 0, 0, 0, TimeSpan.Zero),
             _ => DateTimeOffset.UnixEpoch,
         };
     }
