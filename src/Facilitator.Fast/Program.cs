@@ -111,6 +111,10 @@ public static partial class Program
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(routing);
         var redis = services.AddFacilitatorState(builder.Configuration, [.. routing.Upstreams.Select(static u => u.Id)], settlement.MaxMemoryBytes);
+
+        // Analytics of every settlement (issue 13). Here, before the settlement drain: its writer stops after the drain.
+        services.AddSettlementAnalytics(builder.Configuration);
+
         services.AddSingleton(_ => new OperationLog(routing.Aggregator.OperationLogCapacity));
         services.AddSingleton(sp => new RoutingTable(
             routing, sp.GetRequiredService<IUpstreamHealthStore>(), sp.GetRequiredService<ILogger<RoutingTable>>(), time: sp.GetRequiredService<TimeProvider>()));
@@ -197,6 +201,7 @@ public static partial class Program
         app.MapV1Endpoints();
         app.MapStatusEndpoints();
         app.MapHealthEndpoints();
+        app.MapV1AnalyticsEndpoints();
 
         StartupLog.Routing(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Facilitator.Fast"), routing, redis.IsConfigured);
         return app;

@@ -41,6 +41,7 @@ public static class StateServiceCollectionExtensions
             services.AddSingleton<IPaymentIdentifierStore>(sp => new InMemoryPaymentIdentifierStore(
                 sp.GetRequiredService<TimeProvider>(), Math.Max(settlementMemoryBytes / 4, 1024 * 1024)));
             services.AddSingleton<IProbeLock, LocalProbeLock>();
+            services.AddSingleton<IAnalyticsStore>(static _ => new InMemoryAnalyticsStore());
             return options;
         }
 
@@ -56,6 +57,7 @@ public static class StateServiceCollectionExtensions
         services.AddSingleton<ISettlementStore>(sp => sp.GetRequiredService<RedisSettlementStore>());
         services.AddSingleton<IPaymentIdentifierStore>(sp => new RedisPaymentIdentifierStore(sp.GetRequiredService<RedisConnection>()));
         services.AddSingleton<IProbeLock>(sp => new RedisProbeLock(sp.GetRequiredService<RedisConnection>()));
+        services.AddSingleton<IAnalyticsStore>(static sp => new RedisAnalyticsStore(sp.GetRequiredService<RedisConnection>()));
         services.AddHostedService<SharedStateService>();
         return options;
     }

@@ -1,0 +1,60 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Facilitator.Fast.Edge;
+using Facilitator.Fast.Payments;
+using Facilitator.Fast.State;
+
+namespace Facilitator.Fast.Api;
+
+/// <summary>
+/// The seed's analytics routes (<c>GET /v1/analytics/overview</c>, <c>/networks</c>, <c>/revenue?period=</c>): thin
+/// handlers over <see cref="AnalyticsReports"/>. They sit under <c>/v1</c>, so the <c>v1</c> authentication group and
+/// rate-limit policy apply.
+/// </summary>
+internal static class V1AnalyticsEndpoints
+{
+    public const string Prefix = "/v1/analytics";
+
+    public static IEndpointRouteBuilder MapV1AnalyticsEndpoints(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet(Prefix + "/overview", static context =>
+            WriteAsync(context, static reports => reports.OverviewAsync(), AnalyticsJsonContext.Default.AnalyticsOverview));
+        endpoints.MapGet(Prefix + "/networks", static context =>
+            WriteAsync(context, static reports => reports.NetworksAsync(), AnalyticsJsonContext.Default.NetworkAnalyticsList));
+        endpoints.MapGet(Prefix + "/revenue", RevenueAsync);
+        return endpoints;
+    }
+
+    private static Task RevenueAsync(HttpContext context)
+    {
+        var values = context.Request.Query["period"];
+        var period = RevenuePeriod.Day;
+        if (values.Count > 1 || (values.Count == 1 && !RevenuePeriods.TryParse(values[0], out period)))
+        {
+            var message = values.Count > 1 ? "must be given once." : $"'{values[0]}' is not one of {RevenuePeriods.Allowed}.";
+            return ApiErrorWriter.WriteAsync(
+                context, StatusCodes.Status400BadRequest, ApiErrorWriter.ValidationError, "Invalid query.", [new("period", message)]);
+        }
+
+        return WriteAsync(context, reports => reports.RevenueAsync(period), AnalyticsJsonContext.Default.RevenueReport);
+    }
+
+    private static async Task WriteAsync<T>(HttpContext context, Func<AnalyticsReports, ValueTask<T>> build, JsonTypeInfo<T> type)
+    {
+        T report;
+        try
+        {
+            report = await build(context.RequestServices.GetRequiredService<AnalyticsReports>()).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (RedisConnection.IsFault(ex))
+        {
+            await ApiErrorWriter.WriteAsync(
+                context, StatusCodes.Status503ServiceUnavailable, "HTTP_503", "The analytics are shared through Redis, which cannot be reached now.").ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.ContentType = "application/json";
+        context.Response.Headers.CacheControl = "no-store";
+        await JsonSerializer.SerializeAsync(context.Response.Body, report, type, context.RequestAborted).ConfigureAwait(false);
+    }
+}
