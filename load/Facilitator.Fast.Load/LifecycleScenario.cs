@@ -23,7 +23,8 @@ internal static class LifecycleScenario
     public static async Task<List<LoadReport>> RunAsync(
         HttpClient client, Func<long> settlesReachingUpstream, double rate, TimeSpan duration, List<string> failures)
     {
-        var count = (int)(rate * duration.TotalSeconds) + 1;
+        var run = new ConstantRateRun("v1 lifecycle: verify, settle by id, status", rate, duration);
+        var count = (int)LoadModel.Constant(rate, duration).TotalRequests;
         var payer = PaymentSigner.CreatePayer(4_131);
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var payments = Enumerable.Range(0, count)
@@ -35,7 +36,7 @@ internal static class LifecycleScenario
         var before = settlesReachingUpstream();
         var started = Stopwatch.GetTimestamp();
 
-        var whole = await new ConstantRateRun("v1 lifecycle: verify, settle by id, status", rate, duration).RunAsync(async (i, ct) =>
+        var whole = await run.RunAsync(async (i, ct) =>
         {
             var verified = await StepAsync("verify", "/v1/verify", payments[i], "\"status\":\"verified\"", ct);
             if (verified.Outcome != "ok")

@@ -112,8 +112,8 @@ public static partial class Program
         services.AddSingleton(routing);
         var redis = services.AddFacilitatorState(builder.Configuration, [.. routing.Upstreams.Select(static u => u.Id)], settlement.MaxMemoryBytes);
 
-        // Analytics of every settlement (issue 13). Here, before the settlement drain: its writer stops after the drain.
-        services.AddSettlementAnalytics(builder.Configuration);
+        // Analytics of every settlement. Here, before the settlement drain: its writer stops after the drain.
+        services.AddSettlementAnalytics(payments);
 
         services.AddSingleton(_ => new OperationLog(routing.Aggregator.OperationLogCapacity));
         services.AddSingleton(sp => new RoutingTable(

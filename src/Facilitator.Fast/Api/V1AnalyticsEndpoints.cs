@@ -1,14 +1,15 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Facilitator.Fast.Edge;
+using Facilitator.Fast.Health;
 using Facilitator.Fast.Payments;
 using Facilitator.Fast.State;
 
 namespace Facilitator.Fast.Api;
 
 /// <summary>
-/// The seed's analytics routes (<c>GET /v1/analytics/overview</c>, <c>/networks</c>, <c>/revenue?period=</c>): thin
-/// handlers over <see cref="AnalyticsReports"/>. They sit under <c>/v1</c>, so the <c>v1</c> authentication group and
+/// The seed's analytics routes (<c>GET /v1/analytics/overview</c>, <c>/networks</c>, <c>/revenue?period=</c>) and its
+/// service status (<c>GET /v1/status</c>: stats, uptime in seconds, version): thin handlers over <see cref="AnalyticsReports"/>. They sit under <c>/v1</c>, so the <c>v1</c> authentication group and
 /// rate-limit policy apply.
 /// </summary>
 internal static class V1AnalyticsEndpoints
@@ -18,10 +19,17 @@ internal static class V1AnalyticsEndpoints
     public static IEndpointRouteBuilder MapV1AnalyticsEndpoints(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet(Prefix + "/overview", static context =>
-            WriteAsync(context, static reports => reports.OverviewAsync(), AnalyticsJsonContext.Default.AnalyticsOverview));
+            WriteAsync(context, static (reports, _) => reports.OverviewAsync(), AnalyticsJsonContext.Default.AnalyticsOverview));
         endpoints.MapGet(Prefix + "/networks", static context =>
-            WriteAsync(context, static reports => reports.NetworksAsync(), AnalyticsJsonContext.Default.NetworkAnalyticsList));
+            WriteAsync(context, static (reports, _) => reports.NetworksAsync(), AnalyticsJsonContext.Default.NetworkAnalyticsList));
         endpoints.MapGet(Prefix + "/revenue", RevenueAsync);
+        endpoints.MapGet("/v1/status", static context => WriteAsync(context, static async (reports, services) =>
+        {
+            var open = await services.GetRequiredService<PaymentService>().CountOpenAsync().ConfigureAwait(false);
+            var stats = await reports.StatsAsync(open).ConfigureAwait(false);
+            var uptime = (long)services.GetRequiredService<UptimeTracker>().Elapsed.TotalSeconds;
+            return new ServiceStatus(stats, uptime, ServiceVersion.Current);
+        }, AnalyticsJsonContext.Default.ServiceStatus));
         return endpoints;
     }
 
@@ -36,20 +44,22 @@ internal static class V1AnalyticsEndpoints
                 context, StatusCodes.Status400BadRequest, ApiErrorWriter.ValidationError, "Invalid query.", [new("period", message)]);
         }
 
-        return WriteAsync(context, reports => reports.RevenueAsync(period), AnalyticsJsonContext.Default.RevenueReport);
+        return WriteAsync(context, (reports, _) => reports.RevenueAsync(period), AnalyticsJsonContext.Default.RevenueReport);
     }
 
-    private static async Task WriteAsync<T>(HttpContext context, Func<AnalyticsReports, ValueTask<T>> build, JsonTypeInfo<T> type)
+    private static async Task WriteAsync<T>(
+        HttpContext context, Func<AnalyticsReports, IServiceProvider, ValueTask<T>> build, JsonTypeInfo<T> type)
     {
         T report;
         try
         {
-            report = await build(context.RequestServices.GetRequiredService<AnalyticsReports>()).ConfigureAwait(false);
+            report = await build(context.RequestServices.GetRequiredService<AnalyticsReports>(), context.RequestServices).ConfigureAwait(false);
         }
-        catch (Exception ex) when (RedisConnection.IsFault(ex))
+        catch (Exception ex) when (RedisConnection.IsFault(ex) || ex is PaymentStoreUnavailableException)
         {
             await ApiErrorWriter.WriteAsync(
-                context, StatusCodes.Status503ServiceUnavailable, "HTTP_503", "The analytics are shared through Redis, which cannot be reached now.").ConfigureAwait(false);
+                context, StatusCodes.Status503ServiceUnavailable, ApiErrorWriter.UpstreamUnavailable,
+                "The analytics and payment records are shared through Redis, which cannot be reached now.").ConfigureAwait(false);
             return;
         }
 

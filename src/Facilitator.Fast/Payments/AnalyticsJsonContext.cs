@@ -10,5 +10,5 @@ namespace Facilitator.Fast.Payments;
 [JsonSerializable(typeof(AnalyticsOverview))]
 [JsonSerializable(typeof(NetworkAnalyticsList))]
 [JsonSerializable(typeof(RevenueReport))]
-[JsonSerializable(typeof(FacilitatorStats))]
+[JsonSerializable(typeof(ServiceStatus))]
 internal sealed partial class AnalyticsJsonContext : JsonSerializerContext;

@@ -36,6 +36,10 @@ internal sealed record FacilitatorStats(
     long TotalPaymentsProcessed, string TotalVolumeUsd, string TotalFeesCollected, long PendingSettlements,
     double AverageSettlementTime, double UptimePercentage, IReadOnlyDictionary<string, NetworkStats> NetworkStats);
 
+/// <summary>The seed's answer to <c>GET /v1/status</c>.</summary>
+/// <param name="Uptime">Seconds since this instance started.</param>
+internal sealed record ServiceStatus(FacilitatorStats Stats, long Uptime, string Version);
+
 /// <summary>The seed's <c>NetworkStats</c>, keyed by CAIP-2 id.</summary>
 /// <param name="AverageGasCost">Always null: the gateway never sees gas.</param>
 internal sealed record NetworkStats(

@@ -1,6 +1,5 @@
 using Facilitator.Fast.Health;
 using Facilitator.Fast.Settlement;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Facilitator.Fast.Payments;
 
@@ -10,21 +9,11 @@ internal static class AnalyticsServiceCollectionExtensions
     /// <summary>
     /// Call after <c>AddFacilitatorState</c> (which registers the <c>IAnalyticsStore</c>) and before the settlement drain
     /// is registered: hosted services stop in reverse order, so the writer then flushes after the last settle finished
-    /// and before the Redis connection closes. The fee schedule is read from <c>Payments</c> unless already registered.
+    /// and before the Redis connection closes. Fees are those of the <c>Payments</c> settings, as for <c>/v1</c> records.
     /// </summary>
-    public static IServiceCollection AddSettlementAnalytics(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddSettlementAnalytics(this IServiceCollection services, PaymentSettings payments)
     {
-        var options = new PaymentsOptions();
-        try
-        {
-            configuration.GetSection(PaymentsOptions.SectionName).Bind(options);
-        }
-        catch (InvalidOperationException ex)
-        {
-            throw new InvalidSettingException("configuration", ex.Message.ReplaceLineEndings(" "));
-        }
-
-        services.TryAddSingleton(FeeSchedule.From(options));
+        services.AddSingleton(payments.Fees);
         services.AddSingleton<SettlementAnalytics>();
         services.AddSingleton<ISettlementObserver>(static sp => sp.GetRequiredService<SettlementAnalytics>());
         services.AddSingleton<AnalyticsWriter>();
