@@ -1,4 +1,4 @@
-using Facilitator.Fast;
+using Facilitator.Fast.Analytics;
 using Facilitator.Fast.Api;
 using Facilitator.Fast.Edge;
 using Facilitator.Fast.Evm;
@@ -8,6 +8,7 @@ using Facilitator.Fast.Routing;
 using Facilitator.Fast.Settlement;
 using Facilitator.Fast.State;
 using Facilitator.Fast.Telemetry;
+using Facilitator.Fast;
 
 namespace Facilitator.Fast;
 

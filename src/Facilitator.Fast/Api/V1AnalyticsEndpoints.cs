@@ -1,5 +1,6 @@
-using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using System.Text.Json;
+using Facilitator.Fast.Analytics;
 using Facilitator.Fast.Edge;
 using Facilitator.Fast.Health;
 using Facilitator.Fast.Payments;

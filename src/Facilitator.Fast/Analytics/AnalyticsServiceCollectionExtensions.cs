@@ -1,7 +1,8 @@
 using Facilitator.Fast.Health;
+using Facilitator.Fast.Payments;
 using Facilitator.Fast.Settlement;
 
-namespace Facilitator.Fast.Payments;
+namespace Facilitator.Fast.Analytics;
 
 /// <summary>Registers the settlement analytics: the observer, its writer, the uptime tracker and the reports.</summary>
 internal static class AnalyticsServiceCollectionExtensions

@@ -1,8 +1,9 @@
 using System.Threading.Channels;
+using Facilitator.Fast.Payments;
 using Facilitator.Fast.Settlement;
 using Facilitator.Fast.State;
 
-namespace Facilitator.Fast.Payments;
+namespace Facilitator.Fast.Analytics;
 
 /// <summary>
 /// Counts every settlement this instance owns — <c>/settle</c> and <c>/v1</c> alike, since the coordinator tells its

@@ -1,9 +1,9 @@
-using Facilitator.Fast.Payments;
+using Facilitator.Fast.Analytics;
 using Facilitator.Fast.State;
 using Facilitator.Fast.Tests.Health;
 using static Facilitator.Fast.Tests.State.InMemoryAnalyticsStoreTests;
 
-namespace Facilitator.Fast.Tests.Payments;
+namespace Facilitator.Fast.Tests.Analytics;
 
 public sealed class AnalyticsReportsTests
 {

@@ -1,6 +1,6 @@
 using Facilitator.Fast.State;
 
-namespace Facilitator.Fast.Payments;
+namespace Facilitator.Fast.Analytics;
 
 /// <summary>The periods of <c>GET /v1/analytics/revenue</c>.</summary>
 internal enum RevenuePeriod : byte

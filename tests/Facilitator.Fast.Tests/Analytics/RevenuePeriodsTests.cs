@@ -1,8 +1,8 @@
 using System.Globalization;
-using Facilitator.Fast.Payments;
+using Facilitator.Fast.Analytics;
 using Facilitator.Fast.State;
 
-namespace Facilitator.Fast.Tests.Payments;
+namespace Facilitator.Fast.Tests.Analytics;
 
 public sealed class RevenuePeriodsTests
 {

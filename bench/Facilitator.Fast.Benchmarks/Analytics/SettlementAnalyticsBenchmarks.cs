@@ -1,10 +1,11 @@
 using BenchmarkDotNet.Attributes;
+using Facilitator.Fast.Analytics;
 using Facilitator.Fast.Benchmarks.Evm;
 using Facilitator.Fast.Payments;
 using Facilitator.Fast.Protocol;
 using Facilitator.Fast.State;
 
-namespace Facilitator.Fast.Benchmarks.Payments;
+namespace Facilitator.Fast.Benchmarks.Analytics;
 
 /// <summary>
 /// What the analytics add to each settle: reading the sample from the request (one parse, the CAIP-2 id, the amount in

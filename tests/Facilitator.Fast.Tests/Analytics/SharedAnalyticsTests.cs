@@ -1,11 +1,12 @@
 using System.Text.Json;
-using Facilitator.Fast;
-using Facilitator.Fast.Payments;
+using Facilitator.Fast.Analytics;
 using Facilitator.Fast.Tests.Infrastructure;
+using Facilitator.Fast.Tests.Payments;
+using Facilitator.Fast;
 using Microsoft.Extensions.DependencyInjection;
 using static Facilitator.Fast.Tests.Infrastructure.Responses;
 
-namespace Facilitator.Fast.Tests.Payments;
+namespace Facilitator.Fast.Tests.Analytics;
 
 /// <summary>
 /// Analytics shared by two instances on a real <c>redis-server</c>: what either settles is counted once, and both

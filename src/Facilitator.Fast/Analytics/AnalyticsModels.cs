@@ -1,4 +1,4 @@
-namespace Facilitator.Fast.Payments;
+namespace Facilitator.Fast.Analytics;
 
 /// <summary><c>GET /v1/analytics/overview</c>: totals since the counters began, volume and fees in US dollars.</summary>
 internal sealed record AnalyticsOverview(

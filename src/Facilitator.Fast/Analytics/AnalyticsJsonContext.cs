@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace Facilitator.Fast.Payments;
+namespace Facilitator.Fast.Analytics;
 
 /// <summary>
 /// Source-generated JSON for the analytics reports. Nulls are written (<c>averageGas: null</c>, an unknown asset's

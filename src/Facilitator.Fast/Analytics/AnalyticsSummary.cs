@@ -1,8 +1,9 @@
 using System.Numerics;
+using Facilitator.Fast.Payments;
 using Facilitator.Fast.Protocol;
 using Facilitator.Fast.State;
 
-namespace Facilitator.Fast.Payments;
+namespace Facilitator.Fast.Analytics;
 
 /// <summary>
 /// One bucket's counters summed for the reports: US dollars over the USD stablecoins of the known-asset table (each

@@ -1,6 +1,6 @@
 using Facilitator.Fast.State;
 
-namespace Facilitator.Fast.Payments;
+namespace Facilitator.Fast.Analytics;
 
 /// <summary>
 /// Drains <see cref="SettlementAnalytics"/>' queue into the <see cref="IAnalyticsStore"/>, one sample at a time, off the

@@ -1,8 +1,9 @@
 using System.Text;
+using Facilitator.Fast.Analytics;
 using Facilitator.Fast.Payments;
 using Facilitator.Fast.Tests.Infrastructure;
 
-namespace Facilitator.Fast.Tests.Payments;
+namespace Facilitator.Fast.Tests.Analytics;
 
 public sealed class SettlementSampleReaderTests
 {

@@ -1,8 +1,9 @@
 using Facilitator.Fast.Health;
+using Facilitator.Fast.Payments;
 using Facilitator.Fast.Protocol;
 using Facilitator.Fast.State;
 
-namespace Facilitator.Fast.Payments;
+namespace Facilitator.Fast.Analytics;
 
 /// <summary>
 /// Builds the analytics reports and the seed's <c>FacilitatorStats</c> from the pre-aggregated counters: the totals hash

@@ -1,8 +1,9 @@
 using System.Text;
+using Facilitator.Fast.Payments;
 using Facilitator.Fast.Protocol;
 using Facilitator.Fast.State;
 
-namespace Facilitator.Fast.Payments;
+namespace Facilitator.Fast.Analytics;
 
 /// <summary>
 /// Reads what the analytics count from a settled request's bytes: the network as a CAIP-2 id, the asset, the amount
