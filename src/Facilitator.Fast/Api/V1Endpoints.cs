@@ -76,10 +76,17 @@ public static class V1Endpoints
 
         var services = context.RequestServices;
         var concurrency = services.GetRequiredService<PaymentSettings>().BatchConcurrency;
+        var limit = VerifyLimit(context);
         using var gate = new SemaphoreSlim(concurrency);
         var memory = body.Memory;
         var outcomes = await Task.WhenAll(items.Select(async item =>
         {
+            if (item.Length > limit)
+            {
+                // Each item is held to the limit of a single /v1/verify: a batch is not a way around it.
+                return (PaymentOutcome)PaymentProblem.Of("HTTP_413", $"The payment exceeds {limit} bytes, the limit of one /v1/verify.");
+            }
+
             await gate.WaitAsync(context.RequestAborted).ConfigureAwait(false);
             try
             {

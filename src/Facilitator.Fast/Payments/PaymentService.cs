@@ -21,6 +21,7 @@ public readonly record struct PaymentOutcome(PaymentRecord? Record, PaymentProbl
 public sealed partial class PaymentService(
     IPaymentStore store,
     FailoverRouter router,
+    SettlementCoordinator settlements,
     LocalVerifier local,
     PaymentSettings settings,
     TimeProvider time,
@@ -44,6 +45,13 @@ public sealed partial class PaymentService(
         if (!facts.Decoded || !SettlementIdentity.TryCreate(request.Span, view, facts, out var identity))
         {
             return PaymentProblem.Of(SeedErrorCodes.UnsupportedNetwork, "Only EIP-3009 payments of the exact scheme on EVM networks can be kept as /v1 payments; use /verify and /settle for others.");
+        }
+
+        if (!identity.Verified)
+        {
+            // A payment id stands for the payer's nonce: a signature not checked as the payer's (a contract wallet's, a
+            // malleable copy) could be anyone's, and must not take the id of the payer's real authorization.
+            return PaymentProblem.Of(SeedErrorCodes.InvalidSignature, "The signature could not be checked as the payer's 65-byte EIP-712 signature (low s); /v1 keeps only payments whose signature this gateway has checked. Use /verify and /settle for others.");
         }
 
         var network = KnownAssets.Caip2Of(view.Network.RawIn(request.Span));
@@ -81,7 +89,7 @@ public sealed partial class PaymentService(
 
         var value = new BigInteger(facts.Authorization.Value.ToBigEndianBytes(), isUnsigned: true, isBigEndian: true);
         var now = time.GetUtcNow();
-        var validBefore = (long)facts.Authorization.ValidBefore.SaturatedUInt64;
+        var validBefore = (long)Math.Min(facts.Authorization.ValidBefore.SaturatedUInt64, (ulong)LatestValidBefore);
         var record = new PaymentRecord(
             id, PaymentStatus.Verified, identity.Fingerprint,
             view.Payer.ToString(request.Span) ?? "", view[PaymentField.RequirementsPayTo].ToString(request.Span) ?? "",
@@ -97,19 +105,72 @@ public sealed partial class PaymentService(
             case PaymentCreateOutcome.Existing when created.Record is { } raced && Answers(raced, identity) is { } answer2:
                 return answer2;
             case PaymentCreateOutcome.Existing:
-                return new PaymentOutcome(created.Record, null);
+                return PaymentProblem.Unavailable("Another request for this payer's nonce changed its payment at the same moment; retry.");
             default:
                 return PaymentProblem.Of(SeedErrorCodes.UpstreamUnavailable, "The payment store is full of payments not yet settled; retry later, or settle some. Nothing was stored.");
         }
     }
 
-    /// <summary>The payment as stored, expired once its <c>validBefore</c> has passed unsettled; null if unknown.</summary>
-    public async ValueTask<PaymentRecord?> GetAsync(Guid id)
+    /// <summary>
+    /// The payment as stored, corrected by what the settlement ledger knows of its authorization; expired once its
+    /// <c>validBefore</c> has passed with no settlement of it; null if unknown.
+    /// </summary>
+    public async ValueTask<PaymentRecord?> GetAsync(Guid id) =>
+        await store.GetAsync(id).ConfigureAwait(false) is { } record ? await ReconcileAsync(record).ConfigureAwait(false) : null;
+
+    /// <summary>
+    /// A record that may be behind the ledger — verified or settling past its validity, failed, or expired — corrected
+    /// from it: this very authorization (same fingerprint) settled through <c>/settle</c> or after a refusal is settled;
+    /// pending or in flight at an upstream is settling there; a settle that ended is its outcome; otherwise a verified
+    /// payment past its validity is expired, and a settling one stays settling (its outcome is the upstream's to tell).
+    /// </summary>
+    /// <param name="pastValidity">Treat it as past its validity although the clock says not yet (local verification's margin).</param>
+    internal async ValueTask<PaymentRecord> ReconcileAsync(PaymentRecord record, bool pastValidity = false)
     {
-        var record = await store.GetAsync(id).ConfigureAwait(false);
-        return record is { Status: PaymentStatus.Verified } && IsPastValidity(record)
-            ? await ExpireAsync(record).ConfigureAwait(false)
-            : record;
+        var behind = record.Status is PaymentStatus.Failed or PaymentStatus.Expired
+            || (record.Status is PaymentStatus.Verified or PaymentStatus.Settling && (pastValidity || IsPastValidity(record)));
+        if (!behind || record.Request is not { } request)
+        {
+            return record;
+        }
+
+        using var body = PooledBytes.CopyOf(request);
+        if (PaymentRequestReader.TryRead(body.Span, out var view) != PaymentRequestError.None)
+        {
+            return record;
+        }
+
+        local.Judge(body.Span, view, out var facts);
+        var known = await settlements.FindSameAsync(body.Memory, view, facts).ConfigureAwait(false);
+        var verdict = known is { State: SettlementState.Finished, Body: { } answer } ? UpstreamVerdict.Read(FacilitatorOperation.Settle, answer) : default;
+        PaymentRecord? next = known switch
+        {
+            { State: SettlementState.Finished, Success: true } when verdict.Accepted => record with
+            {
+                Status = PaymentStatus.Settled, SettledBy = known.UpstreamId, Transaction = verdict.Transaction,
+                SettledAtMs = time.GetUtcNow().ToUnixTimeMilliseconds(), Request = null, Error = null,
+            },
+            { State: SettlementState.Finished } when record.Status == PaymentStatus.Settling => record with
+            {
+                Status = PaymentStatus.Failed, SettledBy = known.UpstreamId, Error = verdict.Reason ?? "settlement refused without a reason",
+            },
+            { State: SettlementState.Finished } => null,
+            { } held when record.Status == PaymentStatus.Verified => record with { Status = PaymentStatus.Settling, SettledBy = held.UpstreamId, Transaction = held.Transaction },
+            _ => null,
+        };
+
+        if (next is null)
+        {
+            return record.Status == PaymentStatus.Verified ? await ExpireAsync(record).ConfigureAwait(false) : record;
+        }
+
+        var moved = await store.TransitionAsync(PaymentTransitions.AllowedBefore(next.Status, sent: true), next).ConfigureAwait(false);
+        if (moved.Applied && PaymentStatuses.IsFinal(next.Status))
+        {
+            await store.CompleteAsync(record.Id).ConfigureAwait(false);
+        }
+
+        return moved.Applied ? next : moved.Current ?? record;
     }
 
     /// <summary>The number of payments verified or settling, for the stats.</summary>
@@ -121,9 +182,10 @@ public sealed partial class PaymentService(
 
     internal bool IsPastValidity(PaymentRecord record) => time.GetUtcNow().ToUnixTimeSeconds() >= record.ValidBefore;
 
-    internal async ValueTask<PaymentRecord> ExpireAsync(PaymentRecord record)
+    private async ValueTask<PaymentRecord> ExpireAsync(PaymentRecord record)
     {
-        var expired = record with { Status = PaymentStatus.Expired, Request = null, Error = "The authorization's validBefore passed before it was settled." };
+        // The request is kept (never shown): a settlement of this authorization the ledger learns of later still finds it.
+        var expired = record with { Status = PaymentStatus.Expired, Error = "The authorization's validBefore passed before it was settled." };
         var moved = await store.TransitionAsync(PaymentTransitions.AllowedBefore(PaymentStatus.Expired, sent: false), expired).ConfigureAwait(false);
         if (moved.Applied)
         {
@@ -135,19 +197,20 @@ public sealed partial class PaymentService(
     }
 
     /// <summary>
-    /// What an existing record of this id means for a verify: the same authorization gets it back; another authorization
-    /// reusing the nonce is refused unless that record is failed or expired (then this one takes its place).
+    /// What an existing record of this id means for a verify: a failed or expired one gives way to a new verify (of this
+    /// or another authorization of the nonce: a refused settle spends no nonce); otherwise the same authorization gets
+    /// it back, and another authorization reusing the nonce is refused.
     /// </summary>
     private static PaymentOutcome? Answers(PaymentRecord existing, in SettlementIdentity identity)
     {
-        if (existing.Fingerprint == identity.Fingerprint)
-        {
-            return new PaymentOutcome(existing, null);
-        }
-
         if (existing.Status is PaymentStatus.Failed or PaymentStatus.Expired)
         {
             return null;
+        }
+
+        if (existing.Fingerprint == identity.Fingerprint)
+        {
+            return new PaymentOutcome(existing, null);
         }
 
         return PaymentProblem.Of(SeedErrorCodes.InvalidProof, $"Another authorization of this payer with the same nonce is payment {PaymentId.Format(existing.Id)} ({PaymentStatuses.Name(existing.Status)}); a nonce authorizes one transfer.");
@@ -166,6 +229,9 @@ public sealed partial class PaymentService(
         var due = settings.AutoSettleDelay < latest ? settings.AutoSettleDelay : latest;
         return due < TimeSpan.Zero ? TimeSpan.Zero : due;
     }
+
+    /// <summary>The latest time a record keeps (the end of year 9999): an authorization valid further is kept as if valid until then.</summary>
+    internal static long LatestValidBefore { get; } = DateTimeOffset.MaxValue.ToUnixTimeSeconds();
 
     [LoggerMessage(EventId = 1300, Level = LogLevel.Information, Message = "[Payments] payment verified on {Network} by {UpstreamId}")]
     private static partial void PaymentVerified(ILogger logger, string network, string upstreamId);

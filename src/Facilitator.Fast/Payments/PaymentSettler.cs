@@ -43,10 +43,13 @@ public sealed partial class PaymentSettler(
         }
 
         var verdict = local.Judge(body.Span, view, out var facts);
-        if (record.Status == PaymentStatus.Verified && (verdict.FailedCheck == LocalCheck.ValidBefore || payments.IsPastValidity(record)))
+        if (record.Status == PaymentStatus.Verified && verdict.FailedCheck == LocalCheck.ValidBefore)
         {
-            await payments.ExpireAsync(record).ConfigureAwait(false);
-            return PaymentProblem.Of(SeedErrorCodes.ExpiredProof, "The payment expired before it was settled: its authorization can no longer be settled.");
+            // Within local verification's margin of validBefore: too late to send, unless it was settled meanwhile.
+            var reconciled = await payments.ReconcileAsync(record, pastValidity: true).ConfigureAwait(false);
+            return reconciled.Status == PaymentStatus.Expired
+                ? PaymentProblem.Of(SeedErrorCodes.ExpiredProof, "The payment expired before it was settled: its authorization can no longer be settled.")
+                : new PaymentOutcome(reconciled, null);
         }
 
         if (record.Status == PaymentStatus.Verified && local.AnswersLocally(verdict))
@@ -55,13 +58,21 @@ public sealed partial class PaymentSettler(
             return PaymentProblem.ForLocalCheck(verdict.FailedCheck);
         }
 
+        if (record.Status == PaymentStatus.Settling && payments.IsPastValidity(record))
+        {
+            // Sent, its outcome unknown, and no longer valid: only the upstream that has it can tell; nothing is sent again.
+            return new PaymentOutcome(record, null);
+        }
+
         var settling = record with { Status = PaymentStatus.Settling };
         if (record.Status == PaymentStatus.Verified)
         {
             await store.TransitionAsync(PaymentTransitions.AllowedBefore(PaymentStatus.Settling, sent: false), settling).ConfigureAwait(false);
         }
 
-        using var settlement = await settlements.SettleAsync(body, view, facts, cancellationToken).ConfigureAwait(false);
+        // A payment already settling stays with the upstream that has it, even where the ledger no longer remembers it.
+        using var settlement = await settlements.SettleAsync(
+            body, view, facts, cancellationToken, heldBy: record.Status == PaymentStatus.Settling ? record.SettledBy : null).ConfigureAwait(false);
         return await RecordAsync(settling, settlement).ConfigureAwait(false);
     }
 
@@ -86,7 +97,6 @@ public sealed partial class PaymentSettler(
                 return await WriteAsync(settling with
                 {
                     Status = PaymentStatus.Failed,
-                    Request = null,
                     Error = X402Reasons.NonceAlreadyUsed + ": another authorization with this payer's nonce was settled or is being settled",
                 }, sent: true).ConfigureAwait(false);
 
@@ -105,7 +115,7 @@ public sealed partial class PaymentSettler(
     {
         var next = verdict.Accepted
             ? settling with { Status = PaymentStatus.Settled, SettledBy = upstreamId, Transaction = verdict.Transaction, SettledAtMs = now, Request = null, Error = null }
-            : settling with { Status = PaymentStatus.Failed, SettledBy = upstreamId, Request = null, Error = verdict.Reason ?? "settlement refused without a reason" };
+            : settling with { Status = PaymentStatus.Failed, SettledBy = upstreamId, Error = verdict.Reason ?? "settlement refused without a reason" };
         if (verdict.Accepted)
         {
             PaymentSettled(logger, settling.Network, upstreamId);

@@ -14,8 +14,10 @@ namespace Facilitator.Fast.Payments;
 ///      └──validBefore passed, never sent──► expired
 /// </code>
 /// A settle's outcome may arrive after another caller marked the payment expired at the boundary, or after a pending
-/// answer; the truth wins: settled or failed may follow expired or settling. Nothing follows settled or failed, and a
-/// payment never returns to verified once an upstream may have it (settling is left only for an outcome).
+/// answer; the truth wins: settled or failed may follow expired or settling. A refused settle spends no nonce, so the
+/// same authorization may still be settled later (through <c>/settle</c>, as the settlement ledger shows): settled
+/// may follow failed. Nothing follows settled, and a payment never returns to verified once an upstream may have it
+/// (settling is left only for an outcome).
 /// </remarks>
 public static class PaymentTransitions
 {
@@ -23,7 +25,8 @@ public static class PaymentTransitions
     public static PaymentStatusSet AllowedBefore(PaymentStatus next, bool sent) => next switch
     {
         PaymentStatus.Settling => PaymentStatusSet.Of(PaymentStatus.Verified, PaymentStatus.Settling),
-        PaymentStatus.Settled or PaymentStatus.Failed => PaymentStatusSet.Of(PaymentStatus.Verified, PaymentStatus.Settling, PaymentStatus.Expired),
+        PaymentStatus.Settled => PaymentStatusSet.Of(PaymentStatus.Verified, PaymentStatus.Settling, PaymentStatus.Expired, PaymentStatus.Failed),
+        PaymentStatus.Failed => PaymentStatusSet.Of(PaymentStatus.Verified, PaymentStatus.Settling, PaymentStatus.Expired),
         PaymentStatus.Expired => PaymentStatusSet.Of(PaymentStatus.Verified),
 
         // Back to verified only when the settle provably reached no upstream (it was never sent, or was refused unread).

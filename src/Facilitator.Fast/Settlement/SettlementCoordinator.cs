@@ -88,7 +88,12 @@ public sealed partial class SettlementCoordinator
 
     /// <summary>Settles the payment in <paramref name="body"/>, or answers from the ledger.</summary>
     /// <param name="callerAborted">Ends a wait for another caller's settlement; a settle this caller owns always runs to its end.</param>
-    public async ValueTask<SettlementResult> SettleAsync(PooledBytes body, PaymentRequestView view, AuthorizationFacts facts, CancellationToken callerAborted)
+    /// <param name="heldBy">
+    /// The upstream the caller knows has this settlement pending (a <c>/v1</c> payment settling there): a fresh claim
+    /// is then a retry bound to it, as the ledger's own pending record would make it, for when the ledger forgot.
+    /// </param>
+    public async ValueTask<SettlementResult> SettleAsync(
+        PooledBytes body, PaymentRequestView view, AuthorizationFacts facts, CancellationToken callerAborted, string? heldBy = null)
     {
         if (!SettlementIdentity.TryCreate(body.Span, view, facts, out var identity))
         {
@@ -119,7 +124,7 @@ public sealed partial class SettlementCoordinator
                 }
             }
 
-            return await ClaimAndSettleAsync(body, view, identity, callerAborted).ConfigureAwait(false);
+            return await ClaimAndSettleAsync(body, view, identity, callerAborted, heldBy).ConfigureAwait(false);
         }
         catch (SettlementLedgerUnavailableException ex)
         {
@@ -167,7 +172,8 @@ public sealed partial class SettlementCoordinator
 
     private static bool IsFailure(SettlementRecord record) => record is { State: SettlementState.Finished, Success: false };
 
-    private async ValueTask<SettlementResult> ClaimAndSettleAsync(PooledBytes body, PaymentRequestView view, SettlementIdentity identity, CancellationToken callerAborted)
+    private async ValueTask<SettlementResult> ClaimAndSettleAsync(
+        PooledBytes body, PaymentRequestView view, SettlementIdentity identity, CancellationToken callerAborted, string? heldBy)
     {
         var started = _time.GetTimestamp();
         SettlementRecord? seenInFlight = null;
@@ -194,19 +200,19 @@ public sealed partial class SettlementCoordinator
 
             switch (claim.Kind)
             {
-                case ClaimKind.Claimed:
+                case ClaimKind.Claimed when heldBy is null:
                     return await SettleOwnedAsync(claim.Claim!, identity, body, null, PaymentKind.Of(view)).ConfigureAwait(false);
 
-                case ClaimKind.ClaimedRetry:
-                    var holder = _table.Find(claim.Claim!.Upstream!);
+                case ClaimKind.Claimed or ClaimKind.ClaimedRetry:
+                    var holder = _table.Find(claim.Kind == ClaimKind.ClaimedRetry ? claim.Claim!.Upstream! : heldBy!);
                     if (holder is null)
                     {
                         // The upstream that may have it is no longer configured: nobody else may be asked.
-                        await claim.Claim.ReleaseAsync().ConfigureAwait(false);
-                        return SettlementResult.Recorded(claim.Current! with { State = SettlementState.Pending });
+                        await claim.Claim!.ReleaseAsync().ConfigureAwait(false);
+                        return SettlementResult.Recorded(claim.Current is { } current ? current with { State = SettlementState.Pending } : PendingAt(heldBy, null));
                     }
 
-                    return await SettleOwnedAsync(claim.Claim, identity, body, holder, default).ConfigureAwait(false);
+                    return await SettleOwnedAsync(claim.Claim!, identity, body, holder, default).ConfigureAwait(false);
 
                 case ClaimKind.Replay:
                     SettlementReplayed(_logger, claim.Current!.UpstreamId ?? "none");

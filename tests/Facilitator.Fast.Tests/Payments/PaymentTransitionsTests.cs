@@ -14,7 +14,9 @@ public sealed class PaymentTransitionsTests
     [InlineData(PaymentStatus.Expired, PaymentStatus.Settled, true)]
     [InlineData(PaymentStatus.Settled, PaymentStatus.Settling, false)]
     [InlineData(PaymentStatus.Settled, PaymentStatus.Failed, false)]
-    [InlineData(PaymentStatus.Failed, PaymentStatus.Settled, false)]
+    [InlineData(PaymentStatus.Failed, PaymentStatus.Settled, true)]
+    [InlineData(PaymentStatus.Failed, PaymentStatus.Failed, false)]
+    [InlineData(PaymentStatus.Failed, PaymentStatus.Settling, false)]
     [InlineData(PaymentStatus.Settling, PaymentStatus.Expired, false)]
     [InlineData(PaymentStatus.Settled, PaymentStatus.Expired, false)]
     public void AllowedBefore_SentTransitions(PaymentStatus from, PaymentStatus to, bool allowed) =>
@@ -30,5 +32,5 @@ public sealed class PaymentTransitionsTests
 
     [Fact]
     public void ToDelimitedNames_CommaFramedForScriptLookup() =>
-        Assert.Equal(",verified,settling,expired,", PaymentTransitions.AllowedBefore(PaymentStatus.Settled, sent: true).ToDelimitedNames());
+        Assert.Equal(",verified,settling,expired,", PaymentTransitions.AllowedBefore(PaymentStatus.Failed, sent: true).ToDelimitedNames());
 }
