@@ -143,14 +143,7 @@ public sealed partial class PaymentService(
             return record;
         }
 
-        using var body = PooledBytes.CopyOf(request);
-        if (PaymentRequestReader.TryRead(body.Span, out var view) != PaymentRequestError.None)
-        {
-            return record;
-        }
-
-        local.Judge(body.Span, view, out var facts);
-        var (read, known) = await settlements.LookUpSameAsync(body.Memory, view, facts).ConfigureAwait(false);
+        var (read, known) = await LookUpAsync(request).ConfigureAwait(false);
         if (!read)
         {
             // The ledger cannot tell now: nothing is concluded (above all, not that it expired unsettled).
@@ -201,14 +194,7 @@ public sealed partial class PaymentService(
             return settling;
         }
 
-        using var body = PooledBytes.CopyOf(request);
-        if (PaymentRequestReader.TryRead(body.Span, out var view) != PaymentRequestError.None)
-        {
-            return settling;
-        }
-
-        local.Judge(body.Span, view, out var facts);
-        if (await settlements.FindSameAsync(body.Memory, view, facts).ConfigureAwait(false) is not { UpstreamId: { } holder } known
+        if ((await LookUpAsync(request).ConfigureAwait(false)).Record is not { UpstreamId: { } holder } known
             || known.State == SettlementState.Finished)
         {
             return settling;
@@ -217,6 +203,19 @@ public sealed partial class PaymentService(
         var next = settling with { SettledBy = holder, Transaction = known.Transaction };
         var moved = await store.TransitionAsync(PaymentStatusSet.Of(PaymentStatus.Settling), next).ConfigureAwait(false);
         return moved.Applied ? next : moved.Current ?? settling;
+    }
+
+    /// <summary>What the settlement ledger holds for this very authorization (the stored request); Read false when it cannot tell.</summary>
+    private async ValueTask<(bool Read, SettlementRecord? Record)> LookUpAsync(byte[] request)
+    {
+        using var body = PooledBytes.CopyOf(request);
+        if (PaymentRequestReader.TryRead(body.Span, out var view) != PaymentRequestError.None)
+        {
+            return (true, null);
+        }
+
+        local.Judge(body.Span, view, out var facts);
+        return await settlements.LookUpSameAsync(body.Memory, view, facts).ConfigureAwait(false);
     }
 
     /// <summary>The number of payments verified or settling, for the stats.</summary>
