@@ -33,7 +33,7 @@ public sealed class RateLimitOptions
     {
         ["verify"] = new() { Capacity = 5000, RefillPerSecond = 2500 },
         ["settle"] = new() { Capacity = 5000, RefillPerSecond = 2500 },
-        ["supported"] = new() { Capacity = 100, RefillPerSecond = 50 },
+        ["supported"] = new() { Capacity = 2000, RefillPerSecond = 1000 },
         ["api"] = new() { Capacity = 20, RefillPerSecond = 10 },
         ["v1"] = new() { Capacity = 10000, RefillPerSecond = 7500 },
     };
