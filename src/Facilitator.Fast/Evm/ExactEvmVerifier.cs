@@ -19,8 +19,8 @@ namespace Facilitator.Fast.Evm;
 /// <c>v</c>; a <c>v</c> no reference accepts is rejected.</para>
 /// <para>Hex is judged as the references read it (<see cref="HexForm"/>): a nonce or signature no reference can decode
 /// refuses the payment at the signature check, where the official verifier fails it; text only viem refuses (a
-/// <c>0X</c> or missing prefix, upper case or a wrong checksum in <c>from</c>/<c>to</c>) is forwarded unjudged once the
-/// signature is seen to recover, and never marks the signature verified.</para>
+/// <c>0X</c> or missing prefix, upper case or a wrong checksum in <c>from</c>/<c>to</c>) is forwarded unjudged unless the
+/// signature fails (every reference refuses that), and never leaves the signature marked verified.</para>
 /// </remarks>
 public sealed class ExactEvmVerifier
 {
@@ -158,7 +158,7 @@ public sealed class ExactEvmVerifier
         }
 
         authorization.Nonce = nonce;
-        var canonical = addressForm == HexForm.Canonical && nonceForm == HexForm.Canonical && signatureForm != HexForm.NonCanonical;
+        var prefixesCanonical = addressForm == HexForm.Canonical && nonceForm == HexForm.Canonical && signatureForm != HexForm.NonCanonical;
         facts.ChainId = chainId;
         facts.Asset = asset;
         facts.Authorization = authorization;
@@ -169,7 +169,7 @@ public sealed class ExactEvmVerifier
         if (signatureForm != HexForm.Unread)
         {
             signatureUnjudged = CheckSignature(
-                signatureSlice.RawIn(body), signatureLength, canonical, chainId, name[..nameLength], version[..versionLength],
+                signatureSlice.RawIn(body), signatureLength, chainId, name[..nameLength], version[..versionLength],
                 authorization, asset, ref facts, out signatureInvalid);
         }
 
@@ -178,9 +178,12 @@ public sealed class ExactEvmVerifier
             return LocalVerdict.Invalid(LocalCheck.Signature);
         }
 
-        if (!canonical)
+        // The case of from/to is looked at only now, so refusing a bad signature costs no checksum.
+        if (!prefixesCanonical || !CaseAccepted(body, view, authorization))
         {
-            // Text viem refuses and other references read: they disagree, whatever the checks below would say.
+            // Text viem refuses and other references read: they disagree, whatever the checks below would say. Nor may
+            // such a copy act for the payer in the settlement ledger, though its signature recovers.
+            facts.SignatureVerified = false;
             return LocalVerdict.Unjudged(UnjudgedCause.NonCanonicalHex);
         }
 
@@ -252,13 +255,11 @@ public sealed class ExactEvmVerifier
 
     /// <summary>
     /// Judges the signature (<paramref name="text"/>, hex of <paramref name="length"/> bytes); returns why it cannot be
-    /// judged, or sets <paramref name="invalid"/>. It is marked verified only when <paramref name="canonical"/>: a copy
-    /// in text the official verifier refuses must not act for the payer in the settlement ledger.
+    /// judged, or sets <paramref name="invalid"/>.
     /// </summary>
     private UnjudgedCause CheckSignature(
         ReadOnlySpan<byte> text,
         int length,
-        bool canonical,
         ulong chainId,
         ReadOnlySpan<byte> name,
         ReadOnlySpan<byte> version,
@@ -290,7 +291,7 @@ public sealed class ExactEvmVerifier
         switch (Secp256k1.TryRecoverAddress(digest, signature, signer))
         {
             case SignatureCheck.Recovered when signer.SequenceEqual(authorization.From):
-                facts.SignatureVerified = canonical;
+                facts.SignatureVerified = true;
                 return UnjudgedCause.None;
             case SignatureCheck.InvalidRecoveryId when signature[64] >= 35:
             case SignatureCheck.HighS:
@@ -341,7 +342,7 @@ public sealed class ExactEvmVerifier
         required = default;
         var amount = view.Version == 2 ? view[PaymentField.RequirementsAmount] : view[PaymentField.RequirementsMaxAmountRequired];
         var form = Max(
-            Max(StrictAddress(body, view[PaymentField.From], out authorization.From), StrictAddress(body, view[PaymentField.To], out authorization.To)),
+            Max(Address(body, view[PaymentField.From], out authorization.From), Address(body, view[PaymentField.To], out authorization.To)),
             Max(Address(body, view[PaymentField.RequirementsPayTo], out payTo), Address(body, view[PaymentField.RequirementsAsset], out asset)));
         return form < HexForm.Unread
             && Decimal(body, view[PaymentField.Value], out authorization.Value)
@@ -370,14 +371,12 @@ public sealed class ExactEvmVerifier
     }
 
     /// <summary>
-    /// An address as viem's strict <c>isAddress</c> reads it (the official verifier's for <c>from</c> and <c>to</c>, when
-    /// it hashes the typed data): besides the prefix, lower case or exactly the EIP-55 checksum.
+    /// Whether viem's strict <c>isAddress</c> takes the case of <c>from</c> and <c>to</c> (the official verifier applies
+    /// it when it hashes the typed data): lower case or exactly the EIP-55 checksum. Both carry a lower-case <c>0x</c>.
     /// </summary>
-    private static HexForm StrictAddress(ReadOnlySpan<byte> body, Utf8Slice slice, out EvmAddress address)
-    {
-        var form = Address(body, slice, out address);
-        return form == HexForm.Canonical && !Eip55.IsAcceptedCase(slice.RawIn(body)[2..], address) ? HexForm.NonCanonical : form;
-    }
+    private static bool CaseAccepted(ReadOnlySpan<byte> body, in PaymentRequestView view, in TransferAuthorization authorization) =>
+        Eip55.IsAcceptedCase(view[PaymentField.From].RawIn(body)[2..], authorization.From)
+        && Eip55.IsAcceptedCase(view[PaymentField.To].RawIn(body)[2..], authorization.To);
 
     /// <summary>
     /// The nonce, as 32 bytes: <see cref="HexForm.Malformed"/> when no reference can read them from it (not a string,

@@ -7,7 +7,10 @@ namespace Facilitator.Fast.Evm;
 /// <remarks>Ordered from best to worst, so the form of several fields is the greatest of theirs.</remarks>
 internal enum HexForm : byte
 {
-    /// <summary>As viem reads it: a lower-case <c>0x</c>, and for <c>from</c>/<c>to</c> lower case or the EIP-55 checksum.</summary>
+    /// <summary>
+    /// With the lower-case <c>0x</c> viem reads. (The case of <c>from</c>/<c>to</c>, which viem also checks, is looked at
+    /// apart: only once the signature has not failed, so refusing a bad one costs no checksum.)
+    /// </summary>
     Canonical = 0,
 
     /// <summary>
