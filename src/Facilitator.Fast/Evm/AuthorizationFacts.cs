@@ -11,8 +11,10 @@ public struct AuthorizationFacts
     public bool Decoded;
 
     /// <summary>
-    /// A 65-byte ECDSA signature over the EIP-712 digest recovered to <c>from</c>: only the holder of the payer's key can
-    /// have made this authorization.
+    /// A 65-byte ECDSA signature over the EIP-712 digest recovered to <c>from</c>, and every hex field is written as the
+    /// official verifier reads it: only the holder of the payer's key can have made this authorization, and the copy is
+    /// not one that upstreams judge differently (<see cref="UnjudgedCause.NonCanonicalHex"/>), which must not act for the
+    /// payer in the settlement ledger.
     /// </summary>
     public bool SignatureVerified;
 

@@ -28,6 +28,41 @@ internal static class Eip55
         return true;
     }
 
+    /// <summary>
+    /// Whether viem's strict <c>isAddress</c> (which the official verifier applies to <c>from</c> and <c>to</c>) takes
+    /// these 40 digits of <paramref name="address"/>: no upper-case letter, or exactly the EIP-55 checksum. Unlike
+    /// EIP-55 itself, viem refuses all upper case. No allocation; Keccak-256 runs only for mixed case.
+    /// </summary>
+    public static bool IsAcceptedCase(ReadOnlySpan<byte> digits, in EvmAddress address)
+    {
+        if (!digits.ContainsAnyInRange((byte)'A', (byte)'F'))
+        {
+            return true;
+        }
+
+        Span<byte> lower = stackalloc byte[2 * EvmAddress.Size];
+        ReadOnlySpan<byte> bytes = address;
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            lower[2 * i] = "0123456789abcdef"u8[bytes[i] >> 4];
+            lower[(2 * i) + 1] = "0123456789abcdef"u8[bytes[i] & 0x0F];
+        }
+
+        Span<byte> hash = stackalloc byte[32];
+        Keccak256.Hash(lower, hash);
+        for (var i = 0; i < lower.Length; i++)
+        {
+            var nibble = i % 2 == 0 ? hash[i / 2] >> 4 : hash[i / 2] & 0x0F;
+            var expected = lower[i] >= 'a' && nibble >= 8 ? (byte)(lower[i] - 32) : lower[i];
+            if (digits[i] != expected)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>The checksummed <c>0x</c> form of <paramref name="address"/>.</summary>
     public static string Format(in EvmAddress address)
     {

@@ -17,6 +17,10 @@ namespace Facilitator.Fast.Evm;
 /// <para>A signature is judged only when it is 65 bytes with <c>v</c> of 27/28/0/1 and a low <c>s</c>: longer ones
 /// are smart-wallet signatures (ERC-1271/6492), 64-byte ones ERC-2098, and x402-rs repairs high <c>s</c> and EIP-155
 /// <c>v</c>; a <c>v</c> no reference accepts is rejected.</para>
+/// <para>Hex is judged as the references read it (<see cref="HexForm"/>): a nonce or signature no reference can decode
+/// refuses the payment at the signature check, where the official verifier fails it; text only viem refuses (a
+/// <c>0X</c> or missing prefix, upper case or a wrong checksum in <c>from</c>/<c>to</c>) is forwarded unjudged unless the
+/// signature fails (every reference refuses that), and never leaves the signature marked verified.</para>
 /// </remarks>
 public sealed class ExactEvmVerifier
 {
@@ -123,6 +127,21 @@ public sealed class ExactEvmVerifier
 
     private LocalVerdict VerifyAuthorization(ReadOnlySpan<byte> body, in PaymentRequestView view, ulong chainId, ref AuthorizationFacts facts)
     {
+        // What no facilitator can decode refuses the payment whatever else it holds: the official verifier fails it at
+        // the signature check (the first after the domain and network ones), the others refuse to deserialize it.
+        var signatureSlice = view[PaymentField.Signature];
+        var nonceForm = ReadNonce(body, view[PaymentField.Nonce], out var nonce);
+        var signatureForm = SignatureForm(body, signatureSlice, out var signatureLength);
+        if (nonceForm == HexForm.Malformed)
+        {
+            return LocalVerdict.Invalid(LocalCheck.MalformedNonce);
+        }
+
+        if (signatureForm == HexForm.Malformed)
+        {
+            return LocalVerdict.Invalid(LocalCheck.Signature);
+        }
+
         Span<byte> name = stackalloc byte[128];
         Span<byte> version = stackalloc byte[32];
         if (!view[PaymentField.RequirementsExtraName].TryCopyUnescaped(body, name, out var nameLength) || nameLength == 0
@@ -132,20 +151,40 @@ public sealed class ExactEvmVerifier
         }
 
         TransferAuthorization authorization = default;
-        if (!TryDecode(body, view, ref authorization, out var payTo, out var asset, out var required))
+        var addressForm = TryDecode(body, view, ref authorization, out var payTo, out var asset, out var required);
+        if (addressForm >= HexForm.Unread || nonceForm >= HexForm.Unread)
         {
             return LocalVerdict.Unjudged(UnjudgedCause.MalformedAuthorization);
         }
 
+        authorization.Nonce = nonce;
+        var prefixesCanonical = addressForm == HexForm.Canonical && nonceForm == HexForm.Canonical && signatureForm != HexForm.NonCanonical;
         facts.ChainId = chainId;
         facts.Asset = asset;
         facts.Authorization = authorization;
         facts.PayTo = payTo;
         facts.Required = required;
-        var signatureUnjudged = CheckSignature(body, view, chainId, name[..nameLength], version[..versionLength], authorization, asset, ref facts, out var signatureInvalid);
+        var signatureUnjudged = UnjudgedCause.SignatureNotEcdsa;
+        var signatureInvalid = false;
+        if (signatureForm != HexForm.Unread)
+        {
+            signatureUnjudged = CheckSignature(
+                signatureSlice.RawIn(body), signatureLength, chainId, name[..nameLength], version[..versionLength],
+                authorization, asset, ref facts, out signatureInvalid);
+        }
+
         if (signatureInvalid)
         {
             return LocalVerdict.Invalid(LocalCheck.Signature);
+        }
+
+        // The case of from/to is looked at only now, so refusing a bad signature costs no checksum.
+        if (!prefixesCanonical || !CaseAccepted(body, view, authorization))
+        {
+            // Text viem refuses and other references read: they disagree, whatever the checks below would say. Nor may
+            // such a copy act for the payer in the settlement ledger, though its signature recovers.
+            facts.SignatureVerified = false;
+            return LocalVerdict.Unjudged(UnjudgedCause.NonCanonicalHex);
         }
 
         if (!authorization.To.Equals(payTo))
@@ -200,7 +239,8 @@ public sealed class ExactEvmVerifier
                 : EvmNetworks.TryGetV1ChainId(network[..networkLength], out chainId))
             || !view[PaymentField.RequirementsExtraName].TryCopyUnescaped(body, name, out var nameLength)
             || !view[PaymentField.RequirementsExtraVersion].TryCopyUnescaped(body, version, out var versionLength)
-            || !TryDecode(body, view, ref authorization, out _, out var asset, out _))
+            || TryDecode(body, view, ref authorization, out _, out var asset, out _) >= HexForm.Unread
+            || ReadNonce(body, view[PaymentField.Nonce], out authorization.Nonce) >= HexForm.Unread)
         {
             return false;
         }
@@ -213,10 +253,13 @@ public sealed class ExactEvmVerifier
         return true;
     }
 
-    /// <summary>Judges the signature; returns why it cannot be judged, or sets <paramref name="invalid"/>.</summary>
+    /// <summary>
+    /// Judges the signature (<paramref name="text"/>, hex of <paramref name="length"/> bytes); returns why it cannot be
+    /// judged, or sets <paramref name="invalid"/>.
+    /// </summary>
     private UnjudgedCause CheckSignature(
-        ReadOnlySpan<byte> body,
-        in PaymentRequestView view,
+        ReadOnlySpan<byte> text,
+        int length,
         ulong chainId,
         ReadOnlySpan<byte> name,
         ReadOnlySpan<byte> version,
@@ -226,21 +269,6 @@ public sealed class ExactEvmVerifier
         out bool invalid)
     {
         invalid = false;
-        var slice = view[PaymentField.Signature];
-        if (!slice.IsString || slice.IsEscaped)
-        {
-            return UnjudgedCause.SignatureNotEcdsa;
-        }
-
-        var text = slice.RawIn(body);
-        var length = HexBytes.DecodedLength(text, requirePrefix: false);
-        if (length < 0)
-        {
-            // Not hex at all: no reference can read it.
-            invalid = true;
-            return UnjudgedCause.None;
-        }
-
         if (length != Secp256k1.SignatureSize)
         {
             facts.Decoded = DigestSignature(text, length, ref facts.SignatureDigest);
@@ -299,7 +327,11 @@ public sealed class ExactEvmVerifier
         }
     }
 
-    private static bool TryDecode(
+    /// <summary>
+    /// Decodes the authorization's addresses and numbers and the requirements'; the result is the worst form among the
+    /// addresses (<see cref="HexForm.Unread"/> when a field could not be read at all). The nonce is read apart.
+    /// </summary>
+    private static HexForm TryDecode(
         ReadOnlySpan<byte> body,
         in PaymentRequestView view,
         ref TransferAuthorization authorization,
@@ -307,26 +339,104 @@ public sealed class ExactEvmVerifier
         out EvmAddress asset,
         out UInt256 required)
     {
-        payTo = default;
-        asset = default;
         required = default;
         var amount = view.Version == 2 ? view[PaymentField.RequirementsAmount] : view[PaymentField.RequirementsMaxAmountRequired];
-        return Address(body, view[PaymentField.From], out authorization.From)
-            && Address(body, view[PaymentField.To], out authorization.To)
-            && Address(body, view[PaymentField.RequirementsPayTo], out payTo)
-            && Address(body, view[PaymentField.RequirementsAsset], out asset)
+        var form = Max(
+            Max(Address(body, view[PaymentField.From], out authorization.From), Address(body, view[PaymentField.To], out authorization.To)),
+            Max(Address(body, view[PaymentField.RequirementsPayTo], out payTo), Address(body, view[PaymentField.RequirementsAsset], out asset)));
+        return form < HexForm.Unread
             && Decimal(body, view[PaymentField.Value], out authorization.Value)
             && Decimal(body, view[PaymentField.ValidAfter], out authorization.ValidAfter)
             && Decimal(body, view[PaymentField.ValidBefore], out authorization.ValidBefore)
             && Decimal(body, amount, out required)
-            && view[PaymentField.Nonce] is { IsString: true, IsEscaped: false } nonce
-            && Bytes32.TryParse(nonce.RawIn(body), out authorization.Nonce);
+            ? form
+            : HexForm.Unread;
     }
 
-    private static bool Address(ReadOnlySpan<byte> body, Utf8Slice slice, out EvmAddress address)
+    private static HexForm Max(HexForm left, HexForm right) => left > right ? left : right;
+
+    /// <summary>
+    /// An address as viem's <c>getAddress</c> reads it (the official verifier's for <c>payTo</c> and <c>asset</c>): any
+    /// case, but only a lower-case <c>0x</c>. Others also read <c>0X</c> and bare digits.
+    /// </summary>
+    private static HexForm Address(ReadOnlySpan<byte> body, Utf8Slice slice, out EvmAddress address)
     {
         address = default;
-        return slice is { IsString: true, IsEscaped: false } && EvmAddress.TryParse(slice.RawIn(body), out address);
+        if (slice is not { IsString: true, IsEscaped: false } || !HexBytes.TryDecodeExact(slice.RawIn(body), address, requirePrefix: false))
+        {
+            return HexForm.Unread;
+        }
+
+        return HexBytes.PrefixOf(slice.RawIn(body)) == HexPrefix.Lower ? HexForm.Canonical : HexForm.NonCanonical;
+    }
+
+    /// <summary>
+    /// Whether viem's strict <c>isAddress</c> takes the case of <c>from</c> and <c>to</c> (the official verifier applies
+    /// it when it hashes the typed data): lower case or exactly the EIP-55 checksum. Both carry a lower-case <c>0x</c>.
+    /// </summary>
+    private static bool CaseAccepted(ReadOnlySpan<byte> body, in PaymentRequestView view, in TransferAuthorization authorization) =>
+        Eip55.IsAcceptedCase(view[PaymentField.From].RawIn(body)[2..], authorization.From)
+        && Eip55.IsAcceptedCase(view[PaymentField.To].RawIn(body)[2..], authorization.To);
+
+    /// <summary>
+    /// The nonce, as 32 bytes: <see cref="HexForm.Malformed"/> when no reference can read them from it (not a string,
+    /// not hex, another length); an escaped string is read only to tell that.
+    /// </summary>
+    private static HexForm ReadNonce(ReadOnlySpan<byte> body, Utf8Slice slice, out Bytes32 nonce)
+    {
+        nonce = default;
+        if (!slice.IsString)
+        {
+            return HexForm.Malformed;
+        }
+
+        if (slice.IsEscaped)
+        {
+            // Longer than 0x and 64 digits once unescaped, or not unescapable, it is nothing any reference reads. (The
+            // buffer is as large as the slice unescapes into at all: the reader copies through one of the escaped size.)
+            Span<byte> text = stackalloc byte[512];
+            return slice.TryCopyUnescaped(body, text, out var length) && NonceForm(text[..length], out _) != HexForm.Malformed
+                ? HexForm.Unread
+                : HexForm.Malformed;
+        }
+
+        return NonceForm(slice.RawIn(body), out nonce);
+    }
+
+    /// <summary>viem reads <c>0x</c> and 64 digits of either case; x402-rs (alloy) also bare digits; nobody anything else.</summary>
+    private static HexForm NonceForm(ReadOnlySpan<byte> text, out Bytes32 nonce)
+    {
+        nonce = default;
+        if (!HexBytes.TryDecodeExact(text, nonce, requirePrefix: false))
+        {
+            return HexForm.Malformed;
+        }
+
+        return HexBytes.PrefixOf(text) == HexPrefix.Lower ? HexForm.Canonical : HexForm.NonCanonical;
+    }
+
+    /// <summary>
+    /// The signature's form and decoded <paramref name="length"/>: <see cref="HexForm.Malformed"/> when it is not a string
+    /// (the official verifier throws, x402-rs refuses the body) or not hex of whole bytes; viem reads only <c>0x</c>.
+    /// </summary>
+    private static HexForm SignatureForm(ReadOnlySpan<byte> body, Utf8Slice slice, out int length)
+    {
+        length = -1;
+        if (!slice.IsString)
+        {
+            return HexForm.Malformed;
+        }
+
+        if (slice.IsEscaped)
+        {
+            return HexForm.Unread;
+        }
+
+        var text = slice.RawIn(body);
+        length = HexBytes.DecodedLength(text, requirePrefix: false);
+        return length < 0 ? HexForm.Malformed
+            : HexBytes.PrefixOf(text) == HexPrefix.Lower ? HexForm.Canonical
+            : HexForm.NonCanonical;
     }
 
     private static bool Decimal(ReadOnlySpan<byte> body, Utf8Slice slice, out UInt256 value)

@@ -15,6 +15,12 @@ public enum LocalCheck : byte
     ValidBefore,
     ValidAfter,
     Value,
+
+    /// <summary>
+    /// <c>authorization.nonce</c> is not 32 bytes of hex (not a string, not hex, another length): no facilitator can
+    /// decode it, and the official one answers its signature reason.
+    /// </summary>
+    MalformedNonce,
 }
 
 /// <summary>Why a payment was forwarded without a local verdict: judging it needs a chain, or the references disagree.</summary>
@@ -54,4 +60,11 @@ public enum UnjudgedCause : byte
     /// little later with its own clock, may judge it either way.
     /// </summary>
     NearValidityBoundary,
+
+    /// <summary>
+    /// <c>from</c>, <c>to</c>, the nonce or the signature written in a form the official verifier (viem) refuses and
+    /// others read — a <c>0X</c> or no prefix, upper-case hex, a wrong EIP-55 checksum — or <c>payTo</c>/<c>asset</c>
+    /// with a prefix other than <c>0x</c>: the references disagree. Never verified for the settlement ledger either.
+    /// </summary>
+    NonCanonicalHex,
 }

@@ -3,8 +3,8 @@ namespace Facilitator.Fast.Evm;
 /// <summary>Counts of local verdicts and, in shadow mode, of how they compared with the upstreams' answers. Interlocked.</summary>
 public sealed class LocalVerificationStatistics
 {
-    private readonly long[] _invalidByCheck = new long[(int)LocalCheck.Value + 1];
-    private readonly long[] _unjudgedByCause = new long[(int)UnjudgedCause.NearValidityBoundary + 1];
+    private readonly long[] _invalidByCheck = new long[(int)LocalCheck.MalformedNonce + 1];
+    private readonly long[] _unjudgedByCause = new long[(int)UnjudgedCause.NonCanonicalHex + 1];
     private long _valid;
     private long _agreements;
     private long _localStricter;

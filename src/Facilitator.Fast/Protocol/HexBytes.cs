@@ -26,6 +26,13 @@ public static class HexBytes
             ? digits.Length / 2
             : -1;
 
+    /// <summary>Which prefix <paramref name="text"/> carries (a decoder's business: some read only <c>0x</c>).</summary>
+    public static HexPrefix PrefixOf(ReadOnlySpan<byte> text) =>
+        text.Length < 2 || text[0] != '0' ? HexPrefix.None
+        : text[1] == 'x' ? HexPrefix.Lower
+        : text[1] == 'X' ? HexPrefix.Upper
+        : HexPrefix.None;
+
     private static readonly SearchValues<byte> HexDigits = SearchValues.Create("0123456789abcdefABCDEF"u8);
 
     private static bool TryStripPrefix(ReadOnlySpan<byte> text, bool requirePrefix, out ReadOnlySpan<byte> digits)

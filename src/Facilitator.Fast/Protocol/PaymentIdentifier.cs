@@ -33,7 +33,8 @@ public static class PaymentIdentifier
             return PaymentIdentifierError.None;
         }
 
-        var reader = new Utf8JsonReader(paymentPayload, new JsonReaderOptions { MaxDepth = 64 });
+        // As deep as the request reader reads, so a body it accepted is never one whose identifier goes unread.
+        var reader = new Utf8JsonReader(paymentPayload, new JsonReaderOptions { MaxDepth = PaymentRequestReader.MaxDepth });
         try
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)

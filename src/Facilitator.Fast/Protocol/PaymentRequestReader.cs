@@ -10,11 +10,24 @@ namespace Facilitator.Fast.Protocol;
 /// The reader validates the whole body as UTF-8 JSON (so malformed input never reaches an upstream), captures the
 /// fields of <see cref="PaymentField"/> as slices, rejects a repeated key anywhere along those fields' paths (two
 /// parsers of the same bytes must not see two different payments), and skips everything else; unknown fields are
-/// still forwarded because the gateway forwards the original bytes.
+/// still forwarded because the gateway forwards the original bytes. A UTF-8 byte-order mark before the JSON is skipped
+/// (RFC 8259 §8.1 lets a parser ignore it); slices and ranges stay offsets into the body as received.
 /// </remarks>
 public static class PaymentRequestReader
 {
-    private const int MaxDepth = 64;
+    /// <summary>
+    /// The deepest nesting a body may have anywhere, fields the gateway does not read included: 127, the deepest that
+    /// serde_json (x402-rs) reads, so every body the gateway passes on is one each reference facilitator can parse.
+    /// </summary>
+    /// <remarks>
+    /// The bound does not protect the gateway's own reading: <see cref="Utf8JsonReader"/> is iterative and keeps one bit
+    /// per level (no allocation up to 64 levels), and the body's size is bounded before it is read. It protects the
+    /// upstreams and the gateway's view of them: past it parsers fail (serde_json refuses, recursive parsers such as
+    /// Python's overflow into a 5xx that would count against an upstream's health), so such a body is refused here.
+    /// </remarks>
+    internal const int MaxDepth = 127;
+
+    private static ReadOnlySpan<byte> ByteOrderMark => [0xEF, 0xBB, 0xBF];
 
     /// <summary>The objects along the paths of the captured fields.</summary>
     private enum Scope : byte
@@ -64,7 +77,8 @@ public static class PaymentRequestReader
     private static PaymentRequestError Read(ReadOnlySpan<byte> body, out PaymentRequestView view)
     {
         view = default;
-        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = MaxDepth });
+        var origin = body.StartsWith(ByteOrderMark) ? ByteOrderMark.Length : 0;
+        var reader = new Utf8JsonReader(body[origin..], new JsonReaderOptions { MaxDepth = MaxDepth });
         if (!reader.Read())
         {
             return PaymentRequestError.MalformedJson;
@@ -77,7 +91,7 @@ public static class PaymentRequestReader
             return PaymentRequestError.NotAnObject;
         }
 
-        var state = new ReadState();
+        var state = new ReadState { Origin = origin };
         int? version = null;
         bool versionInvalid = false, hasPayload = false, hasRequirements = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -86,7 +100,7 @@ public static class PaymentRequestReader
             {
                 state.Duplicate |= version is not null || versionInvalid;
                 reader.Read();
-                if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var v))
+                if (TryReadVersion(ref reader, out var v))
                 {
                     version = v;
                 }
@@ -114,15 +128,16 @@ public static class PaymentRequestReader
             if (reader.TokenType == JsonTokenType.StartObject)
             {
                 seen = true;
-                var start = (int)reader.TokenStartIndex;
+                var start = origin + (int)reader.TokenStartIndex;
                 ReadObject(ref reader, ref state, scope);
+                var length = origin + (int)reader.BytesConsumed - start;
                 if (scope == Scope.Payload)
                 {
-                    state.View.PaymentPayloadRange = (start, (int)reader.BytesConsumed - start);
+                    state.View.PaymentPayloadRange = (start, length);
                 }
                 else
                 {
-                    state.View.RequirementsRange = (start, (int)reader.BytesConsumed - start);
+                    state.View.RequirementsRange = (start, length);
                 }
             }
             else
@@ -178,7 +193,7 @@ public static class PaymentRequestReader
             {
                 state.Duplicate |= state.PayloadVersion is not null || state.PayloadVersionInvalid;
                 reader.Read();
-                if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var payloadVersion))
+                if (TryReadVersion(ref reader, out var payloadVersion))
                 {
                     state.PayloadVersion = payloadVersion;
                 }
@@ -198,7 +213,7 @@ public static class PaymentRequestReader
                 var bit = 1u << (int)captured;
                 state.Duplicate |= (state.SeenFields & bit) != 0;
                 state.SeenFields |= bit;
-                state.View.Set(captured, Utf8Slice.Of(ref reader));
+                state.View.Set(captured, Utf8Slice.Of(ref reader, state.Origin));
                 reader.Skip();
                 continue;
             }
@@ -267,6 +282,23 @@ public static class PaymentRequestReader
         return (null, Scope.Root);
     }
 
+    /// <summary>
+    /// Reads a version as the number JSON writes: <c>1</c>, <c>1.0</c> and <c>1e0</c> are one number, as JavaScript's
+    /// <c>JSON.parse</c> (the official facilitators') reads them; false for anything but a whole number.
+    /// </summary>
+    private static bool TryReadVersion(ref Utf8JsonReader reader, out int version)
+    {
+        version = 0;
+        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetDouble(out var number)
+            || number != Math.Floor(number) || number is < int.MinValue or > int.MaxValue)
+        {
+            return false;
+        }
+
+        version = (int)number;
+        return true;
+    }
+
     /// <summary>Throws <see cref="JsonException"/> when anything but whitespace follows the top-level value.</summary>
     private static void EnsureEnd(ref Utf8JsonReader reader)
     {
@@ -278,6 +310,8 @@ public static class PaymentRequestReader
 
     private struct ReadState
     {
+        /// <summary>Where the JSON begins in the body: after a byte-order mark, if any.</summary>
+        public int Origin;
         public PaymentRequestView View;
         public int? PayloadVersion;
         public bool PayloadVersionInvalid;

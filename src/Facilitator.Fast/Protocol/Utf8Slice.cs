@@ -138,9 +138,10 @@ public readonly record struct Utf8Slice(int Start, int Length, bool IsEscaped, S
         return reader;
     }
 
-    internal static Utf8Slice Of(ref Utf8JsonReader reader) => reader.TokenType switch
+    /// <summary>The slice of the reader's current value; <paramref name="origin"/> is where the reader's bytes begin in the source.</summary>
+    internal static Utf8Slice Of(ref Utf8JsonReader reader, int origin = 0) => reader.TokenType switch
     {
-        JsonTokenType.String => new((int)reader.TokenStartIndex + 1, reader.ValueSpan.Length, reader.ValueIsEscaped),
+        JsonTokenType.String => new(origin + (int)reader.TokenStartIndex + 1, reader.ValueSpan.Length, reader.ValueIsEscaped),
         JsonTokenType.Null => Null,
         _ => Other,
     };

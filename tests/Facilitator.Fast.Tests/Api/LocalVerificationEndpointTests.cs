@@ -39,6 +39,59 @@ public sealed class LocalVerificationEndpointTests
     }
 
     [Theory]
+    [InlineData(1, "\"0xzz", "invalid_exact_evm_payload_signature")]
+    [InlineData(2, "\"0xzz", "invalid_exact_evm_signature")]
+    [InlineData(2, "\"0x", "invalid_exact_evm_signature")]
+    public async Task Verify_EnforceAndNonceNoFacilitatorCanRead_AnsweredLocallyWithoutUpstreamCall(int version, string nonceStart, string reason)
+    {
+        // "0xzz…" is not hex; "0x" followed by the 64 digits with two cut off is 31 bytes.
+        await using var upstream = await FakeFacilitator.StartAsync();
+        var settings = GatewayHost.Upstreams(("only", upstream.Url));
+        settings["LocalVerification:Mode"] = "enforce";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        var body = PaymentSigner.ValidNow(version, seed: 7);
+        var at = body.IndexOf("\"nonce\":\"0x", StringComparison.Ordinal) + "\"nonce\":".Length;
+        var malformed = body[..at] + nonceStart + body[(at + 5)..];
+
+        using var response = await gateway.PostAsync("/verify", malformed);
+
+        var json = Json(await response.Content.ReadAsStringAsync());
+        Assert.False(json.GetProperty("isValid").GetBoolean(), json.ToString());
+        Assert.Equal(reason, json.GetProperty("invalidReason").GetString());
+        Assert.Equal("authorization.nonce is not 32 bytes of hex.", json.GetProperty("invalidMessage").GetString());
+        Assert.Equal("invalid", Header(response, "X-Facilitator-Local-Verdict"));
+        Assert.Empty(upstream.Received);
+    }
+
+    [Theory]
+    [InlineData(1, "version-decimal")]
+    [InlineData(2, "version-exponent")]
+    [InlineData(2, "byte-order-mark")]
+    [InlineData(2, "nested-100-deep")]
+    public async Task Verify_EnforceAndBodyEdgeOfAValidPayment_JudgedValidAndForwardedAsReceived(int version, string edge)
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+        var settings = GatewayHost.Upstreams(("only", upstream.Url));
+        settings["LocalVerification:Mode"] = "enforce";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        var text = PaymentSigner.ValidNow(version, seed: 7);
+        var versionField = $"{{\"x402Version\":{version},";
+        byte[] body = edge switch
+        {
+            "version-decimal" => System.Text.Encoding.UTF8.GetBytes(text.Replace(versionField, $"{{\"x402Version\":{version}.0,", StringComparison.Ordinal)),
+            "version-exponent" => System.Text.Encoding.UTF8.GetBytes(text.Replace(versionField, $"{{\"x402Version\":{version}e0,", StringComparison.Ordinal)),
+            "byte-order-mark" => [0xEF, 0xBB, 0xBF, .. System.Text.Encoding.UTF8.GetBytes(text)],
+            _ => System.Text.Encoding.UTF8.GetBytes("{\"memo\":" + new string('[', 100) + new string(']', 100) + "," + text[1..]),
+        };
+
+        using var response = await gateway.PostAsync("/verify", body);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("valid", Header(response, "X-Facilitator-Local-Verdict"));
+        Assert.Equal(body, Assert.Single(upstream.Received).Body);
+    }
+
+    [Theory]
     [InlineData(1, "base-sepolia")]
     [InlineData(2, "eip155:84532")]
     public async Task Settle_EnforceAndExpired_AnsweredLocallyInSettleShape(int version, string network)

@@ -34,10 +34,17 @@ public sealed class ExactEvmVerifierVectorTests
 
         var expected = ExpectedVerdict(vector);
         Assert.Equal(expected, verdict);
+        if (verdict.Kind == LocalVerdictKind.Valid)
+        {
+            // Never accept what the official facilitator refuses.
+            Assert.Equal("valid", vector.Official ?? vector.Local);
+        }
+
         if (verdict.Kind == LocalVerdictKind.Invalid)
         {
-            // Never reject what the official facilitator accepts.
-            Assert.Equal("invalid", vector.Official ?? vector.Local);
+            // Never reject what the official facilitator accepts: it refused, or failed on, the same payment.
+            Assert.Equal("invalid", vector.Local);
+            Assert.NotEqual("valid", vector.Official);
             var official = vector.Version == 2 ? vector.Reason : vector.LegacyReason;
             if (official is not null)
             {
@@ -75,10 +82,36 @@ public sealed class ExactEvmVerifierVectorTests
     }
 
     [Theory]
+    [MemberData(nameof(Names))]
+    public void Verify_Vector_SignatureVerifiedOnlyWhenEveryFieldIsCanonical(string name)
+    {
+        var vector = PaymentVectors.All.Single(c => c.Name == name);
+        var verifier = Verifier(vector.Now);
+        PaymentRequestReader.TryRead(vector.Body, out var view);
+
+        var verdict = verifier.Verify(vector.Body, view, out var facts);
+
+        // The settlement ledger lets only a verified signature hold the payer's nonce: a copy the upstreams judge
+        // differently (unjudged for its hex) must not, even though its signature recovers.
+        if (verdict.Cause == UnjudgedCause.NonCanonicalHex)
+        {
+            Assert.False(facts.SignatureVerified);
+            Assert.True(facts.Decoded);
+        }
+
+        if (verdict.Kind == LocalVerdictKind.Valid)
+        {
+            Assert.True(facts.SignatureVerified);
+        }
+    }
+
+    [Theory]
     [InlineData("valid", 2, LocalVerdictKind.Valid)]
     [InlineData("valid", 1, LocalVerdictKind.Valid)]
     [InlineData("wrong-key", 1, LocalVerdictKind.Invalid)]
     [InlineData("recipient-mismatch", 2, LocalVerdictKind.Invalid)]
+    [InlineData("from-wrong-checksum", 2, LocalVerdictKind.Unjudged)]
+    [InlineData("nonce-non-hex", 2, LocalVerdictKind.Invalid)]
     public void Verify_JudgedPayment_AllocatesNothing(string kind, int version, LocalVerdictKind expected)
     {
         var vector = PaymentVectors.All.First(c => c.Kind == kind && c.Version == version);
@@ -89,6 +122,55 @@ public sealed class ExactEvmVerifierVectorTests
         Allocations.AssertNone(() => verifier.Verify(vector.Body, view));
     }
 
+    /// <summary>
+    /// Body edges the official verifier reads through <c>JSON.parse</c> as the same payment: a version written <c>2.0</c>
+    /// or <c>2e0</c> (in the request and its payload), a UTF-8 byte-order mark, nesting past 64 levels in a field the
+    /// gateway does not read. Every valid vector keeps its verdict.
+    /// </summary>
+    [Theory]
+    [InlineData("version-decimal")]
+    [InlineData("version-exponent")]
+    [InlineData("byte-order-mark")]
+    [InlineData("deep-unread-field")]
+    public void Verify_ValidVectorWithBodyEdge_StillValid(string edge)
+    {
+        var deep = new string('[', 100) + new string(']', 100);
+        foreach (var vector in PaymentVectors.All.Where(static c => c.Kind == "valid"))
+        {
+            var text = Encoding.UTF8.GetString(vector.Body);
+            var version = $"\"x402Version\":{vector.Version},";
+            byte[] body = edge switch
+            {
+                "version-decimal" => Encoding.UTF8.GetBytes(text.Replace(version, $"\"x402Version\":{vector.Version}.0,", StringComparison.Ordinal)),
+                "version-exponent" => Encoding.UTF8.GetBytes(text.Replace(version, $"\"x402Version\":{vector.Version}e0,", StringComparison.Ordinal)),
+                "byte-order-mark" => [0xEF, 0xBB, 0xBF, .. vector.Body],
+                _ => Encoding.UTF8.GetBytes(text.Replace("\"paymentPayload\":{", "\"paymentPayload\":{\"memo\":" + deep + ",", StringComparison.Ordinal)),
+            };
+            Assert.NotEqual(vector.Body, body);
+
+            Assert.Equal(PaymentRequestError.None, PaymentRequestReader.TryRead(body, out var view));
+            Assert.Equal(vector.Version, view.Version);
+            Assert.Equal(LocalVerdict.Valid, Verifier(vector.Now).Verify(body, view));
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ReadAndVerify_ValidVector_AllocatesNothing(bool byteOrderMark)
+    {
+        // The whole local check of a request: one pass of the reader, then the verdict (a byte-order mark costs nothing).
+        var vector = PaymentVectors.All.First(c => c.Kind == "valid" && c.Version == 2);
+        byte[] body = byteOrderMark ? [0xEF, 0xBB, 0xBF, .. vector.Body] : vector.Body;
+        var verifier = Verifier(vector.Now);
+
+        Allocations.AssertNone(() =>
+        {
+            PaymentRequestReader.TryRead(body, out var view);
+            verifier.Verify(body, view);
+        });
+    }
+
     /// <summary>The verdict the enforcement rule gives each kind of vector.</summary>
     private static LocalVerdict ExpectedVerdict(PaymentVectors.Case vector)
     {
@@ -97,12 +179,26 @@ public sealed class ExactEvmVerifierVectorTests
         {
             "valid" or "spec-example" or "valid-v-0-1" or "valid-lowercase-addresses" or "valid-valid-after-equals-now"
                 or "valid-valid-before-now-plus-6" or "signature-uppercase-hex"
-                // Decoders differ on these prefixes; the payment is valid for those that read it.
-                or "signature-0X-prefix" or "signature-without-0x-prefix" => LocalVerdict.Valid,
+                // Hex the official verifier reads too: any case in a nonce, payTo and asset.
+                or "nonce-uppercase-hex" or "pay-to-uppercase-hex" or "pay-to-wrong-checksum" or "asset-uppercase-hex"
+                or "asset-wrong-checksum" => LocalVerdict.Valid,
+
+            // Hex the official verifier refuses and others read (0X, no 0x, upper case or a wrong checksum in from/to): the
+            // references disagree, so the upstream decides.
+            "signature-0X-prefix" or "signature-without-0x-prefix" or "from-0X-prefix" or "from-uppercase-hex"
+                or "from-wrong-checksum" or "from-without-0x-prefix" or "to-0X-prefix" or "to-uppercase-hex"
+                or "to-wrong-checksum" or "nonce-0X-prefix" or "nonce-without-0x-prefix" or "pay-to-0X-prefix"
+                or "asset-0X-prefix" => LocalVerdict.Unjudged(UnjudgedCause.NonCanonicalHex),
             "valid-hex-authorization-numbers" => LocalVerdict.Unjudged(UnjudgedCause.MalformedAuthorization),
             "wrong-key" or "flipped-r-byte" or "edited-nonce-after-signing" or "edited-value-after-signing"
                 or "signed-for-other-chain" or "signed-for-other-asset" or "signed-with-other-domain-name"
-                or "signed-with-other-domain-version" or "signature-non-hex" or "signature-zero-r-s" => LocalVerdict.Invalid(LocalCheck.Signature),
+                or "signed-with-other-domain-version" or "signature-non-hex" or "signature-zero-r-s"
+
+                // Refused by every reference whatever the text: a signature that does not recover, or none at all.
+                or "from-uppercase-hex-wrong-key" or "signature-missing" or "signature-null"
+                or "signature-number" => LocalVerdict.Invalid(LocalCheck.Signature),
+            "nonce-non-hex" or "nonce-31-bytes" or "nonce-33-bytes" or "nonce-odd-length" or "nonce-empty" or "nonce-number"
+                or "nonce-null" or "nonce-missing" => LocalVerdict.Invalid(LocalCheck.MalformedNonce),
             "flipped-s-byte" => HasHighS(vector) ? LocalVerdict.Unjudged(UnjudgedCause.SignatureNotCanonical) : LocalVerdict.Invalid(LocalCheck.Signature),
             "high-s" => LocalVerdict.Unjudged(UnjudgedCause.SignatureNotCanonical),
             "signature-bad-v" => SignatureV(vector) >= 35 ? LocalVerdict.Unjudged(UnjudgedCause.SignatureNotCanonical) : LocalVerdict.Invalid(LocalCheck.Signature),

@@ -36,6 +36,17 @@ public sealed class PaymentIdentifierTests
         Assert.Equal(PaymentIdentifierError.Malformed, Read(payload, out _));
 
     [Fact]
+    public void TryRead_NestedBeyond64BeforeTheExtension_StillRead()
+    {
+        // As deep as the request reader accepts: a body it took never has its identifier skipped unread.
+        var deep = new string('[', 100) + new string(']', 100);
+        var error = Read("{\"memo\":" + deep + ",\"extensions\":{\"payment-identifier\":{\"info\":{\"id\":\"pay_0123456789abcdef\"}}}}", out var id);
+
+        Assert.Equal(PaymentIdentifierError.None, error);
+        Assert.Equal("pay_0123456789abcdef", id);
+    }
+
+    [Fact]
     public void TryRead_RequiredWithoutId_Missing() =>
         Assert.Equal(PaymentIdentifierError.Missing, Read("""{"extensions":{"payment-identifier":{"info":{"required":true}}}}""", out _));
 

@@ -388,6 +388,47 @@ public sealed partial class SettlementAttackTests
         Assert.False(attack.IsCompleted);
     }
 
+    /// <summary>
+    /// Whoever saw a victim's X-PAYMENT sends the very same authorization first, its payer's address in upper case (or
+    /// its signature without <c>0x</c>): text the official verifier refuses and others read, so it is forwarded
+    /// unjudged. Its signature recovers, but it must not hold the payer's nonce: while its upstream call hangs, the
+    /// victim's own settle is not made to wait for it, nor answered with its outcome.
+    /// </summary>
+    [Theory]
+    [InlineData("payer-upper-case")]
+    [InlineData("signature-without-0x")]
+    public async Task Settle_SameAuthorizationInHexTheOfficialVerifierRefusesHangingUpstream_VictimSettlesAtOnce(string form)
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+        var victimPayer = PaymentSigner.CreatePayer(916);
+        var victim = PaymentSigner.Request(victimPayer, 2, Now - 600, Now + 1200, "10000", "10000", nonceSeed: 16);
+        var copy = form == "payer-upper-case"
+            ? victim.Replace(victimPayer.Address, "0x" + victimPayer.Address[2..].ToUpperInvariant(), StringComparison.Ordinal)
+            : SignatureField().Replace(victim, m => "\"signature\":\"" + m.Groups[1].Value + "\"");
+        Assert.NotEqual(victim, copy);
+        upstream.On("/settle", async context =>
+        {
+            if (FakeFacilitator.RequestOf(context).BodyText == copy)
+            {
+                await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(static _ => { });
+                return;
+            }
+
+            await FakeFacilitator.WriteAsync(context, 200, Settled);
+        });
+        var settings = GatewayHost.Upstreams(("only", upstream.Url));
+        settings["Aggregator:SettleTimeoutMs"] = "3000";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+
+        var attack = gateway.PostAsync("/settle", copy);
+        await Eventually.TrueAsync(() => upstream.CountOf("/settle") == 1, "the copy is at the upstream");
+        using var real = await gateway.PostAsync("/settle", victim);
+
+        Assert.Equal(Settled, await real.Content.ReadAsStringAsync());
+        Assert.Equal("valid", Header(real, "X-Facilitator-Local-Verdict"));
+        Assert.False(attack.IsCompleted);
+    }
+
     // ---------------------------------------------------------------------------------------------------------------
     // Infrastructure: a lease lost while its owner is alive; a claim Redis ran after the client gave up.
     // ---------------------------------------------------------------------------------------------------------------

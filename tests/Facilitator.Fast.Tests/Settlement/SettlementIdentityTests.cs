@@ -36,15 +36,59 @@ public sealed partial class SettlementIdentityTests
     }
 
     [Fact]
-    public void TryCreate_PayerAndNonceInUpperCase_SameKeyAndFingerprint()
+    public void TryCreate_NonceAndSignatureInUpperCase_SameKeyAndFingerprint()
     {
+        // Hex the official verifier reads in either case: the same verified authorization.
         var payment = Signed(2);
-        var payer = PaymentSigner.CreatePayer(41).Address;
-        var upper = NonceField().Replace(payment.Replace(payer, "0x" + payer[2..].ToUpperInvariant(), StringComparison.Ordinal), m => m.Value.ToUpperInvariant().Replace("\"NONCE\":\"0X", "\"nonce\":\"0x", StringComparison.Ordinal));
+        var upper = Signature().Replace(
+            NonceField().Replace(payment, m => "\"nonce\":\"0x" + m.Value[11..].ToUpperInvariant()),
+            m => "\"signature\":\"0x" + m.Value[15..].ToUpperInvariant());
 
         Assert.NotEqual(payment, upper);
+        Assert.True(IdentityOf(upper).Verified);
         Assert.Equal(IdentityOf(payment).Key, IdentityOf(upper).Key);
         Assert.Equal(IdentityOf(payment).Fingerprint, IdentityOf(upper).Fingerprint);
+    }
+
+    [Theory]
+    [InlineData("payer-upper-case")]
+    [InlineData("payer-0X")]
+    [InlineData("payer-wrong-checksum")]
+    [InlineData("nonce-0X")]
+    [InlineData("nonce-without-0x")]
+    [InlineData("signature-without-0x")]
+    public void TryCreate_HexTheOfficialVerifierRefuses_SameFingerprintButNeverTheVerifiedKey(string form)
+    {
+        // The same authorization in text the references read differently (viem refuses it, others decode it): it may
+        // learn the verified settlement's outcome through its NonceKey, but it never holds the payer's nonce itself.
+        var payment = Signed(2);
+        var payer = PaymentSigner.CreatePayer(41).Address;
+        var copy = form switch
+        {
+            "payer-upper-case" => payment.Replace(payer, "0x" + payer[2..].ToUpperInvariant(), StringComparison.Ordinal),
+            "payer-0X" => payment.Replace(payer, "0X" + payer[2..], StringComparison.Ordinal),
+            "payer-wrong-checksum" => payment.Replace(payer, "0x" + SwapFirstLetterCase(payer[2..]), StringComparison.Ordinal),
+            "nonce-0X" => NonceField().Replace(payment, m => "\"nonce\":\"0X" + m.Value[11..]),
+            "nonce-without-0x" => NonceField().Replace(payment, m => "\"nonce\":\"" + m.Value[11..]),
+            _ => Signature().Replace(payment, m => "\"signature\":\"" + m.Value[15..]),
+        };
+        var verified = IdentityOf(payment);
+
+        var identity = IdentityOf(copy);
+
+        Assert.NotEqual(payment, copy);
+        Assert.Equal(SettlementKeyKind.Unverified, identity.Kind);
+        Assert.False(identity.Verified);
+        Assert.NotEqual(verified.Key, identity.Key);
+        Assert.Equal(verified.Fingerprint, identity.Fingerprint);
+        Assert.Equal(verified.Key, identity.NonceKey);
+    }
+
+    private static string SwapFirstLetterCase(string digits)
+    {
+        var at = digits.IndexOfAny("abcdefABCDEF".ToCharArray());
+        var c = digits[at];
+        return digits[..at] + (char.IsAsciiLetterLower(c) ? char.ToUpperInvariant(c) : char.ToLowerInvariant(c)) + digits[(at + 1)..];
     }
 
     [Fact]

@@ -252,6 +252,60 @@ const KINDS = [
   }, { 1: "throws", 2: "valid" }, "network unknown to the local verifier"),
 ];
 
+// ---- hex and field edges: forms of one field that the official verifier reads or refuses ----
+// Generated after every other case (see `EDGE_TARGETS` below), so adding them left the cases above byte for byte as
+// they were. `from`/`to` go through viem's strict isAddress (lower case, or the exact EIP-55 checksum); `payTo` and
+// `asset` through getAddress (any case, but a lower-case 0x); the nonce through viem's bytes32 size check.
+const flipCase = (addr) => {
+  const d = addr.slice(2), i = d.search(/[a-fA-F]/), c = d[i];
+  return "0x" + d.slice(0, i) + (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase()) + d.slice(i + 1);
+};
+const authOf = (c) => c.request.paymentPayload.payload.authorization;
+const payloadOf = (c) => c.request.paymentPayload.payload;
+const edit = (f) => async (t) => { const c = await pay(t); f(c); return c; };
+const EDGE_KINDS = [
+  K("from-0X-prefix", "invalid", R.sig, R.sig, undefined, edit((c) => { authOf(c).from = "0X" + authOf(c).from.slice(2); })),
+  K("from-uppercase-hex", "invalid", R.sig, R.sig, undefined, edit((c) => { authOf(c).from = "0x" + authOf(c).from.slice(2).toUpperCase(); })),
+  K("from-wrong-checksum", "invalid", R.sig, R.sig, undefined, edit((c) => { authOf(c).from = flipCase(authOf(c).from); })),
+  K("from-without-0x-prefix", "invalid", R.sig, R.sig, undefined, edit((c) => { authOf(c).from = authOf(c).from.slice(2); })),
+  K("from-uppercase-hex-wrong-key", "invalid", R.sig, R.sig, undefined, async (t) => {
+    const c = await pay(t), other = newAccount(), a = authOf(c);
+    const sig = await new V1Client(other).signAuthorization(a, { ...req(c), network: t.ver === 1 ? t.network : v1NameOf(chainIdOf(t.network)) });
+    a.from = "0x" + a.from.slice(2).toUpperCase();
+    return { ...setSig(c, sig), signer: other.address };
+  }),
+  K("to-0X-prefix", "invalid", R.sig, R.sig, undefined, edit((c) => { authOf(c).to = "0X" + authOf(c).to.slice(2); })),
+  K("to-uppercase-hex", "invalid", R.sig, R.sig, undefined, edit((c) => { authOf(c).to = "0x" + authOf(c).to.slice(2).toUpperCase(); })),
+  K("to-wrong-checksum", "invalid", R.sig, R.sig, undefined, edit((c) => { authOf(c).to = flipCase(authOf(c).to); })),
+  K("nonce-0X-prefix", "invalid", R.sig, R.sig, undefined, edit((c) => { authOf(c).nonce = "0X" + authOf(c).nonce.slice(2); })),
+  K("nonce-without-0x-prefix", "invalid", R.sig, R.sig, undefined, edit((c) => { authOf(c).nonce = authOf(c).nonce.slice(2); })),
+  K("nonce-uppercase-hex", "valid", null, null, undefined, edit((c) => { authOf(c).nonce = "0x" + authOf(c).nonce.slice(2).toUpperCase(); })),
+  K("nonce-non-hex", "invalid", R.sig, R.sig, undefined, edit((c) => { const n = authOf(c).nonce; authOf(c).nonce = n.slice(0, 20) + "zz" + n.slice(22); })),
+  K("nonce-31-bytes", "invalid", R.sig, R.sig, undefined, edit((c) => { authOf(c).nonce = authOf(c).nonce.slice(0, 64); })),
+  K("nonce-33-bytes", "invalid", R.sig, R.sig, undefined, edit((c) => { authOf(c).nonce += "ab"; })),
+  K("nonce-odd-length", "invalid", R.sig, R.sig, undefined, edit((c) => { authOf(c).nonce = authOf(c).nonce.slice(0, 65); })),
+  K("nonce-empty", "invalid", R.sig, R.sig, undefined, edit((c) => { authOf(c).nonce = "0x"; })),
+  K("nonce-number", "invalid", R.sig, R.sig, undefined, edit((c) => { authOf(c).nonce = 12345; })),
+  K("nonce-null", "invalid", R.sig, R.sig, undefined, edit((c) => { authOf(c).nonce = null; })),
+  K("nonce-missing", "invalid", R.sig, R.sig, undefined, edit((c) => { delete authOf(c).nonce; })),
+  K("signature-missing", "invalid", R.sig, R.sig, undefined, edit((c) => { delete payloadOf(c).signature; }),
+    "throws", "@x402/evm reads the signature as a string and throws; x402-rs refuses the body"),
+  K("signature-null", "invalid", R.sig, R.sig, undefined, edit((c) => { payloadOf(c).signature = null; }),
+    "throws", "@x402/evm reads the signature as a string and throws; x402-rs refuses the body"),
+  K("signature-number", "invalid", R.sig, R.sig, undefined, edit((c) => { payloadOf(c).signature = 1; }),
+    "throws", "@x402/evm reads the signature as a string and throws; x402-rs refuses the body"),
+  K("pay-to-0X-prefix", "unjudged", null, null, undefined, async (t) => both(await pay(t), (r) => { r.payTo = "0X" + r.payTo.slice(2); }),
+    "throws", "viem's getAddress takes any case but only a lower-case 0x"),
+  K("pay-to-uppercase-hex", "valid", null, null, undefined, async (t) => both(await pay(t), (r) => { r.payTo = "0x" + r.payTo.slice(2).toUpperCase(); })),
+  K("pay-to-wrong-checksum", "valid", null, null, undefined, async (t) => both(await pay(t), (r) => { r.payTo = flipCase(r.payTo); })),
+  K("asset-0X-prefix", "unjudged", null, null, undefined, async (t) => both(await pay(t), (r) => { r.asset = "0X" + r.asset.slice(2); }),
+    "throws", "viem's getAddress takes any case but only a lower-case 0x"),
+  K("asset-uppercase-hex", "valid", null, null, undefined, async (t) => both(await pay(t), (r) => { r.asset = "0x" + r.asset.slice(2).toUpperCase(); })),
+  K("asset-wrong-checksum", "valid", null, null, undefined, async (t) => both(await pay(t), (r) => { r.asset = flipCase(r.asset); })),
+];
+// One USDC deployment and the made-up token on each version: the edges are about text, not about domains.
+const EDGE_TARGETS = TARGETS.filter((t) => t.slug === "base-sepolia" || (t.slug === "base" && t.ver === 2));
+
 // ---- the x402 specification example (specs/schemes/exact/scheme_exact_evm.md, coinbase/x402) ----
 const SPEC = {
   signature: "0x2d6a7588d6acca505cbf0d9a4a227e0c52c6c34008c8e8986a1283259764173608a2ce6496642e377d6da8dbbf5836e9bd15092f9ecab05ded3d6293af148b571c",
@@ -275,20 +329,24 @@ function specCases() {
 
 // ---- generation ----
 const cases = [];
-for (const t of TARGETS) {
-  for (const k of KINDS) {
-    const built = await k.build(t);
-    const reason = k.local === "unjudged" ? null : t.ver === 1 ? k.v1 : k.v2;
-    const official = k.official === undefined ? undefined : typeof k.official === "object" ? k.official[t.ver] : k.official;
-    const expect = { local: k.local, reason };
-    if (t.ver === 1 && k.legacy !== undefined) expect.legacyReason = k.legacy;
-    if (official !== undefined) expect.official = official;
-    if (k.note) expect.note = k.note;
-    cases.push({ name: `v${t.ver}/${t.slug}/${t.symbol}/${k.kind}/${cases.length}`, x402Version: t.ver,
-      request: built.request, digest: built.digest, signer: built.signer, expect });
+const generate = async (targets, kinds) => {
+  for (const t of targets) {
+    for (const k of kinds) {
+      const built = await k.build(t);
+      const reason = k.local === "unjudged" ? null : t.ver === 1 ? k.v1 : k.v2;
+      const official = k.official === undefined ? undefined : typeof k.official === "object" ? k.official[t.ver] : k.official;
+      const expect = { local: k.local, reason };
+      if (t.ver === 1 && k.legacy !== undefined) expect.legacyReason = k.legacy;
+      if (official !== undefined) expect.official = official;
+      if (k.note) expect.note = k.note;
+      cases.push({ name: `v${t.ver}/${t.slug}/${t.symbol}/${k.kind}/${cases.length}`, x402Version: t.ver,
+        request: built.request, digest: built.digest, signer: built.signer, expect });
+    }
   }
-}
+};
+await generate(TARGETS, KINDS);
 cases.push(...specCases());
+await generate(EDGE_TARGETS, EDGE_KINDS);
 
 // ---- independent checks ----
 const fail = (c, msg) => { console.error(`CHECK FAILED ${c.name}: ${msg}`); process.exitCode = 1; };
