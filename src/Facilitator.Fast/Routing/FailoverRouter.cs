@@ -233,7 +233,7 @@ public sealed class FailoverRouter
                 }
 
                 // Asking the same upstream again would get the same answer.
-                if (last.Failure is AttemptFailure.NotOffered or AttemptFailure.Rejected)
+                if (last.Failure is AttemptFailure.NotOffered or AttemptFailure.Rejected or AttemptFailure.CredentialsRefused)
                 {
                     break;
                 }

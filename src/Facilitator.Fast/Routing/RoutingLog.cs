@@ -27,7 +27,7 @@ internal static partial class RoutingLog
     [LoggerMessage(EventId = 1011, Level = LogLevel.Information, Message = "[Facilitator] {UpstreamId} is healthy again")]
     public static partial void MarkedHealthy(ILogger logger, string upstreamId);
 
-    [LoggerMessage(EventId = 1030, Level = LogLevel.Error, Message = "[Facilitator] {UpstreamId} refuses the gateway's credentials for {Operation}: {Refusal}. The gateway is misconfigured for it (key, key id, clock or URL); calls fail over meanwhile, and this is logged again only when it changes")]
+    [LoggerMessage(EventId = 1030, Level = LogLevel.Error, Message = "[Facilitator] {UpstreamId} refuses the gateway's credentials for {Operation} ({Refusal}): the gateway is misconfigured for it (key, key id, clock or URL); calls fail over meanwhile, and this is logged again only when it changes")]
     public static partial void CredentialsRefused(ILogger logger, string upstreamId, string operation, string refusal);
 
     [LoggerMessage(EventId = 1031, Level = LogLevel.Information, Message = "[Facilitator] {UpstreamId} accepts the gateway's credentials for {Operation} again")]
