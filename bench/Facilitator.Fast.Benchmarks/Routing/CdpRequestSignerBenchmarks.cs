@@ -15,6 +15,10 @@ public class CdpRequestSignerBenchmarks
 {
     private static readonly Uri Verify = new("https://api.cdp.coinbase.com/platform/v2/x402/verify");
 
+    private readonly byte[] _signingInput = new byte[330];
+    private readonly byte[] _signature = new byte[CdpApiKey.SignatureLength];
+    private CdpApiKey _es256Key = null!;
+    private CdpApiKey _edDsaKey = null!;
     private CdpRequestSigner _es256 = null!;
     private CdpRequestSigner _edDsa = null!;
 
@@ -28,8 +32,25 @@ public class CdpRequestSignerBenchmarks
         var publicKey = new Ed25519PrivateKeyParameters(seed).GeneratePublicKey().GetEncoded();
         var edDsa = CdpApiKey.Parse(Guid.NewGuid().ToString(), Convert.ToBase64String([.. seed, .. publicKey]), "id", "secret");
 
+        _es256Key = es256;
+        _edDsaKey = edDsa;
         _es256 = new CdpRequestSigner(es256, TimeProvider.System);
         _edDsa = new CdpRequestSigner(edDsa, TimeProvider.System);
+    }
+
+    /// <summary>The signature alone over a token-sized input: what the token costs beyond it is the JWT's assembly.</summary>
+    [Benchmark]
+    public byte[] SignatureOnlyEs256()
+    {
+        _es256Key.Sign(_signingInput, _signature);
+        return _signature;
+    }
+
+    [Benchmark]
+    public byte[] SignatureOnlyEdDsa()
+    {
+        _edDsaKey.Sign(_signingInput, _signature);
+        return _signature;
     }
 
     [Benchmark(Baseline = true)]
