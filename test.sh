@@ -50,7 +50,7 @@ grep -E "^# (tests|pass|fail)|^not ok|^    not ok" artifacts/chain-output.txt ||
 
 echo "== load gate (the AOT binary, a real redis-server, fake upstreams; fails on 5xx, wrong answers, lost settles)"
 set +e
-dotnet run -c Release --no-build --project load/Facilitator.Fast.Load -- gate --rate 100 --duration 8 \
+dotnet run -c Release --no-build --project load/Facilitator.Fast.Load -- gate --rate 300 --duration 8 \
   --binary artifacts/aot/Facilitator.Fast --out artifacts/load
 gate=$?
 set -e

@@ -43,9 +43,9 @@ internal static class GateScenario
                 ["FACILITATOR_1_URL"] = upstream.Url,
                 ["FACILITATOR_2_ENABLED"] = "false",
                 ["REDIS_URL"] = $"redis://127.0.0.1:{redis.Port}",
-                ["RateLimit__Enabled"] = "false",
 
-                // All of the load comes from one address.
+                // All of the load comes from one address: the default rate limits (on) must not throttle it; the
+                // connection limit per client is lifted because this client opens many.
                 ["Edge__Limits__MaxConnectionsPerClient"] = "0",
                 ["Logging__LogLevel__Default"] = "Warning",
             },

@@ -19,14 +19,29 @@ public static class V1Endpoints
     public static IEndpointRouteBuilder MapV1Endpoints(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/", RootAsync);
-        endpoints.MapPost("/v1/verify", VerifyAsync);
-        endpoints.MapPost("/v1/verify/batch", VerifyBatchAsync);
-        endpoints.MapPost("/v1/settle", SettleAsync);
-        endpoints.MapPost("/v1/settle/batch", SettleBatchAsync);
-        endpoints.MapGet("/v1/status/{paymentId}", StatusAsync);
-        endpoints.MapPost("/v1/status/batch", StatusBatchAsync);
+        endpoints.MapPost("/v1/verify", Guarded(VerifyAsync));
+        endpoints.MapPost("/v1/verify/batch", Guarded(VerifyBatchAsync));
+        endpoints.MapPost("/v1/settle", Guarded(SettleAsync));
+        endpoints.MapPost("/v1/settle/batch", Guarded(SettleBatchAsync));
+        endpoints.MapGet("/v1/status/{paymentId}", Guarded(StatusAsync));
+        endpoints.MapPost("/v1/status/batch", Guarded(StatusBatchAsync));
         return endpoints;
     }
+
+    /// <summary>The payment store out of reach (Redis down) is a 503 the caller may retry, never a 500.</summary>
+    private static RequestDelegate Guarded(RequestDelegate handler) => async context =>
+    {
+        try
+        {
+            await handler(context).ConfigureAwait(false);
+        }
+        catch (PaymentStoreUnavailableException) when (!context.Response.HasStarted)
+        {
+            await ApiErrorWriter.WriteAsync(
+                context, StatusCodes.Status503ServiceUnavailable, ApiErrorWriter.UpstreamUnavailable,
+                "The payment records are kept in Redis, which cannot be reached now; retry later.").ConfigureAwait(false);
+        }
+    };
 
     private static Task RootAsync(HttpContext context) => WriteJsonAsync(context, 200, static writer =>
     {

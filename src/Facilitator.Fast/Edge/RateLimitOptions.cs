@@ -24,14 +24,25 @@ public sealed class RateLimitOptions
     /// <summary>Buckets kept in memory at most; idle full buckets are dropped first.</summary>
     public int MaxLocalBuckets { get; set; } = 100_000;
 
+    /// <summary>
+    /// Per client (an address, or an authenticated name), per policy. The payment policies are sized for one busy
+    /// resource server — a verify and a settle per paid request at a few thousand requests a second — because the
+    /// limit is there to stop a runaway or hostile client from starving the others, not to meter normal traffic.
+    /// </summary>
     public Dictionary<string, BucketOptions> Policies { get; set; } = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["verify"] = new() { Capacity = 100, RefillPerSecond = 50 },
-        ["settle"] = new() { Capacity = 20, RefillPerSecond = 10 },
-        ["supported"] = new() { Capacity = 50, RefillPerSecond = 25 },
+        ["verify"] = new() { Capacity = 5000, RefillPerSecond = 2500 },
+        ["settle"] = new() { Capacity = 5000, RefillPerSecond = 2500 },
+        ["supported"] = new() { Capacity = 2000, RefillPerSecond = 1000 },
         ["api"] = new() { Capacity = 20, RefillPerSecond = 10 },
-        ["v1"] = new() { Capacity = 100, RefillPerSecond = 50 },
+        ["v1"] = new() { Capacity = 10000, RefillPerSecond = 7500 },
     };
+
+    /// <summary>
+    /// Policies of particular clients, by the name the rate limiter knows them by (an API key's <c>Name</c>, a token's
+    /// <c>jwt:&lt;sub&gt;</c>, or an address), overriding <see cref="Policies"/> for them policy by policy.
+    /// </summary>
+    public Dictionary<string, Dictionary<string, BucketOptions>> Clients { get; set; } = new(StringComparer.Ordinal);
 
     public sealed class BucketOptions
     {

@@ -14,6 +14,7 @@ namespace Facilitator.Fast.Edge;
 public sealed class RateLimiter
 {
     private readonly Dictionary<string, RateLimitPolicy> _policies;
+    private readonly Dictionary<string, Dictionary<string, RateLimitPolicy>> _clientPolicies = new(StringComparer.Ordinal);
     private readonly LocalTokenBuckets _local;
 
     /// <summary>Failed authentications per credential and per address, apart from the request buckets so a flood of
@@ -37,12 +38,23 @@ public sealed class RateLimiter
         _policies = new(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, bucket) in options.Policies)
         {
-            if (bucket.Capacity < 1 || bucket.RefillPerSecond <= 0 || double.IsNaN(bucket.RefillPerSecond))
+            _policies[name] = PolicyOf($"RateLimit:Policies:{name}", name, bucket);
+        }
+
+        foreach (var (client, policies) in options.Clients)
+        {
+            var own = new Dictionary<string, RateLimitPolicy>(_policies, StringComparer.OrdinalIgnoreCase);
+            foreach (var (name, bucket) in policies)
             {
-                throw new InvalidSettingException($"RateLimit:Policies:{name}", "needs a Capacity of at least 1 and a positive RefillPerSecond.");
+                if (!_policies.ContainsKey(name))
+                {
+                    throw new InvalidSettingException($"RateLimit:Clients:{client}:{name}", $"is not a policy; the policies are {string.Join(", ", _policies.Keys)}.");
+                }
+
+                own[name] = PolicyOf($"RateLimit:Clients:{client}:{name}", name, bucket);
             }
 
-            _policies[name] = new RateLimitPolicy(name.ToLowerInvariant(), bucket.Capacity, bucket.RefillPerSecond);
+            _clientPolicies[client] = own;
         }
 
         if (options.MaxLocalBuckets < 100)
@@ -64,6 +76,11 @@ public sealed class RateLimiter
         }
 
         var client = context.Items[AuthenticationGate.ClientNameItem] as string ?? AddressKey(context);
+        if (_clientPolicies.Count > 0 && _clientPolicies.TryGetValue(client, out var own))
+        {
+            policy = own[name];
+        }
+
         var decision = await DecideAsync(policy, client).ConfigureAwait(false);
         WriteHeaders(context.Response, policy, decision);
         if (decision.Allowed)
@@ -176,6 +193,11 @@ public sealed class RateLimiter
 
         return _local.TryTake(policy, client);
     }
+
+    private static RateLimitPolicy PolicyOf(string setting, string name, RateLimitOptions.BucketOptions bucket) =>
+        bucket.Capacity < 1 || bucket.RefillPerSecond <= 0 || double.IsNaN(bucket.RefillPerSecond)
+            ? throw new InvalidSettingException(setting, "needs a Capacity of at least 1 and a positive RefillPerSecond.")
+            : new RateLimitPolicy(name.ToLowerInvariant(), bucket.Capacity, bucket.RefillPerSecond);
 
     /// <summary>Redis script calls made for decisions (lease mode makes this well under one per request).</summary>
     public long SharedScriptCalls => _shared?.ScriptCalls ?? 0;

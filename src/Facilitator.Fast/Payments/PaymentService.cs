@@ -62,9 +62,18 @@ public sealed partial class PaymentService(
         }
 
         var id = facts.PaymentId;
-        if (await store.GetAsync(id).ConfigureAwait(false) is { } existing && Answers(existing, identity) is { } known)
+        if (await store.GetAsync(id).ConfigureAwait(false) is { } existing)
         {
-            return known;
+            if (Answers(existing, identity) is { } known)
+            {
+                return known;
+            }
+
+            // Another authorization of the nonce failed or expired here, but may be settled or pending through /settle.
+            if (await settlements.HoldsNonceAsync(request, view, facts).ConfigureAwait(false))
+            {
+                return PaymentProblem.Of(SeedErrorCodes.InvalidProof, $"Another authorization of this payer with the same nonce (payment {PaymentId.Format(existing.Id)}) is settled or being settled; a nonce authorizes one transfer.");
+            }
         }
 
         using var body = PooledBytes.CopyOf(request.Span);
@@ -134,14 +143,13 @@ public sealed partial class PaymentService(
             return record;
         }
 
-        using var body = PooledBytes.CopyOf(request);
-        if (PaymentRequestReader.TryRead(body.Span, out var view) != PaymentRequestError.None)
+        var (read, known) = await LookUpAsync(request).ConfigureAwait(false);
+        if (!read)
         {
+            // The ledger cannot tell now: nothing is concluded (above all, not that it expired unsettled).
             return record;
         }
 
-        local.Judge(body.Span, view, out var facts);
-        var known = await settlements.FindSameAsync(body.Memory, view, facts).ConfigureAwait(false);
         var verdict = known is { State: SettlementState.Finished, Body: { } answer } ? UpstreamVerdict.Read(FacilitatorOperation.Settle, answer) : default;
         PaymentRecord? next = known switch
         {
@@ -150,12 +158,17 @@ public sealed partial class PaymentService(
                 Status = PaymentStatus.Settled, SettledBy = known.UpstreamId, Transaction = verdict.Transaction,
                 SettledAtMs = time.GetUtcNow().ToUnixTimeMilliseconds(), Request = null, Error = null,
             },
-            { State: SettlementState.Finished } when record.Status == PaymentStatus.Settling => record with
+
+            // Only the holder's own refusal ends a settle it has: another upstream's refusal of a later attempt proves nothing.
+            { State: SettlementState.Finished } when record is { Status: PaymentStatus.Settling, SettledBy: { } holder } && known.UpstreamId == holder => record with
             {
-                Status = PaymentStatus.Failed, SettledBy = known.UpstreamId, Error = verdict.Reason ?? "settlement refused without a reason",
+                Status = PaymentStatus.Failed, Error = verdict.Reason ?? "settlement refused without a reason",
             },
             { State: SettlementState.Finished } => null,
-            { } held when record.Status == PaymentStatus.Verified => record with { Status = PaymentStatus.Settling, SettledBy = held.UpstreamId, Transaction = held.Transaction },
+            { } held when record.Status is PaymentStatus.Verified or PaymentStatus.Failed => record with
+            {
+                Status = PaymentStatus.Settling, SettledBy = held.UpstreamId, Transaction = held.Transaction, Error = null,
+            },
             _ => null,
         };
 
@@ -171,6 +184,38 @@ public sealed partial class PaymentService(
         }
 
         return moved.Applied ? next : moved.Current ?? record;
+    }
+
+    /// <summary>A settling record without a holder, given the upstream the ledger names for its authorization, if any.</summary>
+    internal async ValueTask<PaymentRecord> LearnHolderAsync(PaymentRecord settling)
+    {
+        if (settling.SettledBy is not null || settling.Request is not { } request)
+        {
+            return settling;
+        }
+
+        if ((await LookUpAsync(request).ConfigureAwait(false)).Record is not { UpstreamId: { } holder } known
+            || known.State == SettlementState.Finished)
+        {
+            return settling;
+        }
+
+        var next = settling with { SettledBy = holder, Transaction = known.Transaction };
+        var moved = await store.TransitionAsync(PaymentStatusSet.Of(PaymentStatus.Settling), next).ConfigureAwait(false);
+        return moved.Applied ? next : moved.Current ?? settling;
+    }
+
+    /// <summary>What the settlement ledger holds for this very authorization (the stored request); Read false when it cannot tell.</summary>
+    private async ValueTask<(bool Read, SettlementRecord? Record)> LookUpAsync(byte[] request)
+    {
+        using var body = PooledBytes.CopyOf(request);
+        if (PaymentRequestReader.TryRead(body.Span, out var view) != PaymentRequestError.None)
+        {
+            return (true, null);
+        }
+
+        local.Judge(body.Span, view, out var facts);
+        return await settlements.LookUpSameAsync(body.Memory, view, facts).ConfigureAwait(false);
     }
 
     /// <summary>The number of payments verified or settling, for the stats.</summary>
@@ -197,20 +242,26 @@ public sealed partial class PaymentService(
     }
 
     /// <summary>
-    /// What an existing record of this id means for a verify: a failed or expired one gives way to a new verify (of this
-    /// or another authorization of the nonce: a refused settle spends no nonce); otherwise the same authorization gets
-    /// it back, and another authorization reusing the nonce is refused.
+    /// What an existing record of this id means for a verify: the same authorization gets it back (a failed or expired
+    /// one as the error it ended with); another authorization reusing the nonce is refused, unless the record is failed
+    /// or expired — then it may take the record's place, once the ledger shows the nonce unspent.
     /// </summary>
     private static PaymentOutcome? Answers(PaymentRecord existing, in SettlementIdentity identity)
     {
+        if (existing.Fingerprint == identity.Fingerprint)
+        {
+            return existing.Status switch
+            {
+                PaymentStatus.Failed => PaymentProblem.Of(
+                    SeedErrorCodes.InvalidProof, $"This authorization is payment {PaymentId.Format(existing.Id)}, whose settlement failed ({existing.Error}); sign a new one."),
+                PaymentStatus.Expired => PaymentProblem.Of(SeedErrorCodes.ExpiredProof, $"This authorization is payment {PaymentId.Format(existing.Id)}, which expired unsettled."),
+                _ => new PaymentOutcome(existing, null),
+            };
+        }
+
         if (existing.Status is PaymentStatus.Failed or PaymentStatus.Expired)
         {
             return null;
-        }
-
-        if (existing.Fingerprint == identity.Fingerprint)
-        {
-            return new PaymentOutcome(existing, null);
         }
 
         return PaymentProblem.Of(SeedErrorCodes.InvalidProof, $"Another authorization of this payer with the same nonce is payment {PaymentId.Format(existing.Id)} ({PaymentStatuses.Name(existing.Status)}); a nonce authorizes one transfer.");

@@ -101,7 +101,9 @@ public sealed partial class PaymentSettler(
                 }, sent: true).ConfigureAwait(false);
 
             case SettlementAnswer.Abandoned:
-                return new PaymentOutcome(settling, null);
+                // The caller left while another request's settle ran: the record learns its holder now if the ledger
+                // names one, so a later settle stays with it.
+                return new PaymentOutcome(await payments.LearnHolderAsync(settling).ConfigureAwait(false), null);
 
             default:
                 // Provably sent nowhere (every upstream down or refusing unread, the ledger unusable, shutting down).

@@ -16,7 +16,7 @@ namespace Facilitator.Fast.Payments;
 /// A settle's outcome may arrive after another caller marked the payment expired at the boundary, or after a pending
 /// answer; the truth wins: settled or failed may follow expired or settling. A refused settle spends no nonce, so the
 /// same authorization may still be settled later (through <c>/settle</c>, as the settlement ledger shows): settled
-/// may follow failed. Nothing follows settled, and a payment never returns to verified once an upstream may have it
+/// may follow failed, and so may settling when the ledger shows it pending at an upstream. Nothing follows settled, and a payment never returns to verified once an upstream may have it
 /// (settling is left only for an outcome).
 /// </remarks>
 public static class PaymentTransitions
@@ -24,6 +24,7 @@ public static class PaymentTransitions
     /// <summary>The statuses a payment may be in for <paramref name="next"/> to follow, as a flag set.</summary>
     public static PaymentStatusSet AllowedBefore(PaymentStatus next, bool sent) => next switch
     {
+        PaymentStatus.Settling when sent => PaymentStatusSet.Of(PaymentStatus.Verified, PaymentStatus.Settling, PaymentStatus.Failed),
         PaymentStatus.Settling => PaymentStatusSet.Of(PaymentStatus.Verified, PaymentStatus.Settling),
         PaymentStatus.Settled => PaymentStatusSet.Of(PaymentStatus.Verified, PaymentStatus.Settling, PaymentStatus.Expired, PaymentStatus.Failed),
         PaymentStatus.Failed => PaymentStatusSet.Of(PaymentStatus.Verified, PaymentStatus.Settling, PaymentStatus.Expired),

@@ -47,20 +47,24 @@ public sealed partial class SettlementCoordinator
     /// The ledger's record of this very authorization, for a repeat that local verification now refuses for its
     /// validity window (it expired meanwhile): a settled, pending or in-flight payment must not be told it failed.
     /// </summary>
-    public async ValueTask<SettlementRecord?> FindSameAsync(ReadOnlyMemory<byte> body, PaymentRequestView view, AuthorizationFacts facts)
+    public async ValueTask<SettlementRecord?> FindSameAsync(ReadOnlyMemory<byte> body, PaymentRequestView view, AuthorizationFacts facts) =>
+        (await LookUpSameAsync(body, view, facts).ConfigureAwait(false)).Record;
+
+    /// <summary>As <see cref="FindSameAsync"/>, telling a ledger that could not be read (Read false) from one without a record.</summary>
+    public async ValueTask<(bool Read, SettlementRecord? Record)> LookUpSameAsync(ReadOnlyMemory<byte> body, PaymentRequestView view, AuthorizationFacts facts)
     {
         if (!SettlementIdentity.TryCreate(body.Span, view, facts, out var identity))
         {
-            return null;
+            return (true, null);
         }
 
         try
         {
-            return await _ledger.FindAsync(identity.Key).ConfigureAwait(false) is { } record && record.Fingerprint == identity.Fingerprint ? record : null;
+            return (true, await _ledger.FindAsync(identity.Key).ConfigureAwait(false) is { } record && record.Fingerprint == identity.Fingerprint ? record : null);
         }
         catch (SettlementLedgerUnavailableException)
         {
-            return null;
+            return (false, null);
         }
     }
 
@@ -213,6 +217,10 @@ public sealed partial class SettlementCoordinator
                     }
 
                     return await SettleOwnedAsync(claim.Claim!, identity, body, holder, default).ConfigureAwait(false);
+
+                case ClaimKind.Replay when heldBy is not null && IsFailure(claim.Current!) && claim.Current!.UpstreamId != heldBy:
+                    // Another upstream's refusal of a later attempt says nothing of the attempt the holder has.
+                    return SettlementResult.Recorded(PendingAt(heldBy, null));
 
                 case ClaimKind.Replay:
                     SettlementReplayed(_logger, claim.Current!.UpstreamId ?? "none");

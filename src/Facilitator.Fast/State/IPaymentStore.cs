@@ -23,7 +23,7 @@ public sealed class PaymentStoreUnavailableException(string message, Exception? 
 /// <summary>
 /// The <c>/v1</c> payment records, one per authorization, with a queue of open payments due for attention (automatic
 /// settlement, expiry): in memory by default, in Redis when state is shared. Every status change is a compare-and-set
-/// on the status, so instances racing on one payment cannot move it backwards.
+/// on the status and the authorization, so instances racing on one payment cannot move it backwards.
 /// </summary>
 public interface IPaymentStore
 {
@@ -36,7 +36,11 @@ public interface IPaymentStore
 
     ValueTask<PaymentRecord?> GetAsync(Guid id);
 
-    /// <summary>Writes <paramref name="next"/> if the stored status is one of <paramref name="allowedBefore"/>.</summary>
+    /// <summary>
+    /// Writes <paramref name="next"/> if the stored record is of the same authorization (its fingerprint) and its status
+    /// is one of <paramref name="allowedBefore"/>: a caller holding an older read never writes over another authorization
+    /// that took the id meanwhile.
+    /// </summary>
     ValueTask<PaymentTransition> TransitionAsync(PaymentStatusSet allowedBefore, PaymentRecord next);
 
     /// <summary>

@@ -70,7 +70,7 @@ public sealed class InMemoryPaymentStore(TimeProvider time, long maxBytes, TimeS
                 return ValueTask.FromResult(new PaymentTransition(false, null));
             }
 
-            if (!allowedBefore.Contains(current.Status))
+            if (!allowedBefore.Contains(current.Status) || current.Fingerprint != next.Fingerprint)
             {
                 return ValueTask.FromResult(new PaymentTransition(false, current));
             }

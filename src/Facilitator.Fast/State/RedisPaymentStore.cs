@@ -30,11 +30,13 @@ public sealed class RedisPaymentStore(RedisConnection redis, TimeSpan retention,
     private const string TransitionScript = """
         local st = redis.call('HGET', KEYS[1], 'st')
         if not st then return 0 end
-        if not string.find(ARGV[1], ',' .. st .. ',', 1, true) then return redis.call('HGETALL', KEYS[1]) end
-        if ARGV[2] ~= '' then
-          for field in string.gmatch(ARGV[2], '%S+') do redis.call('HDEL', KEYS[1], field) end
+        if not string.find(ARGV[1], ',' .. st .. ',', 1, true) or redis.call('HGET', KEYS[1], 'fp') ~= ARGV[2] then
+          return redis.call('HGETALL', KEYS[1])
         end
-        redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+        if ARGV[3] ~= '' then
+          for field in string.gmatch(ARGV[3], '%S+') do redis.call('HDEL', KEYS[1], field) end
+        end
+        redis.call('HSET', KEYS[1], unpack(ARGV, 4))
         return 1
         """;
 
@@ -110,11 +112,12 @@ public sealed class RedisPaymentStore(RedisConnection redis, TimeSpan retention,
     public async ValueTask<PaymentTransition> TransitionAsync(PaymentStatusSet allowedBefore, PaymentRecord next)
     {
         var pairs = PaymentRecordFields.ToPairs(next);
-        pairs.RemoveRange(2, 2); // the fingerprint never changes
-        var args = new RedisValue[pairs.Count + 2];
+        pairs.RemoveRange(2, 2); // the fingerprint never changes: it is compared instead
+        var args = new RedisValue[pairs.Count + 3];
         args[0] = allowedBefore.ToDelimitedNames();
-        args[1] = PaymentRecordFields.Absent(next);
-        pairs.CopyTo(args, 2);
+        args[1] = next.Fingerprint.ToString();
+        args[2] = PaymentRecordFields.Absent(next);
+        pairs.CopyTo(args, 3);
         try
         {
             var result = await redis.Database.ScriptEvaluateAsync(TransitionScript, [KeyOf(next.Id)], args).ConfigureAwait(false);

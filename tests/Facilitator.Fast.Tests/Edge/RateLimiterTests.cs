@@ -119,6 +119,93 @@ public sealed class RateLimiterTests
     }
 
     [Fact]
+    public async Task Clients_OwnPolicyForOneKey_OnlyThatKeyLimitedByIt()
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+        var settings = GatewayHost.Upstreams(("only", upstream.Url));
+        settings["Auth:RequireForX402"] = "true";
+        settings["Auth:ApiKeys:0:Name"] = "small";
+        settings["Auth:ApiKeys:0:Sha256"] = Convert.ToHexStringLower(SHA256.HashData("key-small"u8));
+        settings["Auth:ApiKeys:1:Name"] = "default";
+        settings["Auth:ApiKeys:1:Sha256"] = Convert.ToHexStringLower(SHA256.HashData("key-default"u8));
+        settings["RateLimit:Enabled"] = "true";
+        settings["RateLimit:Clients:small:verify:Capacity"] = "2";
+        settings["RateLimit:Clients:small:verify:RefillPerSecond"] = "1";
+        await using var gateway = await GatewayHost.StartAsync(settings, new ManualTimeProvider(SignedPayments.SignedAt));
+
+        async Task<(HttpStatusCode Status, string? Limit)> VerifyAsync(string key)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/verify") { Content = new StringContent(SignedPayments.V1, Encoding.UTF8, "application/json") };
+            request.Headers.Add("X-API-Key", key);
+            using var response = await gateway.Client.SendAsync(request);
+            return (response.StatusCode, Header(response, "X-RateLimit-Limit"));
+        }
+
+        Assert.Equal((HttpStatusCode.OK, "2"), await VerifyAsync("key-small"));
+        Assert.Equal((HttpStatusCode.OK, "2"), await VerifyAsync("key-small"));
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await VerifyAsync("key-small")).Status);
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal((HttpStatusCode.OK, "5000"), await VerifyAsync("key-default"));
+        }
+    }
+
+    [Fact]
+    public async Task Clients_PolicyThatDoesNotExist_StartStopsNamingTheSetting()
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+        var settings = GatewayHost.Upstreams(("only", upstream.Url));
+        settings["RateLimit:Enabled"] = "true";
+        settings["RateLimit:Clients:someone:verfy:Capacity"] = "2";
+        settings["RateLimit:Clients:someone:verfy:RefillPerSecond"] = "1";
+
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => GatewayHost.StartAsync(settings));
+        Assert.Contains("RateLimit:Clients:someone:verfy", ex.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("verify", 2000, 1)]
+    [InlineData("settle", 2000, 1)]
+    [InlineData("v1", 2000, 3)]
+    public void TryTake_DefaultPolicyOneAddressAtTwoThousandPaymentsPerSecondForTenSeconds_NeverRefused(string name, int paymentsPerSecond, int callsPerPayment)
+    {
+        var time = new ManualTimeProvider();
+        var buckets = new LocalTokenBuckets(time, maxBuckets: 1000);
+        var bucket = new RateLimitOptions().Policies[name];
+        var policy = new RateLimitPolicy(name, bucket.Capacity, bucket.RefillPerSecond);
+        var rate = paymentsPerSecond * callsPerPayment;
+        var step = TimeSpan.FromTicks(TimeSpan.TicksPerSecond / rate);
+
+        var refused = 0;
+        for (var i = 0; i < rate * 10; i++)
+        {
+            refused += buckets.TryTake(policy, "203.0.113.7").Allowed ? 0 : 1;
+            time.Advance(step);
+        }
+
+        Assert.Equal(0, refused);
+    }
+
+    [Fact]
+    public void TryTake_DefaultVerifyPolicyFloodFromOneAddress_BoundedToItsRefill()
+    {
+        var time = new ManualTimeProvider();
+        var buckets = new LocalTokenBuckets(time, maxBuckets: 1000);
+        var bucket = new RateLimitOptions().Policies["verify"];
+        var policy = new RateLimitPolicy("verify", bucket.Capacity, bucket.RefillPerSecond);
+
+        var allowed = 0;
+        for (var i = 0; i < 100_000; i++)
+        {
+            allowed += buckets.TryTake(policy, "203.0.113.8").Allowed ? 1 : 0;
+            time.Advance(TimeSpan.FromTicks(TimeSpan.TicksPerSecond / 10_000));
+        }
+
+        // 10 s at 10,000/s: the burst plus 10 s of refill, not the flood.
+        Assert.InRange(allowed, 25_000, bucket.Capacity + (int)(bucket.RefillPerSecond * 10) + 1);
+    }
+
+    [Fact]
     public async Task Health_NotLimited()
     {
         await using var upstream = await FakeFacilitator.StartAsync();

@@ -16,7 +16,8 @@ public sealed class PaymentTransitionsTests
     [InlineData(PaymentStatus.Settled, PaymentStatus.Failed, false)]
     [InlineData(PaymentStatus.Failed, PaymentStatus.Settled, true)]
     [InlineData(PaymentStatus.Failed, PaymentStatus.Failed, false)]
-    [InlineData(PaymentStatus.Failed, PaymentStatus.Settling, false)]
+    [InlineData(PaymentStatus.Failed, PaymentStatus.Settling, true)]
+    [InlineData(PaymentStatus.Expired, PaymentStatus.Settling, false)]
     [InlineData(PaymentStatus.Settling, PaymentStatus.Expired, false)]
     [InlineData(PaymentStatus.Settled, PaymentStatus.Expired, false)]
     public void AllowedBefore_SentTransitions(PaymentStatus from, PaymentStatus to, bool allowed) =>
@@ -28,6 +29,7 @@ public sealed class PaymentTransitionsTests
         Assert.True(PaymentTransitions.AllowedBefore(PaymentStatus.Verified, sent: false).Contains(PaymentStatus.Settling));
         Assert.False(PaymentTransitions.AllowedBefore(PaymentStatus.Verified, sent: false).Contains(PaymentStatus.Settled));
         Assert.False(PaymentTransitions.AllowedBefore(PaymentStatus.Verified, sent: true).Contains(PaymentStatus.Settling));
+        Assert.False(PaymentTransitions.AllowedBefore(PaymentStatus.Settling, sent: false).Contains(PaymentStatus.Failed));
     }
 
     [Fact]
