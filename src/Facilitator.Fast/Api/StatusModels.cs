@@ -40,7 +40,9 @@ internal sealed record FacilitatorHealth(
     string? LastError,
     string? UnhealthySince,
     long TimesMarkedUnhealthy,
-    long TimesRecovered);
+    long TimesRecovered,
+    string? Credentials = null,
+    string? CredentialsRefusal = null);
 
 internal sealed record HealthSummary(int Total, int Healthy, int Unhealthy, int Disabled);
 

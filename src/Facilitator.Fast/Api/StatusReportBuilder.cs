@@ -71,10 +71,28 @@ internal sealed class StatusReportBuilder(
                 state.LastError,
                 Format(state.UnhealthySince),
                 stats.BecameUnhealthy,
-                stats.Recovered));
+                stats.Recovered,
+                CredentialsOf(upstream),
+                upstream.CredentialState.Refusals()));
         }
 
         return new HealthSection(facilitators, new HealthSummary(table.All.Length, healthy, unhealthy, disabled));
+    }
+
+    /// <summary>
+    /// <c>refused</c>, <c>accepted</c> or <c>unverified</c> for an upstream with credentials (an <c>Auth</c>, CDP's key or
+    /// headers), or any upstream that refused them; null for one that needs none.
+    /// </summary>
+    private static string? CredentialsOf(Upstream upstream)
+    {
+        var status = upstream.CredentialState.Status;
+        var configured = upstream.Credentials is not null || upstream.Definition.Headers.Any(static h => h.Length > 0);
+        return !configured && status != CredentialStatus.Refused ? null : status switch
+        {
+            CredentialStatus.Refused => "refused",
+            CredentialStatus.Accepted => "accepted",
+            _ => "unverified",
+        };
     }
 
     private StatisticsSection Statistics()
@@ -154,7 +172,7 @@ internal sealed class StatusReportBuilder(
             options.SupportedCacheMs,
             options.MaxRequestBodyBytes,
             options.OperationLogCapacity,
-            new CdpConfig(!string.IsNullOrWhiteSpace(configuration.Cdp.ApiKeyId), !string.IsNullOrWhiteSpace(configuration.Cdp.ApiKeySecret)),
+            new CdpConfig(!string.IsNullOrWhiteSpace(configuration.Cdp.ApiKeyId), configuration.Cdp.IsSecretConfigured),
             [.. table.All.Select(static u => new FacilitatorConfig(
                 u.Id,
                 u.Definition.Name,

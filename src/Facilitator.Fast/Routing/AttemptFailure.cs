@@ -40,6 +40,14 @@ public enum AttemptFailure : byte
     /// 402 from an account, ...). Not a health failure, but nothing proves the settle was not processed: pending.
     /// </summary>
     Unconfirmed,
+
+    /// <summary>
+    /// 401 or 403 to a request that carried every credential configured for it: the upstream refuses the gateway's
+    /// credentials (a wrong key, a clock off, a JWT for another URL). About the gateway's configuration, never about the
+    /// payment: it is never an answer, the request fails over, and it counts against health. Unread, so provably not
+    /// processed.
+    /// </summary>
+    CredentialsRefused,
 }
 
 /// <summary>Properties of <see cref="AttemptFailure"/> that routing decisions depend on.</summary>
@@ -48,7 +56,8 @@ public static class AttemptFailures
     /// <summary>True when the upstream certainly did not act on the request, so a settle may go elsewhere.</summary>
     public static bool ProvablyNotProcessed(this AttemptFailure failure) =>
         failure is AttemptFailure.ConnectFailed or AttemptFailure.NameResolution or AttemptFailure.SecureConnection
-            or AttemptFailure.TooManyRequests or AttemptFailure.Refused or AttemptFailure.NotOffered or AttemptFailure.Rejected;
+            or AttemptFailure.TooManyRequests or AttemptFailure.Refused or AttemptFailure.NotOffered or AttemptFailure.Rejected
+            or AttemptFailure.CredentialsRefused;
 
     /// <summary>
     /// True when the failure says something about the upstream (unreachable, slow, broken, refusing us): only those
@@ -81,6 +90,7 @@ public static class AttemptFailures
         AttemptFailure.Rejected => "rejected the request",
         AttemptFailure.Unconfirmed => "answered without a verdict",
         AttemptFailure.Pending => "settlement pending",
+        AttemptFailure.CredentialsRefused => "credentials refused",
         _ => "answered",
     };
 }

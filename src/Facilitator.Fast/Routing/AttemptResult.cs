@@ -9,6 +9,10 @@ namespace Facilitator.Fast.Routing;
 /// <param name="Transaction">A settle the upstream reported pending: the transaction it broadcast, when it named one.</param>
 /// <param name="ExtensionResponses">The answer's <c>EXTENSION-RESPONSES</c> header, passed on to the caller.</param>
 /// <param name="RetryAfter">A 429's or 503's <c>Retry-After</c> header.</param>
+/// <param name="CredentialsSent">
+/// The request carried every credential configured for it (none deliberately left off, as on an anonymous caller's
+/// discovery query or CDP's public discovery): only then does its outcome say whether the credentials are accepted.
+/// </param>
 public readonly record struct AttemptResult(
     AttemptFailure Failure,
     int StatusCode,
@@ -18,7 +22,8 @@ public readonly record struct AttemptResult(
     long ElapsedMicroseconds,
     string? Transaction = null,
     string? ExtensionResponses = null,
-    string? RetryAfter = null)
+    string? RetryAfter = null,
+    bool CredentialsSent = false)
 {
     public bool Answered => Failure == AttemptFailure.None;
 

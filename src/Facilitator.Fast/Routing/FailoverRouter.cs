@@ -233,7 +233,7 @@ public sealed class FailoverRouter
                 }
 
                 // Asking the same upstream again would get the same answer.
-                if (last.Failure is AttemptFailure.NotOffered or AttemptFailure.Rejected)
+                if (last.Failure is AttemptFailure.NotOffered or AttemptFailure.Rejected or AttemptFailure.CredentialsRefused)
                 {
                     break;
                 }
@@ -412,6 +412,16 @@ public sealed class FailoverRouter
         var name = FacilitatorOperations.Name(operation);
         string? error = null;
         var deferred = false;
+        var credentials = upstream.CredentialState.Observe(operation, result);
+        if (credentials == CredentialTransition.Refused)
+        {
+            RoutingLog.CredentialsRefused(_logger, upstream.Id, name, result.Detail ?? "");
+        }
+        else if (credentials == CredentialTransition.Accepted)
+        {
+            RoutingLog.CredentialsAccepted(_logger, upstream.Id, name);
+        }
+
         if (result.Answered || result.Failure == AttemptFailure.NotOffered)
         {
             _health.RecordSuccess(upstream.Id, now, now - TimeSpan.FromMicroseconds(result.ElapsedMicroseconds));
@@ -429,7 +439,16 @@ public sealed class FailoverRouter
         else
         {
             error = result.Describe();
-            RoutingLog.AttemptFailed(_logger, name, attempt, upstream.Id, error);
+            if (result.Failure != AttemptFailure.CredentialsRefused)
+            {
+                RoutingLog.AttemptFailed(_logger, name, attempt, upstream.Id, error);
+            }
+            else if (credentials == CredentialTransition.None)
+            {
+                // Logged once when the refusal started: a request per second must not become a warning per second.
+                RoutingLog.CredentialsStillRefused(_logger, name, attempt, upstream.Id);
+            }
+
             deferred = awaitCorroboration && operation != FacilitatorOperation.Supported && result.Failure.IsAnswerFailure();
             if (!deferred)
             {

@@ -39,7 +39,7 @@ public sealed class PayAiMerchantToken : IUpstreamCredentials
     /// <summary>The public key, for tests and operators checking a key pair.</summary>
     public byte[] PublicKey => _key.GeneratePublicKey().GetEncoded();
 
-    public void Apply(HttpRequestMessage request) =>
+    public bool Apply(HttpRequestMessage request, Protocol.FacilitatorOperation operation) =>
         request.Headers.TryAddWithoutValidation("Authorization", Current());
 
     /// <summary>The <c>Authorization</c> value to send now: the cached token while it has 20 s left, else a new one.</summary>

@@ -79,6 +79,8 @@ public sealed class RoutingConfiguration
 
     private static UpstreamDefinition[] BuildDefinitions(AggregatorOptions aggregator, List<UpstreamOptions> upstreams, CdpOptions cdp, bool telemetry)
     {
+        // Read (and so validated) whenever it is set, whether or not an upstream uses it: a bad key stops the start.
+        var sharedCdpKey = UpstreamCredentialsBuilder.ReadSharedCdpKey(cdp);
         var ids = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var definitions = new List<UpstreamDefinition>(upstreams.Count);
         for (var i = 0; i < upstreams.Count; i++)
@@ -112,10 +114,11 @@ public sealed class RoutingConfiguration
 
             var enabled = u.Enabled;
             string? disabledReason = enabled ? null : "disabled in configuration";
-            if (enabled && isCdp && !cdp.IsConfigured)
+            var ownAuth = u.Auth is { Kind: { Length: > 0 } };
+            if (enabled && isCdp && !ownAuth && sharedCdpKey is null)
             {
                 enabled = false;
-                disabledReason = "CDP_API_KEY_ID and CDP_API_KEY_SECRET are not set";
+                disabledReason = "CDP_API_KEY_ID and CDP_API_KEY_SECRET (or CDP_API_KEY_SECRET_FILE) are not set";
             }
 
             definitions.Add(new UpstreamDefinition(
@@ -131,7 +134,7 @@ public sealed class RoutingConfiguration
                 retries,
                 BuildHeaders(path, u.Headers),
                 u.PropagateTraceContext && telemetry,
-                BuildCredentials($"{path}:Auth", u.Auth)));
+                UpstreamCredentialsBuilder.Build($"{path}:Auth", u.Auth, isCdp, sharedCdpKey)));
         }
 
         if (!definitions.Exists(d => d.Enabled))
@@ -197,7 +200,7 @@ public sealed class RoutingConfiguration
 
                 foreach (var (name, value) in headers)
                 {
-                    if (!IsToken(name) || value.AsSpan().ContainsAny('\r', '\n', '\0'))
+                    if (!UpstreamCredentialsBuilder.IsHeaderName(name) || value.AsSpan().ContainsAny('\r', '\n', '\0'))
                     {
                         throw new InvalidSettingException($"{path}:Headers:{operationName}:{name}", "is not a valid header name and value.");
                     }
@@ -214,50 +217,6 @@ public sealed class RoutingConfiguration
         return [.. perOperation.Select(static l => l.ToArray())];
     }
 
-    /// <summary>Validates an upstream's <c>Auth</c> section now, so a bad key stops the start with one line naming it.</summary>
-    private static Func<TimeProvider, IUpstreamCredentials>? BuildCredentials(string path, UpstreamAuthOptions? auth)
-    {
-        if (auth is null || string.IsNullOrWhiteSpace(auth.Kind))
-        {
-            return null;
-        }
-
-        if (!string.Equals(auth.Kind, PayAiMerchantToken.KindName, StringComparison.OrdinalIgnoreCase))
-        {
-            throw new InvalidSettingException($"{path}:Kind", $"'{auth.Kind}' must be {PayAiMerchantToken.KindName}.");
-        }
-
-        if (string.IsNullOrWhiteSpace(auth.KeyId))
-        {
-            throw new InvalidSettingException($"{path}:KeyId", "the merchant key's id is required.");
-        }
-
-        var keyText = auth.PrivateKey;
-        if (!string.IsNullOrWhiteSpace(auth.PrivateKeyFile))
-        {
-            try
-            {
-                keyText = File.ReadAllText(auth.PrivateKeyFile);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                throw new InvalidSettingException($"{path}:PrivateKeyFile", $"could not be read ({ex.GetType().Name}).");
-            }
-        }
-
-        if (string.IsNullOrWhiteSpace(keyText) || PayAiMerchantToken.ParseSeed(keyText) is not { } seed)
-        {
-            throw new InvalidSettingException(
-                $"{path}:PrivateKey", "must be a base64 Ed25519 private key: a 32-byte seed, or 64 bytes of seed and its public key.");
-        }
-
-        var keyId = auth.KeyId.Trim();
-        return time => new PayAiMerchantToken(keyId, seed, time);
-    }
-
     private static bool IsValidId(string id) =>
         id.Length is > 0 and <= 64 && id.All(static c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
-
-    private static bool IsToken(string name) =>
-        name.Length > 0 && name.All(static c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c));
 }

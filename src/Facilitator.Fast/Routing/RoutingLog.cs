@@ -27,6 +27,15 @@ internal static partial class RoutingLog
     [LoggerMessage(EventId = 1011, Level = LogLevel.Information, Message = "[Facilitator] {UpstreamId} is healthy again")]
     public static partial void MarkedHealthy(ILogger logger, string upstreamId);
 
+    [LoggerMessage(EventId = 1030, Level = LogLevel.Error, Message = "[Facilitator] {UpstreamId} refuses the gateway's credentials for {Operation} ({Refusal}): the gateway is misconfigured for it (key, key id, clock or URL); calls fail over meanwhile, and this is logged again only when it changes")]
+    public static partial void CredentialsRefused(ILogger logger, string upstreamId, string operation, string refusal);
+
+    [LoggerMessage(EventId = 1031, Level = LogLevel.Information, Message = "[Facilitator] {UpstreamId} accepts the gateway's credentials for {Operation} again")]
+    public static partial void CredentialsAccepted(ILogger logger, string upstreamId, string operation);
+
+    [LoggerMessage(EventId = 1032, Level = LogLevel.Debug, Message = "[Facilitator] {Operation} attempt {Attempt} on {UpstreamId}: credentials still refused")]
+    public static partial void CredentialsStillRefused(ILogger logger, string operation, int attempt, string upstreamId);
+
     [LoggerMessage(EventId = 1020, Level = LogLevel.Warning, Message = "[Facilitator] /supported could not be read from {UpstreamId}: {Failure}")]
     public static partial void SupportedUnavailable(ILogger logger, string upstreamId, string failure);
 }

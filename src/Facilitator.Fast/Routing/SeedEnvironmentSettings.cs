@@ -60,6 +60,11 @@ public static partial class SeedEnvironmentSettings
             cdp.ApiKeySecret = keySecret;
         }
 
+        if (configuration["CDP_API_KEY_SECRET_FILE"] is { Length: > 0 } keySecretFile)
+        {
+            cdp.ApiKeySecretFile = keySecretFile;
+        }
+
         ApplyNumberedUpstreams(configuration, upstreams);
         ApplyPayAiMerchantKey(configuration, upstreams);
     }
@@ -165,7 +170,54 @@ public static partial class SeedEnvironmentSettings
 
             var settleKey = $"FACILITATOR_{n}_SETTLE_TIMEOUT_MS";
             ApplyInt(configuration, settleKey, v => entry.SettleTimeoutMs = v);
+            ApplyAuthToken(configuration, n, entry);
         }
+    }
+
+    /// <summary>
+    /// <c>FACILITATOR_{N}_AUTH_TOKEN</c> (or <c>..._AUTH_TOKEN_FILE</c>): a secret sent on every request to the N-th
+    /// upstream, as <c>Authorization: Bearer</c>, or in the header <c>FACILITATOR_{N}_AUTH_HEADER</c> names.
+    /// </summary>
+    private static void ApplyAuthToken(IConfiguration configuration, int n, UpstreamOptions entry)
+    {
+        var token = configuration[$"FACILITATOR_{n}_AUTH_TOKEN"];
+        var tokenFile = configuration[$"FACILITATOR_{n}_AUTH_TOKEN_FILE"];
+        var header = configuration[$"FACILITATOR_{n}_AUTH_HEADER"]?.Trim();
+        if (string.IsNullOrWhiteSpace(token) && string.IsNullOrWhiteSpace(tokenFile))
+        {
+            if (!string.IsNullOrEmpty(header))
+            {
+                throw new InvalidSettingException($"FACILITATOR_{n}_AUTH_HEADER", $"names a header for FACILITATOR_{n}_AUTH_TOKEN (or ..._FILE), which is not set.");
+            }
+
+            return;
+        }
+
+        var tokenSetting = $"FACILITATOR_{n}_AUTH_TOKEN";
+        if (string.Equals(entry.Kind, CdpUpstreamKind, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidSettingException(tokenSetting, "the Coinbase CDP upstream signs its requests with CDP_API_KEY_ID and CDP_API_KEY_SECRET, not a token.");
+        }
+
+        // Read here, so that an error names the variable rather than the section path it becomes.
+        var secret = SecretSetting.Read(token, tokenSetting, tokenFile, tokenSetting + "_FILE")!;
+        if (secret.AsSpan().ContainsAny('\r', '\n', '\0'))
+        {
+            throw new InvalidSettingException(string.IsNullOrWhiteSpace(tokenFile) ? tokenSetting : tokenSetting + "_FILE", "must be one line.");
+        }
+
+        var bearer = string.IsNullOrEmpty(header) || string.Equals(header, "Authorization", StringComparison.OrdinalIgnoreCase);
+        if (!bearer && !UpstreamCredentialsBuilder.IsHeaderName(header!))
+        {
+            throw new InvalidSettingException($"FACILITATOR_{n}_AUTH_HEADER", "is not a valid header name.");
+        }
+
+        entry.Auth = new UpstreamAuthOptions
+        {
+            Kind = bearer ? StaticHeaderCredentials.BearerKind : StaticHeaderCredentials.ApiKeyKind,
+            Header = bearer ? null : header,
+            Token = secret,
+        };
     }
 
     /// <summary>Whether two URLs name the same base (case of scheme and host, and a trailing slash, aside).</summary>
@@ -206,6 +258,6 @@ public static partial class SeedEnvironmentSettings
         _ => throw new InvalidSettingException(key, $"'{text}' is not true or false."),
     };
 
-    [GeneratedRegex("^FACILITATOR_([0-9]{1,4})_(URL|ENABLED|ID|SETTLE_TIMEOUT_MS)$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    [GeneratedRegex("^FACILITATOR_([0-9]{1,4})_(URL|ENABLED|ID|SETTLE_TIMEOUT_MS|AUTH_TOKEN|AUTH_TOKEN_FILE|AUTH_HEADER)$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex NumberedVariable();
 }

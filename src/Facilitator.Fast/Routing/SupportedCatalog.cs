@@ -90,7 +90,8 @@ public sealed class SupportedCatalog
             }
 
             _router.Record(upstream, FacilitatorOperation.Supported, 1, result);
-            if (!result.Answered)
+            // A refusal of the credentials is logged by the router, once when it starts, not every probe round.
+            if (!result.Answered && result.Failure != AttemptFailure.CredentialsRefused)
             {
                 RoutingLog.SupportedUnavailable(_logger, upstream.Id, result.Describe());
             }

@@ -34,6 +34,9 @@ public sealed class Upstream : IDisposable
 
     public UpstreamStatistics Statistics { get; } = new();
 
+    /// <summary>Whether the upstream accepts the gateway's credentials, for logs (once per change) and the status API.</summary>
+    public UpstreamCredentialState CredentialState { get; } = new();
+
     private SupportedResponse? _capabilities;
     private CapabilitySet? _capabilitySet;
 

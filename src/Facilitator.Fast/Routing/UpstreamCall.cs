@@ -13,6 +13,8 @@ namespace Facilitator.Fast.Routing;
 /// The classification is what settle safety rests on: only failures where the request provably never reached the
 /// upstream, or was refused unread (connect/DNS/TLS failures and connect timeouts, 401/403/404/405/407/429), are
 /// marked as such; a timeout (or 408), a 5xx, or a connection that broke after sending may have been acted on.
+/// A 401 or 403 to a request that carried its configured credentials is <see cref="AttemptFailure.CredentialsRefused"/>:
+/// the gateway is misconfigured, whatever the payment; the upstream's own words are kept for the logs and status API.
 /// </remarks>
 public static class UpstreamCall
 {
@@ -76,13 +78,18 @@ public static class UpstreamCall
             : new CancellationTokenSource();
         timeout.CancelAfter(limit);
 
-        using var request = CreateRequest(upstream, operation, body, query);
+        using var request = CreateRequest(upstream, operation, body, query, out var credentialsSent);
         PooledBytes? buffer = null;
         try
         {
             using var response = await upstream.Invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
             var status = (int)response.StatusCode;
             var early = ClassifyStatus(operation, status);
+            if (credentialsSent && status is 401 or 403)
+            {
+                var refusal = await UpstreamErrorText.ReadRefusalAsync(response, status, timeout.Token).ConfigureAwait(false);
+                return Failed(AttemptFailure.CredentialsRefused, status, refusal, started) with { CredentialsSent = true };
+            }
 
             // A settle's 5xx is read: facilitators answer verdicts and pending settlements with 500 too.
             if (early != AttemptFailure.None && !(early == AttemptFailure.ServerError && operation == FacilitatorOperation.Settle))
@@ -110,7 +117,7 @@ public static class UpstreamCall
             // Only requests that carry a caller's input can be rejected for it; a probe of /supported is the gateway's own.
             if (status is >= 400 and < 500 && operation == FacilitatorOperation.Discovery && !X402AnswerShape.IsAnswer(operation, false, buffer.Span))
             {
-                return Failed(AttemptFailure.Rejected, status, $"HTTP {status}: {Snippet(buffer.Span)}", started);
+                return Failed(AttemptFailure.Rejected, status, $"HTTP {status}: {UpstreamErrorText.Snippet(buffer.Span)}", started);
             }
 
             if (!X402AnswerShape.IsAnswer(operation, status is >= 200 and < 300, buffer.Span))
@@ -120,7 +127,7 @@ public static class UpstreamCall
 
             var answer = new AttemptResult(
                 AttemptFailure.None, status, Header(response, "Content-Type"), buffer, null, Elapsed(started),
-                ExtensionResponses: Header(response, "EXTENSION-RESPONSES"));
+                ExtensionResponses: Header(response, "EXTENSION-RESPONSES"), CredentialsSent: credentialsSent);
             buffer = null;
             return answer;
         }
@@ -147,7 +154,10 @@ public static class UpstreamCall
         }
     }
 
-    private static HttpRequestMessage CreateRequest(Upstream upstream, FacilitatorOperation operation, PooledBytes? body, DiscoveryQuery? query)
+    /// <param name="credentialsSent">False when credentials were deliberately left off (an anonymous discovery query, an
+    /// operation the upstream serves publicly).</param>
+    private static HttpRequestMessage CreateRequest(
+        Upstream upstream, FacilitatorOperation operation, PooledBytes? body, DiscoveryQuery? query, out bool credentialsSent)
     {
         var endpoint = upstream.Endpoint(operation);
         var request = new HttpRequestMessage(
@@ -158,6 +168,7 @@ public static class UpstreamCall
             request.Content = new PooledBytesContent(body);
         }
 
+        credentialsSent = false;
         if (query is { WithOperatorCredentials: false })
         {
             return request;
@@ -171,8 +182,7 @@ public static class UpstreamCall
             }
         }
 
-        upstream.Credentials?.Apply(request);
-
+        credentialsSent = upstream.Credentials?.Apply(request, operation) ?? true;
         return request;
     }
 
@@ -231,7 +241,7 @@ public static class UpstreamCall
             // says the request could not be taken in. A JSON error can be a facilitator's catch-all after it broadcast.
             var unread = status is 411 or 413 or 414 or 415 or 431 || (status is 400 or 422 && !verdict.IsObject);
             var failure = operation != FacilitatorOperation.Settle || unread ? AttemptFailure.Rejected : AttemptFailure.Unconfirmed;
-            return new AttemptResult(failure, status, null, null, $"HTTP {status}: {Snippet(body)}", 0);
+            return new AttemptResult(failure, status, null, null, $"HTTP {status}: {UpstreamErrorText.Snippet(body)}", 0);
         }
 
         return null;
@@ -243,26 +253,6 @@ public static class UpstreamCall
         response.Headers.NonValidated.TryGetValues(name, out var values) || response.Content.Headers.NonValidated.TryGetValues(name, out values)
             ? values.ToString()
             : null;
-
-    /// <summary>The start of an upstream's rejection, printable and bounded, for the caller's message and the logs.</summary>
-    private static string Snippet(ReadOnlySpan<byte> body)
-    {
-        const int Limit = 120;
-        Span<char> text = stackalloc char[Limit];
-        var length = 0;
-        foreach (var b in body)
-        {
-            if (length == Limit)
-            {
-                break;
-            }
-
-            text[length++] = b is >= 0x20 and < 0x7F ? (char)b : ' ';
-        }
-
-        var snippet = text[..length].Trim().ToString();
-        return body.Length > Limit ? snippet + "…" : snippet;
-    }
 
     private static AttemptFailure Classify(HttpRequestException ex) => ex.HttpRequestError switch
     {

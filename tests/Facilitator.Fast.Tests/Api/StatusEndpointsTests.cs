@@ -9,7 +9,7 @@ namespace Facilitator.Fast.Tests.Api;
 public sealed class StatusEndpointsTests
 {
     private const string SecretHeader = "hdr-secret-6f1c2b";
-    private const string CdpSecret = "cdp-secret-9d8e7f";
+    private static readonly string CdpSecret = CdpTestKey.Ed25519().Secret;
 
     [Fact]
     public async Task Get_NoInclude_AllSectionsInSeedShapeWithLatencyPercentiles()

@@ -69,6 +69,57 @@ public sealed class AotBinaryTests
         }
     }
 
+    /// <summary>
+    /// The binary signs CDP requests with both key types CDP issues (the SEC1 PEM pasted with literal <c>\n</c>, the
+    /// Ed25519 key from a secret file), and a CDP-shaped upstream that validates every token accepts them.
+    /// </summary>
+    [Theory]
+    [InlineData("sec1-escaped")]
+    [InlineData("ed25519")]
+    public async Task AotBinary_AgainstCdpShapedUpstream_SignsEveryCall(string shape)
+    {
+        RepositoryPaths.RequireFreshAotBinary();
+        var key = CdpTestKey.Of(shape);
+        await using var cdp = await FakeCdpFacilitator.StartAsync(key);
+        var secretFile = Path.GetTempFileName();
+        await File.WriteAllTextAsync(secretFile, key.Secret);
+        var url = $"http://127.0.0.1:{LoopbackPorts.Free()}";
+        var environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = url,
+            ["FACILITATOR_1_ENABLED"] = "false",
+            ["FACILITATOR_2_ENABLED"] = "false",
+            ["FACILITATOR_3_URL"] = cdp.Url,
+            ["FACILITATOR_HEALTH_CHECK"] = "false",
+            ["CDP_API_KEY_ID"] = key.KeyId,
+            ["Logging__LogLevel__Default"] = "Warning",
+        };
+        environment[shape == "ed25519" ? "CDP_API_KEY_SECRET_FILE" : "CDP_API_KEY_SECRET"] = shape == "ed25519" ? secretFile : key.Secret;
+        using var process = ProcessRunner.Start(Binary, [], Path.GetDirectoryName(Binary)!, environment);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            using var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(5) };
+            using var verify = await FirstAnswerAsync(client, process, PaymentSigner.ValidNow(2, seed: 13));
+            using var settle = await client.PostAsync("/settle", new StringContent(PaymentSigner.ValidNow(2, seed: 13), Encoding.UTF8, "application/json"));
+            using var supported = await client.GetAsync("/supported");
+
+            Assert.Empty(cdp.Refusals);
+            Assert.Equal(HttpStatusCode.OK, verify.StatusCode);
+            Assert.Equal("facilitator-3", verify.Headers.GetValues("X-Facilitator-Upstream").Single());
+            Assert.Contains("0xcdp123", await settle.Content.ReadAsStringAsync());
+            Assert.Equal(HttpStatusCode.OK, supported.StatusCode);
+            Assert.Equal(3, cdp.Accepted);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            File.Delete(secretFile);
+        }
+    }
+
     [Fact]
     public async Task AotBinary_InvalidUpstreamUrl_ExitsWithOneLineNamingTheSetting()
     {
@@ -97,6 +148,8 @@ public sealed class AotBinaryTests
             { "Edge__Limits__KeepAliveTimeoutSeconds", "-1", "Edge:Limits:KeepAliveTimeoutSeconds" },
             { "ASPNETCORE_URLS", "garbage", "ASPNETCORE_URLS" },
             { "ASPNETCORE_URLS", "http://127.0.0.1:99999", "ASPNETCORE_URLS" },
+            { "CDP_API_KEY_SECRET", rsa.ExportRSAPrivateKeyPem(), "CDP_API_KEY_SECRET" },
+            { "CDP_API_KEY_SECRET", rsa.ExportPkcs8PrivateKeyPem().Replace("\n", "\\n", StringComparison.Ordinal), "CDP_API_KEY_SECRET" },
         };
     }
 
@@ -112,6 +165,7 @@ public sealed class AotBinaryTests
             ["FACILITATOR_1_URL"] = "http://127.0.0.1:9",
             ["Auth__Jwt__Issuer"] = "https://issuer.example.com",
             ["Auth__Jwt__Audience"] = "facilitator",
+            ["CDP_API_KEY_ID"] = "organizations/o/apiKeys/k",
             [variable] = value,
         }, TimeSpan.FromSeconds(20));
 

@@ -37,7 +37,7 @@ public sealed class RoutingConfigurationTests
             ("FACILITATOR_2_ENABLED", "false"),
             ("FACILITATOR_3_ENABLED", "true"),
             ("CDP_API_KEY_ID", "id"),
-            ("CDP_API_KEY_SECRET", "secret"),
+            ("CDP_API_KEY_SECRET", Infrastructure.CdpTestKey.Ed25519().Secret),
             ("FACILITATOR_4_URL", "http://127.0.0.1:7004/base"),
             ("FACILITATOR_TIMEOUT_MS", "8000"),
             ("FACILITATOR_RETRIES", "2"),

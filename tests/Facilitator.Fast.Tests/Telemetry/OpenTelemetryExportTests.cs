@@ -45,6 +45,33 @@ public sealed class OpenTelemetryExportTests
     }
 
     [Fact]
+    public async Task Export_CdpRefusesTheEchoedToken_SpansSayCredentialsRefusedAndCarryNoSecret()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var key = CdpTestKey.Sec1(escapedNewlines: true);
+        await using var cdp = await FakeCdpFacilitator.StartAsync(CdpTestKey.Ed25519());
+        cdp.EchoTokenInRefusals = true;
+        var settings = GatewayHost.Upstreams(("cdp", cdp.Url));
+        settings["Upstreams:0:Kind"] = "coinbase-cdp";
+        settings["CDP_API_KEY_ID"] = key.KeyId;
+        settings["CDP_API_KEY_SECRET"] = key.Secret;
+        settings["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Url;
+        settings["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+        settings["OTEL_BSP_SCHEDULE_DELAY"] = "100";
+        await using (var gateway = await GatewayHost.StartAsync(settings))
+        {
+            (await gateway.PostAsync("/verify", SignedPayments.V2)).Dispose();
+            await Eventually.TrueAsync(() => receiver.Contains("/v1/traces", "credentials refused"), "the refused attempt's span is exported");
+        }
+
+        var token = cdp.Received.Single().Headers["Authorization"]["Bearer ".Length..];
+        foreach (var secret in key.SecretFragments().Append(key.KeyId).Append(token).Append(token.Split('.')[2]).Append("eyJ"))
+        {
+            Assert.False(receiver.Contains("/v1/traces", secret), $"traces carry {secret[..Math.Min(12, secret.Length)]}…");
+        }
+    }
+
+    [Fact]
     public async Task Export_NoEndpoint_NothingRegistered()
     {
         await using var upstream = await FakeFacilitator.StartAsync();
