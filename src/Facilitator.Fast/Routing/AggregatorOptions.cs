@@ -71,4 +71,10 @@ public sealed class AggregatorOptions
 
     /// <summary>Largest upstream answer read; a larger one counts as a failed attempt.</summary>
     public int MaxResponseBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// Connections open to one upstream at most (HTTP/1.1; with HTTP/2, streams share them): a slow upstream and
+    /// hedging cannot open sockets without bound; requests beyond it wait for a connection within their timeout.
+    /// </summary>
+    public int MaxConnectionsPerUpstream { get; set; } = 256;
 }

@@ -105,6 +105,9 @@ public sealed class RoutingConfiguration
             InvalidSettingException.ThrowIfOutOfRange($"{path}:SettleTimeoutMs", settleTimeout, 1, 600_000);
             var retries = u.Retries ?? aggregator.Retries;
             InvalidSettingException.ThrowIfOutOfRange($"{path}:Retries", retries, 0, 10);
+            var maxConnections = u.MaxConnections ?? aggregator.MaxConnectionsPerUpstream;
+            InvalidSettingException.ThrowIfOutOfRange(
+                u.MaxConnections is null ? "Aggregator:MaxConnectionsPerUpstream" : $"{path}:MaxConnections", maxConnections, 1, 100_000);
 
             var isCdp = string.Equals(u.Kind, SeedEnvironmentSettings.CdpUpstreamKind, StringComparison.OrdinalIgnoreCase);
             if (u.Kind is not null && !isCdp && !string.Equals(u.Kind, "standard", StringComparison.OrdinalIgnoreCase))
@@ -134,7 +137,10 @@ public sealed class RoutingConfiguration
                 retries,
                 BuildHeaders(path, u.Headers),
                 u.PropagateTraceContext && telemetry,
-                UpstreamCredentialsBuilder.Build($"{path}:Auth", u.Auth, isCdp, sharedCdpKey)));
+                UpstreamCredentialsBuilder.Build($"{path}:Auth", u.Auth, isCdp, sharedCdpKey))
+            {
+                MaxConnections = maxConnections,
+            });
         }
 
         if (!definitions.Exists(d => d.Enabled))

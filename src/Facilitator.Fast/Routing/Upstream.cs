@@ -84,6 +84,7 @@ public sealed class Upstream : IDisposable
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
         EnableMultipleHttp2Connections = true,
+        MaxConnectionsPerServer = definition.MaxConnections,
 
         // The caller's trace context (and baggage) is theirs: it reaches an upstream only where configured.
         ActivityHeadersPropagator = definition.PropagateTraceContext

@@ -163,6 +163,13 @@ public static class UpstreamCall
         var request = new HttpRequestMessage(
             operation is FacilitatorOperation.Verify or FacilitatorOperation.Settle ? HttpMethod.Post : HttpMethod.Get,
             string.IsNullOrEmpty(query?.Text) ? endpoint : new Uri(endpoint + query.Text));
+        if (endpoint.Scheme == Uri.UriSchemeHttps)
+        {
+            // HTTP/2 where TLS negotiates it (many requests over few connections), HTTP/1.1 where it does not.
+            request.Version = System.Net.HttpVersion.Version20;
+            request.VersionPolicy = HttpVersionPolicy.RequestVersionOrLower;
+        }
+
         if (body is not null)
         {
             request.Content = new PooledBytesContent(body);

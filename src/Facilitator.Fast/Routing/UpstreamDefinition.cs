@@ -35,6 +35,9 @@ public sealed class UpstreamDefinition
         Credentials = credentials;
     }
 
+    /// <summary>Connections open to this upstream at most.</summary>
+    public int MaxConnections { get; init; } = 256;
+
     /// <summary>Makes the upstream's credentials (validated at load); null when it needs none.</summary>
     public Func<TimeProvider, IUpstreamCredentials>? Credentials { get; }
 

@@ -26,6 +26,9 @@ public sealed class UpstreamOptions
 
     public int? Retries { get; set; }
 
+    /// <summary>Overrides <c>Aggregator:MaxConnectionsPerUpstream</c> for this upstream.</summary>
+    public int? MaxConnections { get; set; }
+
     /// <summary>Extra request headers per operation (<c>verify</c>, <c>settle</c>, <c>supported</c>, <c>list</c>) or <c>*</c> for all.
     /// Values are treated as secrets: they never appear in logs or the status API.</summary>
     public Dictionary<string, Dictionary<string, string>>? Headers { get; set; }

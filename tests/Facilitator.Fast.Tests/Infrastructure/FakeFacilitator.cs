@@ -134,7 +134,10 @@ internal sealed class FakeFacilitator : IAsyncDisposable
             context.Request.Path.Value ?? "",
             context.Request.QueryString.Value ?? "",
             context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
-            buffer.ToArray());
+            buffer.ToArray())
+        {
+            ConnectionId = context.Connection.Id,
+        };
         _received.Enqueue(received);
         context.Items[typeof(ReceivedRequest)] = received;
 
@@ -158,5 +161,8 @@ internal sealed class FakeFacilitator : IAsyncDisposable
 
 internal sealed record ReceivedRequest(string Method, string Path, string Query, Dictionary<string, string> Headers, byte[] Body)
 {
+    /// <summary>The connection it came on (Kestrel's id), to count the connections a client opened.</summary>
+    public string ConnectionId { get; init; } = "";
+
     public string BodyText => Encoding.UTF8.GetString(Body);
 }
