@@ -14,4 +14,10 @@ public interface IUpstreamCredentials
     /// <summary>Adds the credentials to <paramref name="request"/>, whose method and URL are final.</summary>
     /// <returns>False when <paramref name="operation"/> is public at this upstream and was left unauthenticated.</returns>
     bool Apply(HttpRequestMessage request, FacilitatorOperation operation);
+
+    /// <summary>
+    /// <paramref name="text"/> (an upstream's words) with the secrets these credentials send replaced, in every form an
+    /// upstream could echo them; text the gateway logs, shows or relays passes through here.
+    /// </summary>
+    string Redact(string text) => text;
 }

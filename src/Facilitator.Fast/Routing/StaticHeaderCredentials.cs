@@ -13,12 +13,14 @@ public sealed class StaticHeaderCredentials : IUpstreamCredentials
 
     private readonly string _header;
     private readonly string _value;
+    private readonly string _secret;
 
-    private StaticHeaderCredentials(string kind, string header, string value)
+    private StaticHeaderCredentials(string kind, string header, string value, string secret)
     {
         Kind = kind;
         _header = header;
         _value = value;
+        _secret = secret;
     }
 
     public string Kind { get; }
@@ -26,9 +28,11 @@ public sealed class StaticHeaderCredentials : IUpstreamCredentials
     /// <summary>The header's name, which the status API may show (its value never).</summary>
     public string HeaderName => _header;
 
-    public static StaticHeaderCredentials BearerToken(string token) => new(BearerKind, "Authorization", "Bearer " + token);
+    public static StaticHeaderCredentials BearerToken(string token) => new(BearerKind, "Authorization", "Bearer " + token, token);
 
-    public static StaticHeaderCredentials ApiKey(string header, string key) => new(ApiKeyKind, header, key);
+    public static StaticHeaderCredentials ApiKey(string header, string key) => new(ApiKeyKind, header, key, key);
+
+    public string Redact(string text) => UpstreamErrorText.RedactValue(text, _secret);
 
     public bool Apply(HttpRequestMessage request, FacilitatorOperation operation)
     {

@@ -41,7 +41,17 @@ public static class UpstreamCall
             activity.SetTag("facilitator.hedged", hedged);
         }
 
-        var result = await SendCoreAsync(upstream, operation, body, query, maxResponseBytes, callerAborted).ConfigureAwait(false);
+        var sent = new System.Runtime.CompilerServices.StrongBox<string?>();
+        var result = await SendCoreAsync(upstream, operation, body, query, maxResponseBytes, callerAborted, sent).ConfigureAwait(false);
+        if (result.Detail is { } detail)
+        {
+            // One place for an upstream's words on their way to logs, the status API, traces and callers: whatever looks
+            // like a token, the credentials' own secrets, and any piece of the token this very request carried.
+            var redacted = UpstreamErrorText.Redact(detail);
+            redacted = upstream.Credentials is { } credentials ? credentials.Redact(redacted) : redacted;
+            result = result with { Detail = sent.Value is { } token ? UpstreamErrorText.RedactFragments(redacted, token) : redacted };
+        }
+
         var outcome = result.Answered ? "answered" : result.Failure.ToString();
         if (activity is not null)
         {
@@ -69,7 +79,8 @@ public static class UpstreamCall
         PooledBytes? body,
         DiscoveryQuery? query,
         int maxResponseBytes,
-        CancellationToken callerAborted)
+        CancellationToken callerAborted,
+        System.Runtime.CompilerServices.StrongBox<string?> sent)
     {
         var started = Stopwatch.GetTimestamp();
         var limit = upstream.Definition.TimeoutFor(operation);
@@ -79,16 +90,30 @@ public static class UpstreamCall
         timeout.CancelAfter(limit);
 
         using var request = CreateRequest(upstream, operation, body, query, out var credentialsSent);
+        sent.Value = credentialsSent ? request.Headers.Authorization?.Parameter : null;
         PooledBytes? buffer = null;
         try
         {
             using var response = await upstream.Invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
             var status = (int)response.StatusCode;
             var early = ClassifyStatus(operation, status);
-            if (credentialsSent && status is 401 or 403)
+            if (status is 401 or 403 && (credentialsSent || operation == FacilitatorOperation.Settle))
             {
-                var refusal = await UpstreamErrorText.ReadRefusalAsync(response, status, timeout.Token).ConfigureAwait(false);
-                return Failed(AttemptFailure.CredentialsRefused, status, refusal, started) with { CredentialsSent = true };
+                var refusal = await UpstreamErrorText.ReadRefusalBytesAsync(response, timeout.Token).ConfigureAwait(false);
+                var verdict = operation == FacilitatorOperation.Settle ? UpstreamVerdict.Read(operation, refusal) : default;
+                if (verdict.HasVerdict || verdict.IsPending || !string.IsNullOrEmpty(verdict.Transaction))
+                {
+                    // A settle answer under a 401/403 (success, pending, a transaction, a failure) is no proof that nothing
+                    // happened: the settlement stays with this upstream, never moves to another.
+                    return new AttemptResult(
+                        AttemptFailure.Pending, status, null, null, $"HTTP {status} with a settle answer: {Clip(verdict.Reason)}", Elapsed(started),
+                        Transaction: verdict.Transaction, CredentialsSent: credentialsSent);
+                }
+
+                var text = UpstreamErrorText.Describe(refusal, status);
+                return credentialsSent
+                    ? Failed(AttemptFailure.CredentialsRefused, status, text, started) with { CredentialsSent = true }
+                    : Failed(AttemptFailure.Refused, status, text, started);
             }
 
             // A settle's 5xx is read: facilitators answer verdicts and pending settlements with 500 too.
@@ -189,7 +214,7 @@ public static class UpstreamCall
             }
         }
 
-        credentialsSent = upstream.Credentials?.Apply(request, operation) ?? true;
+        credentialsSent = upstream.Credentials?.Apply(request, operation) ?? false;
         return request;
     }
 

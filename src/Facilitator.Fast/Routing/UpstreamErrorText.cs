@@ -80,8 +80,8 @@ internal static class UpstreamErrorText
         return Snippet(System.Text.Encoding.UTF8.GetBytes(text));
     }
 
-    /// <summary>Reads the start of a refusal's body and returns <c>"HTTP 401: message"</c>; the status alone when it cannot be read.</summary>
-    public static async ValueTask<string> ReadRefusalAsync(HttpResponseMessage response, int status, CancellationToken cancellationToken)
+    /// <summary>Reads the start of a refusal's body (what could be read of it).</summary>
+    public static async ValueTask<byte[]> ReadRefusalBytesAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         var buffer = new byte[MaxRefusalBytes];
         var length = 0;
@@ -102,12 +102,71 @@ internal static class UpstreamErrorText
             // What was read is enough; the refusal itself is what matters.
         }
 
-        var message = Message(buffer.AsSpan(0, length));
+        return buffer.AsSpan(0, length).ToArray();
+    }
+
+    /// <summary><c>"HTTP 401: message"</c> from a refusal's body; the status alone when it says nothing readable.</summary>
+    public static string Describe(ReadOnlySpan<byte> refusal, int status)
+    {
+        var message = Message(refusal);
         return message.Length == 0 ? $"HTTP {status}" : $"HTTP {status}: {message}";
     }
 
-    /// <summary>Replaces what looks like a JWT (<c>eyJ…</c>) or follows <c>Bearer</c> with <c>[redacted]</c>.</summary>
-    private static string Redact(string text)
+    /// <summary>
+    /// <paramref name="text"/> with <paramref name="secret"/> replaced wherever it appears as it was sent or encoded as an
+    /// upstream might echo it (base64, base64url, URL-encoded), letter case ignored.
+    /// </summary>
+    public static string RedactValue(string text, string secret)
+    {
+        if (secret.Length < 4)
+        {
+            return text;
+        }
+
+        var bytes = System.Text.Encoding.UTF8.GetBytes(secret);
+        var base64 = Convert.ToBase64String(bytes);
+        foreach (var form in new[] { secret, Uri.EscapeDataString(secret), base64, base64.TrimEnd('=').Replace('+', '-').Replace('/', '_'), base64.TrimEnd('=') })
+        {
+            text = text.Replace(form, "[redacted]", StringComparison.OrdinalIgnoreCase);
+        }
+
+        return RedactFragments(text, secret);
+    }
+
+    /// <summary>
+    /// Replaces every word of <paramref name="text"/> (a run between spaces, quotes, commas, semicolons and line breaks)
+    /// of 8 characters or more that is a piece of <paramref name="secret"/>: a token an upstream echoed split across
+    /// lines, or one segment of a JWT.
+    /// </summary>
+    public static string RedactFragments(string text, string secret)
+    {
+        var builder = new System.Text.StringBuilder(text.Length);
+        var start = 0;
+        for (var i = 0; i <= text.Length; i++)
+        {
+            if (i < text.Length && !IsSeparator(text[i]))
+            {
+                continue;
+            }
+
+            var word = text.AsSpan(start, i - start);
+            var piece = word.Trim(".:=");
+            builder.Append(piece.Length >= 8 && secret.AsSpan().Contains(piece, StringComparison.Ordinal) ? "[redacted]" : word);
+            if (i < text.Length)
+            {
+                builder.Append(text[i]);
+            }
+
+            start = i + 1;
+        }
+
+        return builder.ToString();
+
+        static bool IsSeparator(char c) => char.IsWhiteSpace(c) || c is '"' or '\'' or ',' or ';' or '(' or ')' or '[' or ']' or '{' or '}';
+    }
+
+    /// <summary>Replaces what looks like a JWT (<c>eyJ…</c>) or follows <c>Bearer</c> (and its spaces) with <c>[redacted]</c>.</summary>
+    public static string Redact(string text)
     {
         const string Redacted = "[redacted]";
         var from = 0;
@@ -130,7 +189,17 @@ internal static class UpstreamErrorText
     {
         var jwt = text.IndexOf("eyJ", from, StringComparison.Ordinal);
         var bearer = text.IndexOf("Bearer ", from, StringComparison.OrdinalIgnoreCase);
-        bearer = bearer < 0 || bearer + 7 >= text.Length ? -1 : bearer + 7;
+        if (bearer >= 0)
+        {
+            bearer += 7;
+            while (bearer < text.Length && text[bearer] is ' ' or '\t')
+            {
+                bearer++;
+            }
+
+            bearer = bearer >= text.Length || text.AsSpan(bearer).StartsWith("[redacted]") ? -1 : bearer;
+        }
+
         return jwt < 0 ? bearer : bearer < 0 ? jwt : Math.Min(jwt, bearer);
     }
 }
