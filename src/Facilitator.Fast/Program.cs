@@ -1,6 +1,7 @@
 using Facilitator.Fast;
 using Facilitator.Fast.Api;
 using Facilitator.Fast.Edge;
+using Facilitator.Fast.Events;
 using Facilitator.Fast.Evm;
 using Facilitator.Fast.Health;
 using Facilitator.Fast.Payments;
@@ -143,6 +144,8 @@ public static partial class Program
         services.AddSingleton<PaymentService>();
         services.AddSingleton<PaymentSettler>();
         services.AddHostedService<PaymentSweeper>();
+        services.AddEventStream(builder.Configuration, edge.Cors.AllowedOrigins);
+        services.AddSingleton<IStatsEventSource, StatsEventSource>();
 
         // Stopping waits for settles in flight: the host must allow it longer than the drain.
         services.PostConfigure<HostOptions>(host =>
@@ -192,6 +195,7 @@ public static partial class Program
                     "X-Facilitator-Local-Verdict", "X-Facilitator-Settlement"));
         }
 
+        app.UseEventStream();
         var gate = app.Services.GetRequiredService<AuthenticationGate>();
         app.Use(gate.InvokeAsync);
         var limiter = app.Services.GetRequiredService<RateLimiter>();
@@ -202,6 +206,7 @@ public static partial class Program
         app.MapStatusEndpoints();
         app.MapHealthEndpoints();
         app.MapV1AnalyticsEndpoints();
+        app.MapEventStream();
 
         StartupLog.Routing(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Facilitator.Fast"), routing, redis.IsConfigured);
         return app;
