@@ -33,7 +33,7 @@ internal sealed partial class EventConnection(WebSocket socket, Subscriber subsc
         if (await Task.WhenAny(sending, receiving).ConfigureAwait(false) == receiving)
         {
             // The client closed (echoed back), the connection broke, or it is being closed: the send loop finishes with a close.
-            subscriber.RequestClose(socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure, socket.CloseStatusDescription ?? "");
+            subscriber.RequestClose(socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure, socket.CloseStatusDescription ?? "", flush: false);
         }
 
         var both = Task.WhenAll(sending, receiving);
@@ -51,9 +51,10 @@ internal sealed partial class EventConnection(WebSocket socket, Subscriber subsc
         var frames = subscriber.Frames;
         try
         {
-            while (subscriber.Closing is null && await frames.WaitToReadAsync().ConfigureAwait(false))
+            // Once a close is asked for, nothing more can be queued: what is queued is sent first when the close says so.
+            while (subscriber.Closing is not { Flush: false } && await frames.WaitToReadAsync().ConfigureAwait(false))
             {
-                while (subscriber.Closing is null && frames.TryRead(out var frame))
+                while (subscriber.Closing is not { Flush: false } && frames.TryRead(out var frame))
                 {
                     await SendAsync(frame).ConfigureAwait(false);
                 }
@@ -72,7 +73,7 @@ internal sealed partial class EventConnection(WebSocket socket, Subscriber subsc
         }
         catch (Exception ex) when (IsConnectionFault(ex))
         {
-            subscriber.RequestClose(WebSocketCloseStatus.EndpointUnavailable, "");
+            subscriber.RequestClose(WebSocketCloseStatus.EndpointUnavailable, "", flush: false);
             ConnectionFault(logger, subscriber.ClientId, "send", ex.GetType().Name);
         }
     }

@@ -148,7 +148,7 @@ internal sealed partial class EventsService(
         {
             // The peer stopped reading: not even a close frame can reach it.
             hub.Statistics.CountSlowClosed();
-            subscriber.RequestClose(CloseRequest.TryAgainLater, "too slow: a send stalled");
+            subscriber.RequestClose(CloseRequest.TryAgainLater, "too slow: a send stalled", flush: false);
             subscriber.Abort();
             SendStalled(logger, subscriber.ClientId, _options.SendTimeoutMs);
             return;

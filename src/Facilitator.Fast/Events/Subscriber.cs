@@ -85,7 +85,7 @@ internal sealed class Subscriber
         {
             _statistics.CountSlowClosed();
             CountLagged();
-            RequestClose(CloseRequest.TryAgainLater, "too slow: the send queue is full");
+            RequestClose(CloseRequest.TryAgainLater, "too slow: the send queue is full", flush: false);
         }
 
         return false;
@@ -99,9 +99,10 @@ internal sealed class Subscriber
     public void SendEnded() => Volatile.Write(ref _sendStartedAt, 0);
 
     /// <summary>Asks the connection to close with <paramref name="status"/>; the first request stands.</summary>
-    public void RequestClose(WebSocketCloseStatus status, string reason)
+    /// <param name="flush">Send what is queued first (see <see cref="CloseRequest.Flush"/>).</param>
+    public void RequestClose(WebSocketCloseStatus status, string reason, bool flush = true)
     {
-        if (Interlocked.CompareExchange(ref _close, new CloseRequest(status, reason, _time.GetTimestamp()), null) is null)
+        if (Interlocked.CompareExchange(ref _close, new CloseRequest(status, reason, _time.GetTimestamp(), flush), null) is null)
         {
             _queue.Writer.TryComplete();
         }
