@@ -130,10 +130,24 @@ internal sealed partial class EventsService(
         }
     }
 
-    /// <summary>Closes what must not stay: a close the peer never completed, a send that stalled, a client that never subscribed.</summary>
+    /// <summary>Closes what must not stay: a send that stalled, a close the peer never completed, a client that never subscribed.</summary>
     private void Inspect(Subscriber subscriber)
     {
         var time = hub.Time;
+        if (subscriber.SendStartedAt is var started and not 0 && time.GetElapsedTime(started) > TimeSpan.FromMilliseconds(_options.SendTimeoutMs))
+        {
+            // The peer stopped reading: not even a close frame can reach it.
+            if (subscriber.Closing is null)
+            {
+                hub.Statistics.CountSlowClosed();
+            }
+
+            subscriber.RequestClose(CloseRequest.TryAgainLater, "too slow: a send stalled", flush: false);
+            subscriber.Abort();
+            SendStalled(logger, subscriber.ClientId, _options.SendTimeoutMs);
+            return;
+        }
+
         if (subscriber.Closing is { } closing)
         {
             if (time.GetElapsedTime(closing.At) > EventConnection.CloseTimeout)
@@ -141,16 +155,6 @@ internal sealed partial class EventsService(
                 subscriber.Abort();
             }
 
-            return;
-        }
-
-        if (subscriber.SendStartedAt is var started and not 0 && time.GetElapsedTime(started) > TimeSpan.FromMilliseconds(_options.SendTimeoutMs))
-        {
-            // The peer stopped reading: not even a close frame can reach it.
-            hub.Statistics.CountSlowClosed();
-            subscriber.RequestClose(CloseRequest.TryAgainLater, "too slow: a send stalled", flush: false);
-            subscriber.Abort();
-            SendStalled(logger, subscriber.ClientId, _options.SendTimeoutMs);
             return;
         }
 
