@@ -88,7 +88,13 @@ internal sealed partial class EventHub
     public void Receive(ReadOnlySpan<byte> message)
     {
         if (!RelayEnvelope.TryRead(message, out var instance, out var channel, out var network, out var payee, out var jsonOffset)
-            || instance.SequenceEqual(_instanceId) || Volatile.Read(ref _count) == 0)
+            || instance.SequenceEqual(_instanceId))
+        {
+            return;
+        }
+
+        Statistics.CountReceived();
+        if (Volatile.Read(ref _count) == 0)
         {
             return;
         }
