@@ -25,6 +25,9 @@ internal readonly record struct ClientMessage(ClientMessageType Type, EventChann
     private const int MaxChannelNames = 8;
     private const int MaxDepth = 8;
 
+    /// <summary>A network or payee is short; escapes (six bytes a character) are allowed within this.</summary>
+    private const int MaxFilterValueBytes = 384;
+
     public const string InvalidMessage = "invalid_message";
     public const string UnknownType = "unknown_type";
     public const string InvalidChannel = "invalid_channel";
@@ -59,7 +62,7 @@ internal readonly record struct ClientMessage(ClientMessageType Type, EventChann
             return false;
         }
 
-        string? type = null;
+        ClientMessageType? kind = null;
         var channels = EventChannel.None;
         bool hasChannels = false, hasFilter = false, seenType = false;
         string? network = null, payee = null;
@@ -78,9 +81,11 @@ internal readonly record struct ClientMessage(ClientMessageType Type, EventChann
             {
                 case 1:
                     seenType = true;
-                    type = reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && reader.ValueSpan.Length <= 32
-                        ? Encoding.UTF8.GetString(reader.ValueSpan)
-                        : "";
+                    kind = reader.TokenType != JsonTokenType.String ? null
+                        : reader.ValueTextEquals("subscribe"u8) ? ClientMessageType.Subscribe
+                        : reader.ValueTextEquals("unsubscribe"u8) ? ClientMessageType.Unsubscribe
+                        : reader.ValueTextEquals("ping"u8) ? ClientMessageType.Ping
+                        : null;
                     reader.Skip();
                     break;
                 case 2:
@@ -103,17 +108,10 @@ internal readonly record struct ClientMessage(ClientMessageType Type, EventChann
             return false;
         }
 
-        var kind = type switch
-        {
-            "subscribe" => ClientMessageType.Subscribe,
-            "unsubscribe" => ClientMessageType.Unsubscribe,
-            "ping" => ClientMessageType.Ping,
-            _ => (ClientMessageType?)null,
-        };
         if (kind is not { } known)
         {
             code = UnknownType;
-            problem = type is null ? "The message has no type." : "The type is not one of subscribe, unsubscribe, ping.";
+            problem = seenType ? "The type is not one of subscribe, unsubscribe, ping." : "The message has no type.";
             return false;
         }
 
@@ -160,7 +158,7 @@ internal readonly record struct ClientMessage(ClientMessageType Type, EventChann
         string? problem = null;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
-            if (++count > MaxChannelNames || reader.TokenType != JsonTokenType.String || !EventChannels.TryParse(reader.ValueSpan, out var channel))
+            if (++count > MaxChannelNames || reader.TokenType != JsonTokenType.String || !EventChannels.TryRead(ref reader, out var channel))
             {
                 problem ??= "Each channel must be one of payments, stats, errors.";
                 reader.Skip();
@@ -209,21 +207,22 @@ internal readonly record struct ClientMessage(ClientMessageType Type, EventChann
                 continue;
             }
 
-            if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped || reader.ValueSpan.Length > 64)
+            if (reader.TokenType != JsonTokenType.String || reader.ValueSpan.Length > MaxFilterValueBytes)
             {
                 reader.Skip();
                 problem ??= isNetwork ? "filter.network must be a CAIP-2 id such as eip155:8453." : "filter.payee must be an EVM address (0x and 40 hex digits).";
                 continue;
             }
 
+            ReadOnlySpan<byte> value = reader.ValueIsEscaped ? Encoding.UTF8.GetBytes(reader.GetString() ?? "") : reader.ValueSpan;
             if (isNetwork)
             {
-                network = ReadNetwork(reader.ValueSpan);
+                network = ReadNetwork(value);
                 problem ??= network is null ? "filter.network must be a CAIP-2 id such as eip155:8453." : null;
             }
             else
             {
-                payee = ReadPayee(reader.ValueSpan);
+                payee = ReadPayee(value);
                 problem ??= payee is null ? "filter.payee must be an EVM address (0x and 40 hex digits)." : null;
             }
         }

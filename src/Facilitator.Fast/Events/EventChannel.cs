@@ -17,11 +17,12 @@ public static class EventChannels
 {
     public const EventChannel All = EventChannel.Payments | EventChannel.Stats | EventChannel.Errors;
 
-    public static bool TryParse(ReadOnlySpan<byte> name, out EventChannel channel)
+    /// <summary>Reads a channel name at the reader's string token (escapes allowed).</summary>
+    public static bool TryRead(ref Utf8JsonReader reader, out EventChannel channel)
     {
-        channel = name.SequenceEqual("payments"u8) ? EventChannel.Payments
-            : name.SequenceEqual("stats"u8) ? EventChannel.Stats
-            : name.SequenceEqual("errors"u8) ? EventChannel.Errors
+        channel = reader.ValueTextEquals("payments"u8) ? EventChannel.Payments
+            : reader.ValueTextEquals("stats"u8) ? EventChannel.Stats
+            : reader.ValueTextEquals("errors"u8) ? EventChannel.Errors
             : EventChannel.None;
         return channel != EventChannel.None;
     }
