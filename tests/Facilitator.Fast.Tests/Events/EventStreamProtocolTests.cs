@@ -149,6 +149,34 @@ public sealed class EventStreamProtocolTests
     }
 
     [Fact]
+    public async Task StatusApi_EventsSection_SubscribersPublishedDelivered()
+    {
+        var (gateway, upstream) = await StartAsync();
+        await using var _ = gateway;
+        await using var __ = upstream;
+        await using var client = await EventStreamClient.ConnectAsync(gateway);
+        await client.SendAsync("not json");
+        await client.NextAsync("error");
+
+        using (await gateway.PostAsync("/verify", SignedPayments.V2))
+        {
+        }
+
+        await client.NextAsync("payment:verified");
+        var events = Responses.Json(await gateway.Client.GetStringAsync("/api/facilitator-status?include=stats")).GetProperty("events");
+
+        Assert.True(events.GetProperty("enabled").GetBoolean());
+        Assert.Equal("/ws", events.GetProperty("path").GetString());
+        Assert.False(events.GetProperty("sharedThroughRedis").GetBoolean());
+        Assert.Equal(1, events.GetProperty("subscribers").GetInt32());
+        Assert.Equal(2, events.GetProperty("eventsPublished").GetInt64());
+        Assert.Equal(4, events.GetProperty("messagesDelivered").GetInt64());
+        Assert.Equal(0, events.GetProperty("messagesDropped").GetInt64());
+        Assert.Equal(0, events.GetProperty("laggedClients").GetInt64());
+        Assert.Equal(1, events.GetProperty("badFrames").GetInt64());
+    }
+
+    [Fact]
     public async Task NotAWebSocket_426InTheApiErrorShape()
     {
         var (gateway, upstream) = await StartAsync();
