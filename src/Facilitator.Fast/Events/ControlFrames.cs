@@ -52,7 +52,7 @@ internal static class ControlFrames
         return End(buffer, writer, now);
     }
 
-    /// <summary>Sent once a client that fell behind has caught up: how many events it missed.</summary>
+    /// <summary>Sent to a client that fell behind, where the gap is (before the next event it gets): how many events it missed.</summary>
     public static EventFrame Lagged(long dropped, long now)
     {
         var (buffer, writer) = Begin("lagged"u8);

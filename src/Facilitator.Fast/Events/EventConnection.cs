@@ -4,8 +4,8 @@ using System.Net.WebSockets;
 namespace Facilitator.Fast.Events;
 
 /// <summary>
-/// One client's WebSocket: a send loop that drains its queue (and, once it has caught up, tells it how many events it
-/// missed), and a receive loop that waits for data without holding a buffer (a zero-byte receive), then reads one
+/// One client's WebSocket: a send loop that drains its queue (telling the client how many events it missed, at the
+/// gap, when it fell behind), and a receive loop that waits for data without holding a buffer (a zero-byte receive), then reads one
 /// message into a pooled buffer of at most <c>MaxInboundMessageBytes</c> and answers it. Nothing the client sends can
 /// raise an exception out of here; too many bad messages close the connection with 1008.
 /// </summary>
@@ -52,17 +52,20 @@ internal sealed partial class EventConnection(WebSocket socket, Subscriber subsc
         try
         {
             // Once a close is asked for, nothing more can be queued: what is queued is sent first when the close says so.
-            while (subscriber.Closing is not { Flush: false } && await frames.WaitToReadAsync().ConfigureAwait(false))
+            while (subscriber.Closing is not { Flush: false })
             {
-                while (subscriber.Closing is not { Flush: false } && frames.TryRead(out var frame))
-                {
-                    await SendAsync(frame).ConfigureAwait(false);
-                }
-
-                // Caught up: a client that fell behind learns how many events it missed.
+                // Events were dropped from the head of the queue: the client is told how many, where the gap is.
                 if (subscriber.Closing is null && subscriber.TakeDropped() is > 0 and var dropped)
                 {
                     await SendAsync(ControlFrames.Lagged(dropped, Now)).ConfigureAwait(false);
+                }
+                else if (frames.TryRead(out var frame))
+                {
+                    await SendAsync(frame).ConfigureAwait(false);
+                }
+                else if (!await frames.WaitToReadAsync().ConfigureAwait(false))
+                {
+                    break;
                 }
             }
 

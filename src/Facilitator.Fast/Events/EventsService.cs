@@ -60,8 +60,9 @@ internal sealed partial class EventsService(
             return;
         }
 
-        await fanOut.StartAsync(hub.Receive).ConfigureAwait(false);
-        await Task.WhenAll(hub.RunAsync(stoppingToken), StatsAsync(stoppingToken), HousekeepingAsync(stoppingToken)).ConfigureAwait(false);
+        // The pump runs before the subscription to other instances is made (which waits for Redis when it is away).
+        var pump = hub.RunAsync(stoppingToken);
+        await Task.WhenAll(pump, fanOut.StartAsync(hub.Receive), StatsAsync(stoppingToken), HousekeepingAsync(stoppingToken)).ConfigureAwait(false);
     }
 
     private async Task StatsAsync(CancellationToken stoppingToken)

@@ -92,7 +92,7 @@ internal sealed class Subscriber
     }
 
     /// <summary>Events dropped since the last <c>lagged</c> notice; resets the count.</summary>
-    public long TakeDropped() => Interlocked.Exchange(ref _pendingDropped, 0);
+    public long TakeDropped() => Volatile.Read(ref _pendingDropped) == 0 ? 0 : Interlocked.Exchange(ref _pendingDropped, 0);
 
     public void SendStarted(long timestamp) => Volatile.Write(ref _sendStartedAt, timestamp);
 
