@@ -9,8 +9,13 @@ namespace Facilitator.Fast.Events;
 /// message into a pooled buffer of at most <c>MaxInboundMessageBytes</c> and answers it. Nothing the client sends can
 /// raise an exception out of here; too many bad messages close the connection with 1008.
 /// </summary>
-internal sealed partial class EventConnection(WebSocket socket, Subscriber subscriber, EventHub hub, EventsOptions options, ILogger logger)
+/// <param name="stream">The connection's stream when it can batch writes (HTTP/1.1), else null.</param>
+internal sealed partial class EventConnection(
+    WebSocket socket, Subscriber subscriber, EventHub hub, EventsOptions options, ILogger logger, CoalescingStream? stream = null)
 {
+    /// <summary>Frames gathered into one write at most.</summary>
+    private const int MaxBatchFrames = 64;
+
     /// <summary>A close handshake the peer does not complete within this is cut short.</summary>
     public static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(5);
 
@@ -54,18 +59,33 @@ internal sealed partial class EventConnection(WebSocket socket, Subscriber subsc
             // Once a close is asked for, nothing more can be queued: what is queued is sent first when the close says so.
             while (subscriber.Closing is not { Flush: false })
             {
-                // Events were dropped from the head of the queue: the client is told how many, where the gap is.
-                if (subscriber.Closing is null && subscriber.TakeDropped() is > 0 and var dropped)
+                if (frames.Count == 0 && !(subscriber.Closing is null && subscriber.HasDropped))
                 {
-                    await SendAsync(ControlFrames.Lagged(dropped, Now)).ConfigureAwait(false);
+                    if (!await frames.WaitToReadAsync().ConfigureAwait(false))
+                    {
+                        break;
+                    }
+
+                    continue;
                 }
-                else if (frames.TryRead(out var frame))
+
+                // Several frames waiting: the WebSocket's writes for them reach the socket as one.
+                var batch = stream is not null && frames.Count > 1;
+                if (batch)
                 {
-                    await SendAsync(frame).ConfigureAwait(false);
+                    await stream!.BeginBatchAsync().ConfigureAwait(false);
                 }
-                else if (!await frames.WaitToReadAsync().ConfigureAwait(false))
+
+                try
                 {
-                    break;
+                    await SendQueuedAsync(frames).ConfigureAwait(false);
+                }
+                finally
+                {
+                    if (batch)
+                    {
+                        await EndBatchAsync().ConfigureAwait(false);
+                    }
                 }
             }
 
@@ -78,6 +98,43 @@ internal sealed partial class EventConnection(WebSocket socket, Subscriber subsc
         {
             subscriber.RequestClose(WebSocketCloseStatus.EndpointUnavailable, "", flush: false);
             ConnectionFault(logger, subscriber.ClientId, "send", ex.GetType().Name);
+        }
+    }
+
+    /// <summary>
+    /// Sends what is queued, up to a batch: where events were dropped from the head of the queue, first a <c>lagged</c>
+    /// notice with how many (the client learns where the gap is).
+    /// </summary>
+    private async ValueTask SendQueuedAsync(System.Threading.Channels.ChannelReader<EventFrame> frames)
+    {
+        for (var sent = 0; sent < MaxBatchFrames && subscriber.Closing is not { Flush: false }; sent++)
+        {
+            if (subscriber.Closing is null && subscriber.TakeDropped() is > 0 and var dropped)
+            {
+                await SendAsync(ControlFrames.Lagged(dropped, Now)).ConfigureAwait(false);
+            }
+            else if (frames.TryRead(out var frame))
+            {
+                await SendAsync(frame).ConfigureAwait(false);
+            }
+            else
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Writes a batch out; a peer that does not take it stalls here, where the send timeout watches.</summary>
+    private async ValueTask EndBatchAsync()
+    {
+        subscriber.SendStarted(_time.GetTimestamp());
+        try
+        {
+            await stream!.EndBatchAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            subscriber.SendEnded();
         }
     }
 

@@ -97,7 +97,8 @@ internal sealed partial class EventStreamEndpoint(EventHub hub, EventsSettings s
             Connected(logger, subscriber.ClientId, hub.Count);
             try
             {
-                await new EventConnection(socket, subscriber, hub, _options, logger).RunAsync().ConfigureAwait(false);
+                var stream = (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpUpgradeFeature>() as CoalescingUpgradeFeature)?.Stream;
+                await new EventConnection(socket, subscriber, hub, _options, logger, stream).RunAsync().ConfigureAwait(false);
             }
             finally
             {

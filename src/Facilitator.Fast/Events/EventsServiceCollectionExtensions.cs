@@ -38,7 +38,7 @@ public static class EventsServiceCollectionExtensions
     }
 
     /// <summary>
-    /// The WebSocket middleware and the browser credentials of the stream. Call before the authentication gate, so the
+    /// The WebSocket middleware (over a stream that batches writes) and the browser credentials of the stream. Call before the authentication gate, so the
     /// gate sees a credential given in the query or a subprotocol.
     /// </summary>
     public static IApplicationBuilder UseEventStream(this IApplicationBuilder app)
@@ -49,6 +49,7 @@ public static class EventsServiceCollectionExtensions
             return app;
         }
 
+        app.Use(CoalescingUpgradeFeature.For(settings.Options.Path));
         app.UseWebSockets();
         var credentials = new EventStreamCredentials(settings.Options.Path, app.ApplicationServices.GetRequiredService<RequestAuthenticator>().ApiKeyHeader);
         return app.Use(credentials.InvokeAsync);

@@ -91,6 +91,9 @@ internal sealed class Subscriber
         return false;
     }
 
+    /// <summary>Whether events were dropped since the last <c>lagged</c> notice.</summary>
+    public bool HasDropped => Volatile.Read(ref _pendingDropped) != 0;
+
     /// <summary>Events dropped since the last <c>lagged</c> notice; resets the count.</summary>
     public long TakeDropped() => Volatile.Read(ref _pendingDropped) == 0 ? 0 : Interlocked.Exchange(ref _pendingDropped, 0);
 
