@@ -13,8 +13,9 @@ namespace Facilitator.Fast.Events;
 /// instances through <see cref="IEventFanOut"/>. Their events come back the same way, already serialised.
 /// </summary>
 /// <remarks>
-/// Subscribers are added and removed under a lock; the pump reads an array of them rebuilt only when that set changed,
-/// and each subscriber's channels and filter with one volatile read. Nothing the pump does waits on a socket.
+/// Subscribers are added and removed under a lock; the pump reads an immutable array of them with one volatile read
+/// (rebuilt only after the set changed), and each subscriber's channels and filter with one more. Nothing the pump does
+/// waits on a socket.
 /// </remarks>
 internal sealed partial class EventHub
 {
@@ -27,9 +28,8 @@ internal sealed partial class EventHub
     private readonly FrameWriter _frame = new();
     private readonly Utf8JsonWriter _writer;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Subscriber[] _snapshot = [];
+    private SubscriberSnapshot _snapshot = new([], 0);
     private int _version;
-    private int _snapshotVersion;
     private int _count;
     private int _stopping;
     private long _lastDropWarning = long.MinValue;
@@ -116,8 +116,8 @@ internal sealed partial class EventHub
         lock (_gate)
         {
             _subscribers.Add(subscriber);
-            _count = _subscribers.Count;
-            _version++;
+            Volatile.Write(ref _count, _subscribers.Count);
+            Volatile.Write(ref _version, _version + 1);
         }
     }
 
@@ -127,8 +127,8 @@ internal sealed partial class EventHub
         {
             if (_subscribers.Remove(subscriber))
             {
-                _count = _subscribers.Count;
-                _version++;
+                Volatile.Write(ref _count, _subscribers.Count);
+                Volatile.Write(ref _version, _version + 1);
             }
         }
 
@@ -138,18 +138,27 @@ internal sealed partial class EventHub
         }
     }
 
-    /// <summary>The subscribers now; the same array until one connects or leaves.</summary>
+    /// <summary>
+    /// The subscribers now: an immutable array, read with one volatile read while nobody connects or leaves, and rebuilt
+    /// (once, by whoever reads next) after they do — not on every connect, which would copy it 10,000 times as 10,000
+    /// clients connect.
+    /// </summary>
     public Subscriber[] Subscribers()
     {
+        var snapshot = Volatile.Read(ref _snapshot);
+        if (snapshot.Version == Volatile.Read(ref _version))
+        {
+            return snapshot.Items;
+        }
+
         lock (_gate)
         {
-            if (_snapshotVersion != _version)
+            if (_snapshot.Version != _version)
             {
-                _snapshot = [.. _subscribers];
-                _snapshotVersion = _version;
+                Volatile.Write(ref _snapshot, new SubscriberSnapshot([.. _subscribers], _version));
             }
 
-            return _snapshot;
+            return _snapshot.Items;
         }
     }
 
@@ -265,6 +274,9 @@ internal sealed partial class EventHub
 
     /// <summary>An event of this instance, or a frame another instance serialised.</summary>
     private readonly record struct HubItem(HubEvent? Event, EventFrame? Frame);
+
+    /// <summary>The subscribers as of a version of the set.</summary>
+    private sealed record SubscriberSnapshot(Subscriber[] Items, int Version);
 
     [LoggerMessage(EventId = 6000, Level = LogLevel.Warning, Message = "[Events] the publish queue is full: events are dropped ({Dropped} since start); the payments themselves are unaffected")]
     private static partial void PublishQueueFull(ILogger logger, long dropped);

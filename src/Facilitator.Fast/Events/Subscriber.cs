@@ -91,6 +91,15 @@ internal sealed class Subscriber
         return false;
     }
 
+    /// <summary>Queues a frame made for this client alone; one that is not taken is released here.</summary>
+    public void Enqueue(EventFrame frame)
+    {
+        if (!Offer(frame))
+        {
+            frame.Release();
+        }
+    }
+
     /// <summary>Whether events were dropped since the last <c>lagged</c> notice.</summary>
     public bool HasDropped => Volatile.Read(ref _pendingDropped) != 0;
 
