@@ -37,6 +37,13 @@ internal sealed class EventReceiver(WebSocket socket, Subscriber subscriber, Eve
                     return;
                 }
 
+                if (waited.EndOfMessage)
+                {
+                    // An empty message: nothing left to read.
+                    Answer(waited.MessageType, default, tooLarge: false);
+                    continue;
+                }
+
                 var buffer = ArrayPool<byte>.Shared.Rent(options.MaxInboundMessageBytes);
                 try
                 {

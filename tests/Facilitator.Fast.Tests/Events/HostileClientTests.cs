@@ -26,6 +26,7 @@ public sealed class HostileClientTests
     }
 
     [Theory]
+    [InlineData("", "invalid_message")]
     [InlineData("not json at all", "invalid_message")]
     [InlineData("[1,2,3]", "invalid_message")]
     [InlineData("""{"type":"subscribe","channels":["payments"]} trailing""", "invalid_message")]
