@@ -187,9 +187,17 @@ internal sealed partial class EventHub
             {
                 while (reader.TryRead(out var item))
                 {
-                    if ((item.Frame ?? Serialize(item.Event!)) is { } frame)
+                    try
                     {
-                        Dispatch(frame);
+                        if ((item.Frame ?? Serialize(item.Event!)) is { } frame)
+                        {
+                            Dispatch(frame);
+                        }
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        // A defect in one event must not stop the stream for every subscriber.
+                        DispatchFailed(_logger, ex);
                     }
                 }
             }
@@ -280,6 +288,9 @@ internal sealed partial class EventHub
 
     [LoggerMessage(EventId = 6000, Level = LogLevel.Warning, Message = "[Events] the publish queue is full: events are dropped ({Dropped} since start); the payments themselves are unaffected")]
     private static partial void PublishQueueFull(ILogger logger, long dropped);
+
+    [LoggerMessage(EventId = 6002, Level = LogLevel.Error, Message = "[Events] an event could not be fanned out; it is dropped and the stream goes on")]
+    private static partial void DispatchFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 6001, Level = LogLevel.Error, Message = "[Events] a {EventType} could not be serialised; it is dropped")]
     private static partial void SerializationFailed(ILogger logger, string eventType, Exception exception);

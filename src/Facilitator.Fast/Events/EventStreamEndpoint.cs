@@ -58,7 +58,7 @@ internal sealed partial class EventStreamEndpoint(EventHub hub, EventsSettings s
 
         try
         {
-            await ServeAsync(context, client).ConfigureAwait(false);
+            await ServeAsync(context).ConfigureAwait(false);
         }
         finally
         {
@@ -66,7 +66,7 @@ internal sealed partial class EventStreamEndpoint(EventHub hub, EventsSettings s
         }
     }
 
-    private async Task ServeAsync(HttpContext context, string client)
+    private async Task ServeAsync(HttpContext context)
     {
         WebSocket socket;
         try
@@ -87,7 +87,7 @@ internal sealed partial class EventStreamEndpoint(EventHub hub, EventsSettings s
         using (socket)
         {
             var subscriber = new Subscriber(
-                Guid.NewGuid().ToString("D"), client, _options.ClientQueueCapacity, _options.SlowConsumerPolicy, hub.Statistics, hub.Time, socket);
+                Guid.NewGuid().ToString("D"), _options.ClientQueueCapacity, _options.SlowConsumerPolicy, hub.Statistics, hub.Time, socket);
             hub.Add(subscriber);
             if (hub.IsStopping)
             {

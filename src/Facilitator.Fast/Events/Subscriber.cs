@@ -22,13 +22,12 @@ internal sealed class Subscriber
     private long _pendingDropped;
     private int _lagged;
     private long _sendStartedAt;
+    private volatile bool _hasSubscribed;
 
-    public Subscriber(
-        string clientId, string addressKey, int capacity, SlowConsumerPolicy policy, EventStatistics statistics, TimeProvider time, WebSocket? socket = null)
+    public Subscriber(string clientId, int capacity, SlowConsumerPolicy policy, EventStatistics statistics, TimeProvider time, WebSocket? socket = null)
     {
         _socket = socket;
         ClientId = clientId;
-        AddressKey = addressKey;
         ConnectedAt = time.GetTimestamp();
         _statistics = statistics;
         _time = time;
@@ -44,9 +43,6 @@ internal sealed class Subscriber
 
     public string ClientId { get; }
 
-    /// <summary>The client address's key (IPv4, or IPv6 /64), under which connections per client are counted.</summary>
-    public string AddressKey { get; }
-
     /// <summary>When it connected (<see cref="TimeProvider.GetTimestamp"/>).</summary>
     public long ConnectedAt { get; }
 
@@ -57,7 +53,11 @@ internal sealed class Subscriber
     }
 
     /// <summary>Whether it has sent a valid subscribe or unsubscribe (connections that never do time out).</summary>
-    public bool HasSubscribed { get; set; }
+    public bool HasSubscribed
+    {
+        get => _hasSubscribed;
+        set => _hasSubscribed = value;
+    }
 
     /// <summary>Frames waiting to be sent; never more than the queue's capacity.</summary>
     public int Queued => _queue.Reader.Count;
