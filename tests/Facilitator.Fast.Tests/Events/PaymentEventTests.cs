@@ -72,6 +72,23 @@ public sealed class PaymentEventTests
     }
 
     [Fact]
+    public async Task X402Verify_V1Request_NetworkAsCaip2_AmountInTokenUnits()
+    {
+        var (gateway, upstream, client) = await StartAsync();
+        await using var _ = gateway;
+        await using var __ = upstream;
+        await using var ___ = client;
+
+        using var response = await gateway.PostAsync("/verify", PaymentSigner.ValidNow(1, seed: 509));
+        var verified = (await client.NextAsync("payment:verified")).GetProperty("data");
+
+        Assert.Equal("eip155:84532", verified.GetProperty("network").GetString());
+        Assert.Equal("0.01", verified.GetProperty("amount").GetString());
+        Assert.Equal("10000", verified.GetProperty("amountAtomic").GetString());
+        Assert.Equal(PaymentSigner.CreatePayer(509).Address, verified.GetProperty("payer").GetString());
+    }
+
+    [Fact]
     public async Task X402Settle_ThenReplayed_OneSettledEventWithTransactionFeeAndTime()
     {
         var (gateway, upstream, client) = await StartAsync();
