@@ -1,6 +1,7 @@
 using Facilitator.Fast.Analytics;
 using Facilitator.Fast.Api;
 using Facilitator.Fast.Edge;
+using Facilitator.Fast.Events;
 using Facilitator.Fast.Evm;
 using Facilitator.Fast.Health;
 using Facilitator.Fast.Payments;
@@ -144,6 +145,8 @@ public static partial class Program
         services.AddSingleton<PaymentService>();
         services.AddSingleton<PaymentSettler>();
         services.AddHostedService<PaymentSweeper>();
+        services.AddEventStream(builder.Configuration, edge.Cors.AllowedOrigins);
+        services.AddSingleton<IStatsEventSource, StatsEventSource>();
 
         // Stopping waits for settles in flight: the host must allow it longer than the drain.
         services.PostConfigure<HostOptions>(host =>
@@ -193,6 +196,7 @@ public static partial class Program
                     "X-Facilitator-Local-Verdict", "X-Facilitator-Settlement"));
         }
 
+        app.UseEventStream();
         var gate = app.Services.GetRequiredService<AuthenticationGate>();
         app.Use(gate.InvokeAsync);
         var limiter = app.Services.GetRequiredService<RateLimiter>();
@@ -203,6 +207,7 @@ public static partial class Program
         app.MapStatusEndpoints();
         app.MapHealthEndpoints();
         app.MapV1AnalyticsEndpoints();
+        app.MapEventStream();
 
         StartupLog.Routing(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Facilitator.Fast"), routing, redis.IsConfigured);
         return app;

@@ -1,5 +1,6 @@
 using Facilitator.Fast.Edge;
 using Facilitator.Fast.Evm;
+using Facilitator.Fast.Payments;
 using Facilitator.Fast.Protocol;
 using Facilitator.Fast.Routing;
 using Facilitator.Fast.Settlement;
@@ -10,10 +11,18 @@ namespace Facilitator.Fast.Api;
 /// <summary>
 /// <c>POST /verify</c> and <c>POST /settle</c>: read the body once into a pooled buffer, check it is a facilitator
 /// request, judge the payment locally, then either answer a locally rejected payment at once or route the original
-/// bytes and answer with the upstream's answer as it came, or in the official failure shape.
+/// bytes and answer with the upstream's answer as it came, or in the official failure shape. A request carrying a
+/// readable EIP-3009 payment is reported to the event stream: received, then verified or failed (a settle's success is
+/// reported by the settlement observer, once per authorization).
 /// </summary>
 internal sealed class PaymentHandler(
-    FailoverRouter router, SettlementCoordinator settlements, PaymentIdentifierBindings identifiers, RoutingConfiguration configuration, LocalVerifier local)
+    FailoverRouter router,
+    SettlementCoordinator settlements,
+    PaymentIdentifierBindings identifiers,
+    RoutingConfiguration configuration,
+    LocalVerifier local,
+    IPaymentEvents events,
+    TimeProvider time)
 {
     public const string LocalVerdictHeader = "X-Facilitator-Local-Verdict";
     public const string SettlementHeader = "X-Facilitator-Settlement";
@@ -50,6 +59,7 @@ internal sealed class PaymentHandler(
             return;
         }
 
+        var trace = PaymentEventTrace.Start(events, operation, body.Span, view, time);
         var (start, length) = view.PaymentPayloadRange;
         var identifierError = PaymentIdentifier.TryRead(body.Span.Slice(start, length), out var identifier);
         if (identifierError != PaymentIdentifierError.None)
@@ -59,7 +69,7 @@ internal sealed class PaymentHandler(
                 identifierError == PaymentIdentifierError.Missing
                     ? "The payment-identifier extension is required but the payment carries no id."
                     : $"The payment-identifier id must be {PaymentIdentifier.MinLength}-{PaymentIdentifier.MaxLength} letters, digits, '-' or '_'.",
-                view, body).ConfigureAwait(false);
+                view, body, trace).ConfigureAwait(false);
             return;
         }
 
@@ -83,8 +93,9 @@ internal sealed class PaymentHandler(
                 return;
             }
 
+            trace?.JudgedBy = PaymentEventTrace.Local;
             await WriteFailureAsync(
-                context, operation, StatusCodes.Status200OK, verdict.Reason(view.Version), verdict.Message, view, body).ConfigureAwait(false);
+                context, operation, StatusCodes.Status200OK, verdict.Reason(view.Version), verdict.Message, view, body, trace).ConfigureAwait(false);
             return;
         }
 
@@ -97,12 +108,13 @@ internal sealed class PaymentHandler(
                 await WriteFailureAsync(
                     context, operation, StatusCodes.Status409Conflict, X402Reasons.PaymentIdentifierConflict,
                     "This payment identifier was first used with another authorization of this payer; one identifier names one payment.",
-                    view, body).ConfigureAwait(false);
+                    view, body, trace).ConfigureAwait(false);
                 return;
             }
 
             if (binding.Answer is { } recorded)
             {
+                trace?.Answered(PaymentEventTrace.Local, recorded.Body);
                 await WriteIdentifierReplayAsync(context, recorded).ConfigureAwait(false);
                 return;
             }
@@ -111,7 +123,7 @@ internal sealed class PaymentHandler(
         if (operation == FacilitatorOperation.Settle)
         {
             using var settlement = await settlements.SettleAsync(body, view, facts, context.RequestAborted).ConfigureAwait(false);
-            await WriteSettlementAsync(context, settlement, verdict, view, body).ConfigureAwait(false);
+            await WriteSettlementAsync(context, settlement, verdict, view, body, trace).ConfigureAwait(false);
             return;
         }
 
@@ -122,7 +134,7 @@ internal sealed class PaymentHandler(
                 binding, result.Last.StatusCode, result.Last.ContentType, result.Body!.Span.ToArray(), result.Last.ExtensionResponses).ConfigureAwait(false);
         }
 
-        await WriteRoutedAsync(context, operation, result, verdict, view, body).ConfigureAwait(false);
+        await WriteRoutedAsync(context, operation, result, verdict, view, body, trace).ConfigureAwait(false);
     }
 
     private static async Task WriteIdentifierReplayAsync(HttpContext context, RecordedAnswer recorded)
@@ -141,12 +153,13 @@ internal sealed class PaymentHandler(
         await response.Body.WriteAsync(recorded.Body, context.RequestAborted).ConfigureAwait(false);
     }
 
-    private async Task WriteSettlementAsync(HttpContext context, SettlementResult settlement, LocalVerdict verdict, PaymentRequestView view, PooledBytes body)
+    private async Task WriteSettlementAsync(
+        HttpContext context, SettlementResult settlement, LocalVerdict verdict, PaymentRequestView view, PooledBytes body, PaymentEventTrace? trace)
     {
         switch (settlement.Answer)
         {
             case SettlementAnswer.Routed:
-                await WriteRoutedAsync(context, FacilitatorOperation.Settle, settlement.Route!, verdict, view, body).ConfigureAwait(false);
+                await WriteRoutedAsync(context, FacilitatorOperation.Settle, settlement.Route!, verdict, view, body, trace).ConfigureAwait(false);
                 return;
 
             case SettlementAnswer.Recorded:
@@ -158,7 +171,7 @@ internal sealed class PaymentHandler(
                 await WriteFailureAsync(
                     context, FacilitatorOperation.Settle, StatusCodes.Status200OK, X402Reasons.DuplicateSettlement,
                     "This payment was settled, is being settled or is pending for other payment requirements; it was not sent again.",
-                    view, body).ConfigureAwait(false);
+                    view, body, trace).ConfigureAwait(false);
                 return;
 
             case SettlementAnswer.NonceReused:
@@ -166,14 +179,14 @@ internal sealed class PaymentHandler(
                 await WriteFailureAsync(
                     context, FacilitatorOperation.Settle, StatusCodes.Status200OK, X402Reasons.NonceAlreadyUsed,
                     "Another authorization with this payer's nonce was settled, is being settled or is pending; this one was not sent.",
-                    view, body).ConfigureAwait(false);
+                    view, body, trace).ConfigureAwait(false);
                 return;
 
             case SettlementAnswer.ShuttingDown:
                 context.Response.Headers.RetryAfter = "1";
                 await WriteFailureAsync(
                     context, FacilitatorOperation.Settle, StatusCodes.Status503ServiceUnavailable, X402Reasons.UnexpectedSettleError,
-                    "This gateway instance is shutting down and takes no new settle; it was not sent. Retry.", view, body).ConfigureAwait(false);
+                    "This gateway instance is shutting down and takes no new settle; it was not sent. Retry.", view, body, trace).ConfigureAwait(false);
                 return;
 
             case SettlementAnswer.LedgerUnavailable:
@@ -181,7 +194,7 @@ internal sealed class PaymentHandler(
                 await WriteFailureAsync(
                     context, FacilitatorOperation.Settle, StatusCodes.Status503ServiceUnavailable, X402Reasons.UnexpectedSettleError,
                     settlement.Message + " The settlement was not sent (that is what keeps it from reaching two facilitators); retry later.",
-                    view, body).ConfigureAwait(false);
+                    view, body, trace).ConfigureAwait(false);
                 return;
 
             default:
@@ -191,19 +204,21 @@ internal sealed class PaymentHandler(
     }
 
     private async Task WriteRoutedAsync(
-        HttpContext context, FacilitatorOperation operation, RouteResult result, LocalVerdict verdict, PaymentRequestView view, PooledBytes body)
+        HttpContext context, FacilitatorOperation operation, RouteResult result, LocalVerdict verdict, PaymentRequestView view, PooledBytes body,
+        PaymentEventTrace? trace)
     {
         switch (result.Outcome)
         {
             case RouteOutcome.Answered:
                 local.CompareWithUpstream(verdict, view.Version, operation, result.Body!.Span);
+                trace?.Answered(result.Upstream!.Id, result.Body.Span);
                 await UpstreamAnswerWriter.WriteAsync(context, result).ConfigureAwait(false);
                 return;
 
             case RouteOutcome.Unsupported:
                 UpstreamAnswerWriter.WriteRoutingHeaders(context.Response, result);
                 await WriteFailureAsync(
-                    context, operation, StatusCodes.Status200OK, X402Reasons.UnsupportedScheme, result.FailureSummary!, view, body).ConfigureAwait(false);
+                    context, operation, StatusCodes.Status200OK, X402Reasons.UnsupportedScheme, result.FailureSummary!, view, body, trace).ConfigureAwait(false);
                 return;
 
             case RouteOutcome.Rejected:
@@ -212,7 +227,7 @@ internal sealed class PaymentHandler(
                 UpstreamAnswerWriter.WriteRoutingHeaders(context.Response, result);
                 await WriteFailureAsync(
                     context, operation, StatusCodes.Status400BadRequest, X402Reasons.InvalidPayload,
-                    $"Every facilitator rejected the request: {result.FailureSummary}.", view, body).ConfigureAwait(false);
+                    $"Every facilitator rejected the request: {result.FailureSummary}.", view, body, trace).ConfigureAwait(false);
                 return;
 
             case RouteOutcome.SettlementPending:
@@ -221,7 +236,7 @@ internal sealed class PaymentHandler(
                     context, operation, StatusCodes.Status202Accepted, X402Reasons.SettlementPending,
                     $"The settlement was sent to facilitator '{result.Upstream!.Id}' and its outcome is unknown ({result.Last.Describe()}); "
                         + "it was not sent to any other facilitator.",
-                    view, body, result.Last.Transaction).ConfigureAwait(false);
+                    view, body, null, result.Last.Transaction).ConfigureAwait(false);
                 return;
 
             default:
@@ -237,7 +252,7 @@ internal sealed class PaymentHandler(
                     result.Outcome == RouteOutcome.NoneEligible
                         ? $"{result.FailureSummary ?? "No healthy facilitators available"}."
                         : $"All facilitators failed: {result.FailureSummary}.",
-                    view, body).ConfigureAwait(false);
+                    view, body, trace).ConfigureAwait(false);
                 return;
         }
     }
@@ -272,7 +287,7 @@ internal sealed class PaymentHandler(
             recorded.UpstreamId is null
                 ? "A settlement of this authorization is in progress and has not reached a facilitator yet; retry for its outcome."
                 : $"A settlement of this authorization is in progress or pending with facilitator '{recorded.UpstreamId}'; it will not be sent to any other facilitator.",
-            view, body, recorded.Transaction).ConfigureAwait(false);
+            view, body, null, recorded.Transaction).ConfigureAwait(false);
     }
 
     private static string VerdictName(LocalVerdictKind kind) => kind switch
@@ -282,10 +297,12 @@ internal sealed class PaymentHandler(
         _ => "unjudged",
     };
 
+    /// <param name="trace">Told that the request failed; null where the answer is no failure of the payment (pending).</param>
     private static async Task WriteFailureAsync(
         HttpContext context, FacilitatorOperation operation, int status, string reason, string message, PaymentRequestView view, PooledBytes body,
-        string? transaction = null)
+        PaymentEventTrace? trace = null, string? transaction = null)
     {
+        trace?.Failed(reason, message);
         var response = context.Response;
         response.StatusCode = status;
         response.ContentType = "application/json";

@@ -10,7 +10,25 @@ internal sealed record StatusReport(
     StatisticsSection? Statistics,
     LocalVerificationReport? LocalVerification,
     List<LogEntry>? Logs,
-    ConfigSection? Config);
+    ConfigSection? Config,
+    EventsSection? Events = null);
+
+/// <summary>The payment event stream on this instance (with the statistics).</summary>
+internal sealed record EventsSection(
+    bool Enabled,
+    string Path,
+    bool SharedThroughRedis,
+    int Subscribers,
+    long EventsPublished,
+    long EventsFromOtherInstances,
+    long MessagesDelivered,
+    long MessagesDropped,
+    long LaggedClients,
+    long SlowClientsClosed,
+    long PublishDropped,
+    long RelayFailures,
+    long BadFrames,
+    long RefusedConnections);
 
 /// <summary>Local verification: verdicts by check and cause, and in shadow mode how they compared with the upstreams.</summary>
 internal sealed record LocalVerificationReport(

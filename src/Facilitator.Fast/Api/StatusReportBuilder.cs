@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Facilitator.Fast.Events;
 using Facilitator.Fast.Evm;
 using Facilitator.Fast.Protocol;
 using Facilitator.Fast.Routing;
@@ -19,7 +20,10 @@ internal sealed class StatusReportBuilder(
     IUpstreamHealthStore health,
     OperationLog operations,
     LocalVerifier local,
-    TimeProvider time)
+    TimeProvider time,
+    EventHub events,
+    EventsSettings eventSettings,
+    IEventFanOut fanOut)
 {
     public StatusReport Build(bool includeHealth, bool includeStats, bool includeLogs, bool includeConfig, int logLimit) => new(
         configuration.Aggregator.Enabled,
@@ -28,7 +32,8 @@ internal sealed class StatusReportBuilder(
         includeStats ? Statistics() : null,
         includeStats ? LocalVerification() : null,
         includeLogs ? Logs(logLimit) : null,
-        includeConfig ? Config() : null);
+        includeConfig ? Config() : null,
+        includeStats ? Events() : null);
 
     public HealthSection Health()
     {
@@ -119,6 +124,26 @@ internal sealed class StatusReportBuilder(
         }
 
         return new StatisticsSection(facilitators);
+    }
+
+    private EventsSection Events()
+    {
+        var stats = events.Statistics;
+        return new EventsSection(
+            events.Enabled,
+            eventSettings.Options.Path,
+            fanOut.IsShared,
+            events.Count,
+            stats.Published,
+            stats.ReceivedFromOthers,
+            stats.Delivered,
+            stats.Dropped,
+            stats.LaggedClients,
+            stats.SlowClosed,
+            stats.PublishDropped,
+            stats.RelayFailures,
+            stats.BadFrames,
+            stats.Refused);
     }
 
     private LocalVerificationReport LocalVerification()

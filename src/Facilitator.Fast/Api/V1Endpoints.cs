@@ -43,16 +43,21 @@ public static class V1Endpoints
         }
     };
 
-    private static Task RootAsync(HttpContext context) => WriteJsonAsync(context, 200, static writer =>
+    private static Task RootAsync(HttpContext context)
     {
-        writer.WriteString("name"u8, "Facilitator.Fast");
-        writer.WriteString("version"u8, ServiceVersion.Current);
-        writer.WriteString("health"u8, "/health");
-        writer.WriteString("api"u8, "/v1");
-        writer.WriteString("status"u8, "/api/facilitator-status");
-        writer.WriteString("websocket"u8, "/ws");
-        writer.WriteString("x402"u8, "/verify, /settle, /supported, /discovery/resources");
-    });
+        var events = context.RequestServices.GetRequiredService<Events.EventsSettings>().Options;
+        var websocket = events.Enabled ? events.Path : null;
+        return WriteJsonAsync(context, 200, writer =>
+        {
+            writer.WriteString("name"u8, "Facilitator.Fast");
+            writer.WriteString("version"u8, ServiceVersion.Current);
+            writer.WriteString("health"u8, "/health");
+            writer.WriteString("api"u8, "/v1");
+            writer.WriteString("status"u8, "/api/facilitator-status");
+            writer.WriteString("websocket"u8, websocket);
+            writer.WriteString("x402"u8, "/verify, /settle, /supported, /discovery/resources");
+        });
+    }
 
     private static async Task VerifyAsync(HttpContext context)
     {

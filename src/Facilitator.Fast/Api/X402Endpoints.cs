@@ -1,5 +1,6 @@
 using Facilitator.Fast.Edge;
 using Facilitator.Fast.Evm;
+using Facilitator.Fast.Payments;
 using Facilitator.Fast.Protocol;
 using Facilitator.Fast.Routing;
 using Facilitator.Fast.Settlement;
@@ -23,7 +24,9 @@ public static class X402Endpoints
             services.GetRequiredService<SettlementCoordinator>(),
             services.GetRequiredService<PaymentIdentifierBindings>(),
             services.GetRequiredService<RoutingConfiguration>(),
-            services.GetRequiredService<LocalVerifier>());
+            services.GetRequiredService<LocalVerifier>(),
+            services.GetRequiredService<IPaymentEvents>(),
+            services.GetRequiredService<TimeProvider>());
         endpoints.MapPost("/verify", context => payments.HandleAsync(context, FacilitatorOperation.Verify));
         endpoints.MapPost("/settle", context => payments.HandleAsync(context, FacilitatorOperation.Settle));
         endpoints.MapGet("/supported", SupportedAsync);

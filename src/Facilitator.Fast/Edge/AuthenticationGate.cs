@@ -54,7 +54,7 @@ public sealed class AuthenticationGate
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
         var request = context.Request;
-        var group = RouteGroups.Of(request.Path);
+        var group = RouteGroups.Of(context);
         if (EdgeHeaders.IsPreflight(request))
         {
             await next(context).ConfigureAwait(false);

@@ -7,7 +7,10 @@ public sealed record RateLimitPolicy(string Name, int Capacity, double RefillPer
     public int WindowSeconds => (int)Math.Ceiling(Capacity / RefillPerSecond);
 
     /// <summary>The policy of a request: verify, settle and supported/discovery apart; /api, /v1; none for health.</summary>
-    public static string? NameFor(PathString path) => RouteGroups.Of(path) switch
+    public static string? NameFor(PathString path) => NameFor(RouteGroups.Of(path), path);
+
+    /// <summary>The policy of a request in <paramref name="group"/> (see <see cref="RouteGroups.Of(HttpContext)"/>).</summary>
+    public static string? NameFor(RouteGroup group, PathString path) => group switch
     {
         RouteGroup.Health => null,
         RouteGroup.Api => "api",

@@ -69,7 +69,7 @@ public sealed class RateLimiter
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
         if (!_enabled || EdgeHeaders.IsPreflight(context.Request)
-            || RateLimitPolicy.NameFor(context.Request.Path) is not { } name || !_policies.TryGetValue(name, out var policy))
+            || RateLimitPolicy.NameFor(RouteGroups.Of(context), context.Request.Path) is not { } name || !_policies.TryGetValue(name, out var policy))
         {
             await next(context).ConfigureAwait(false);
             return;

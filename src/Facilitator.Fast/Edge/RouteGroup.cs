@@ -9,9 +9,19 @@ public enum RouteGroup : byte
     Health,
 }
 
+/// <summary>
+/// Puts an endpoint in a route group whatever its path: an endpoint whose path is configurable (the event stream's
+/// <c>Events:Path</c>) cannot be placed by prefix.
+/// </summary>
+public sealed record RouteGroupMetadata(RouteGroup Group);
+
 /// <summary>Maps a request path to its <see cref="RouteGroup"/>, and group names to values.</summary>
 public static class RouteGroups
 {
+    /// <summary>The group of the request's endpoint when it names one (<see cref="RouteGroupMetadata"/>), else of its path.</summary>
+    public static RouteGroup Of(HttpContext context) =>
+        context.GetEndpoint()?.Metadata.GetMetadata<RouteGroupMetadata>() is { } metadata ? metadata.Group : Of(context.Request.Path);
+
     public static RouteGroup Of(PathString path) =>
         path.StartsWithSegments("/health") ? RouteGroup.Health
         : path.StartsWithSegments("/api") ? RouteGroup.Api

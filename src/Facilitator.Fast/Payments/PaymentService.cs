@@ -25,7 +25,8 @@ public sealed partial class PaymentService(
     LocalVerifier local,
     PaymentSettings settings,
     TimeProvider time,
-    ILogger<PaymentService> logger)
+    ILogger<PaymentService> logger,
+    IPaymentEvents? events = null)
 {
     /// <summary>Verifies the x402 request in <paramref name="request"/> and keeps the payment; the same authorization again gets its record.</summary>
     public async ValueTask<PaymentOutcome> VerifyAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
@@ -36,9 +37,19 @@ public sealed partial class PaymentService(
             return PaymentProblem.Validation(PaymentRequestReader.Describe(error));
         }
 
+        var trace = PaymentEventTrace.Start(events, FacilitatorOperation.Verify, request.Span, view, time);
+        var outcome = await VerifyAsync(request, view, trace, cancellationToken).ConfigureAwait(false);
+        trace?.Finish(outcome);
+        return outcome;
+    }
+
+    private async ValueTask<PaymentOutcome> VerifyAsync(
+        ReadOnlyMemory<byte> request, PaymentRequestView view, PaymentEventTrace? trace, CancellationToken cancellationToken)
+    {
         var verdict = local.Judge(request.Span, view, out var facts);
         if (local.AnswersLocally(verdict))
         {
+            trace?.JudgedBy = PaymentEventTrace.Local;
             return PaymentProblem.ForLocalCheck(verdict.FailedCheck);
         }
 
@@ -81,6 +92,7 @@ public sealed partial class PaymentService(
         switch (route.Outcome)
         {
             case RouteOutcome.Answered:
+                trace?.JudgedBy = route.Upstream!.Id;
                 var answer = UpstreamVerdict.Read(FacilitatorOperation.Verify, route.Body!.Span);
                 if (!answer.Accepted)
                 {

@@ -13,16 +13,35 @@ namespace Facilitator.Fast.Payments;
 /// payment record through the state machine's allowed transitions.
 /// </summary>
 public sealed partial class PaymentSettler(
-    PaymentService payments, SettlementCoordinator settlements, LocalVerifier local, TimeProvider time, ILogger<PaymentSettler> logger)
+    PaymentService payments,
+    SettlementCoordinator settlements,
+    LocalVerifier local,
+    TimeProvider time,
+    ILogger<PaymentSettler> logger,
+    IPaymentEvents? events = null)
 {
     public async ValueTask<PaymentOutcome> SettleAsync(Guid id, CancellationToken cancellationToken)
     {
-        var store = payments.Store;
         if (await payments.GetAsync(id).ConfigureAwait(false) is not { } record)
         {
             return PaymentProblem.Of(SeedErrorCodes.NotFound, $"No payment {PaymentId.Format(id)}.");
         }
 
+        // Every settle of a known payment is received; one answered with a problem failed; a settled or failed payment,
+        // answered as it stands, has nothing more happen to it.
+        var trace = PaymentEventTrace.Start(events, FacilitatorOperation.Settle, record, time);
+        var outcome = await SettleAsync(record, trace, cancellationToken).ConfigureAwait(false);
+        if (outcome.Problem is { } problem)
+        {
+            trace?.Failed(problem.Code, problem.Message);
+        }
+
+        return outcome;
+    }
+
+    private async ValueTask<PaymentOutcome> SettleAsync(PaymentRecord record, PaymentEventTrace? trace, CancellationToken cancellationToken)
+    {
+        var store = payments.Store;
         switch (record.Status)
         {
             case PaymentStatus.Settled or PaymentStatus.Failed:
@@ -55,6 +74,7 @@ public sealed partial class PaymentSettler(
         if (record.Status == PaymentStatus.Verified && local.AnswersLocally(verdict))
         {
             // Verified earlier and judged otherwise now: only the validity window moves, and before validAfter it is early.
+            trace?.JudgedBy = PaymentEventTrace.Local;
             return PaymentProblem.ForLocalCheck(verdict.FailedCheck);
         }
 
@@ -73,16 +93,23 @@ public sealed partial class PaymentSettler(
         // A payment already settling stays with the upstream that has it, even where the ledger no longer remembers it.
         using var settlement = await settlements.SettleAsync(
             body, view, facts, cancellationToken, heldBy: record.Status == PaymentStatus.Settling ? record.SettledBy : null).ConfigureAwait(false);
-        return await RecordAsync(settling, settlement).ConfigureAwait(false);
+        return await RecordAsync(settling, settlement, trace).ConfigureAwait(false);
     }
 
-    private async ValueTask<PaymentOutcome> RecordAsync(PaymentRecord settling, SettlementResult settlement)
+    /// <param name="trace">Told of a refusal this request was answered (a success is told by the settlement observer; a replay is not told).</param>
+    private async ValueTask<PaymentOutcome> RecordAsync(PaymentRecord settling, SettlementResult settlement, PaymentEventTrace? trace)
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         switch (settlement.Answer)
         {
             case SettlementAnswer.Routed when settlement.Route is { Outcome: RouteOutcome.Answered } answered:
-                return await FinishAsync(settling, answered.Upstream!.Id, UpstreamVerdict.Read(FacilitatorOperation.Settle, answered.Body!.Span), now).ConfigureAwait(false);
+                var verdict = UpstreamVerdict.Read(FacilitatorOperation.Settle, answered.Body!.Span);
+                if (!verdict.Accepted)
+                {
+                    trace?.Failed(verdict.Reason ?? X402Reasons.UnexpectedSettleError, null, answered.Upstream!.Id);
+                }
+
+                return await FinishAsync(settling, answered.Upstream!.Id, verdict, now).ConfigureAwait(false);
 
             case SettlementAnswer.Routed when settlement.Route is { Outcome: RouteOutcome.SettlementPending } pending:
                 return await PendingAsync(settling, pending.Upstream!.Id, pending.Last.Transaction).ConfigureAwait(false);
@@ -94,6 +121,7 @@ public sealed partial class PaymentSettler(
                 return await PendingAsync(settling, held.UpstreamId, held.Transaction).ConfigureAwait(false);
 
             case SettlementAnswer.NonceReused:
+                trace?.Failed(X402Reasons.NonceAlreadyUsed, "Another authorization with this payer's nonce was settled or is being settled.", PaymentEventTrace.Local);
                 return await WriteAsync(settling with
                 {
                     Status = PaymentStatus.Failed,

@@ -1,0 +1,35 @@
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Facilitator.Fast.Events;
+
+/// <summary>
+/// Stands in for the request's upgrade feature on the event stream's path, before the WebSocket middleware takes it, so
+/// the WebSocket it accepts runs over a <see cref="CoalescingStream"/> the send loop can batch writes on. An HTTP/2
+/// WebSocket (extended CONNECT) does not upgrade and keeps its own stream, unbatched.
+/// </summary>
+internal sealed class CoalescingUpgradeFeature(IHttpUpgradeFeature inner) : IHttpUpgradeFeature
+{
+    public bool IsUpgradableRequest => inner.IsUpgradableRequest;
+
+    /// <summary>The stream once upgraded.</summary>
+    public CoalescingStream? Stream { get; private set; }
+
+    public async Task<Stream> UpgradeAsync()
+    {
+        var stream = new CoalescingStream(await inner.UpgradeAsync().ConfigureAwait(false));
+        Stream = stream;
+        return stream;
+    }
+
+    /// <summary>The middleware: put in place on <paramref name="path"/>, ahead of <c>UseWebSockets</c>.</summary>
+    public static Func<HttpContext, RequestDelegate, Task> For(PathString path) => (context, next) =>
+    {
+        if (context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true } upgrade
+            && context.Request.Path.StartsWithSegments(path, StringComparison.OrdinalIgnoreCase, out var rest) && rest.Value is null or "" or "/")
+        {
+            context.Features.Set<IHttpUpgradeFeature>(new CoalescingUpgradeFeature(upgrade));
+        }
+
+        return next(context);
+    };
+}
