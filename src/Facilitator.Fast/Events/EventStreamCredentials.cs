@@ -48,7 +48,7 @@ internal sealed class EventStreamCredentials(PathString path, string apiKeyHeade
         var kept = new List<KeyValuePair<string, string?>>();
         foreach (var (key, values) in request.Query)
         {
-            if (!string.Equals(key, QueryParameter, StringComparison.Ordinal))
+            if (!string.Equals(key, QueryParameter, StringComparison.OrdinalIgnoreCase))
             {
                 kept.AddRange(values.Select(value => KeyValuePair.Create(key, value)));
             }
@@ -75,6 +75,19 @@ internal sealed class EventStreamCredentials(PathString path, string apiKeyHeade
     private void Present(HttpRequest request, string credential)
     {
         var headers = request.Headers;
+        if (headers[apiKeyHeader].Count > 0)
+        {
+            // A credential is already there: this one joins it in the same header, which the gate refuses as two.
+            headers[apiKeyHeader] = StringValues.Concat(headers[apiKeyHeader], credential);
+            return;
+        }
+
+        if (headers.Authorization.Count > 0)
+        {
+            headers.Authorization = StringValues.Concat(headers.Authorization, "Bearer " + credential);
+            return;
+        }
+
         if (credential.StartsWith("eyJ", StringComparison.Ordinal) && credential.AsSpan().Count('.') == 2)
         {
             headers.Authorization = StringValues.Concat(headers.Authorization, "Bearer " + credential);

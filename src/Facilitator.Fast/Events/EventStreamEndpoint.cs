@@ -157,8 +157,14 @@ internal sealed partial class EventStreamEndpoint(EventHub hub, EventsSettings s
             }
         }
 
-        return string.Equals(origin, $"{request.Scheme}://{request.Host.Value}", StringComparison.OrdinalIgnoreCase);
+        // The service's own origin counts only where the Host names this machine by address or as localhost: a Host
+        // header is the client's to write, and a DNS-rebinding page would name its own domain in both.
+        return IsAddressOrLocalhost(request.Host.Host)
+            && string.Equals(origin, $"{request.Scheme}://{request.Host.Value}", StringComparison.OrdinalIgnoreCase);
     }
+
+    private static bool IsAddressOrLocalhost(string host) =>
+        string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase) || System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _);
 
     [LoggerMessage(EventId = 6020, Level = LogLevel.Debug, Message = "[Events] client {ClientId} connected ({Count} connected)")]
     private static partial void Connected(ILogger logger, string clientId, int count);
