@@ -172,7 +172,7 @@ public sealed partial class PaymentService(
             },
 
             // Only the holder's own refusal ends a settle it has: another upstream's refusal of a later attempt proves nothing.
-            { State: SettlementState.Finished } when record is { Status: PaymentStatus.Settling, SettledBy: { } holder } && known.UpstreamId == holder => record with
+            { State: SettlementState.Finished, Success: false } when record is { Status: PaymentStatus.Settling, SettledBy: { } holder } && known.UpstreamId == holder => record with
             {
                 Status = PaymentStatus.Failed, Error = verdict.Reason ?? "settlement refused without a reason",
             },
