@@ -11,12 +11,20 @@ public sealed partial class RedisConnection : IAsyncDisposable
 {
     private readonly ConnectionMultiplexer _multiplexer;
     private readonly string _prefix;
+    private readonly Lazy<ConnectionMultiplexer>? _events;
     private long _fallbacks;
 
-    private RedisConnection(ConnectionMultiplexer multiplexer, string prefix, RedisFailFast failFast)
+    private RedisConnection(ConnectionMultiplexer multiplexer, string prefix, RedisFailFast failFast, ConfigurationOptions? configuration = null)
     {
         _multiplexer = multiplexer;
         _prefix = prefix;
+        if (configuration is not null)
+        {
+            var events = configuration.Clone();
+            events.ClientName = "facilitator-fast-events";
+            _events = new Lazy<ConnectionMultiplexer>(() => ConnectionMultiplexer.Connect(events));
+        }
+
         FailFast = failFast;
         InstanceId = Guid.NewGuid().ToString("N")[..12];
     }
@@ -38,6 +46,12 @@ public sealed partial class RedisConnection : IAsyncDisposable
 
     public ISubscriber Subscriber => _multiplexer.GetSubscriber();
 
+    /// <summary>
+    /// Pub/sub for the event stream on connections of its own: its publishes, which Redis holds like writes during a
+    /// pause, never queue ahead of the ledger's, rate limiter's or payment store's commands.
+    /// </summary>
+    public ISubscriber EventsSubscriber => (_events?.Value ?? _multiplexer).GetSubscriber();
+
     /// <summary>Raised when the connection is restored, so shared state can be read again.</summary>
     public event Action? Restored;
 
@@ -52,7 +66,7 @@ public sealed partial class RedisConnection : IAsyncDisposable
         configuration.ReconnectRetryPolicy = new LinearRetry(500);
         configuration.ClientName = "facilitator-fast";
         var multiplexer = ConnectionMultiplexer.Connect(configuration);
-        var connection = new RedisConnection(multiplexer, options.KeyPrefix, new RedisFailFast(time, logger));
+        var connection = new RedisConnection(multiplexer, options.KeyPrefix, new RedisFailFast(time, logger), configuration);
         multiplexer.ConnectionFailed += (_, e) => ConnectionLost(logger, e.FailureType.ToString());
         multiplexer.ConnectionRestored += (_, e) =>
         {
@@ -185,7 +199,15 @@ public sealed partial class RedisConnection : IAsyncDisposable
         return options;
     }
 
-    public async ValueTask DisposeAsync() => await _multiplexer.CloseAsync().ConfigureAwait(false);
+    public async ValueTask DisposeAsync()
+    {
+        if (_events is { IsValueCreated: true })
+        {
+            await _events.Value.CloseAsync().ConfigureAwait(false);
+        }
+
+        await _multiplexer.CloseAsync().ConfigureAwait(false);
+    }
 
     [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Redis maxmemory-policy is {Policy}: under memory pressure Redis may evict settlement records, and a repeat of an evicted settlement reaches an upstream again. Set maxmemory-policy noeviction (see README, Shared state)")]
     private static partial void EvictionPolicyUnsafe(ILogger logger, string policy);

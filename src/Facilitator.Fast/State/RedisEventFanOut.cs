@@ -68,7 +68,7 @@ public sealed partial class RedisEventFanOut : IEventFanOut
         Task<long> publish;
         try
         {
-            publish = _redis.Subscriber.PublishAsync(_channel, message);
+            publish = _redis.EventsSubscriber.PublishAsync(_channel, message);
         }
         catch (Exception ex) when (RedisConnection.IsFault(ex))
         {
@@ -115,8 +115,8 @@ public sealed partial class RedisEventFanOut : IEventFanOut
         try
         {
             // A subscription that failed may still be registered with the client: removed first, so it is never there twice.
-            await _redis.Subscriber.UnsubscribeAsync(_channel, onMessage).ConfigureAwait(false);
-            await _redis.Subscriber.SubscribeAsync(_channel, onMessage).ConfigureAwait(false);
+            await _redis.EventsSubscriber.UnsubscribeAsync(_channel, onMessage).ConfigureAwait(false);
+            await _redis.EventsSubscriber.SubscribeAsync(_channel, onMessage).ConfigureAwait(false);
             Volatile.Write(ref _subscribed, Subscribed);
         }
         catch (Exception ex) when (RedisConnection.IsFault(ex))
