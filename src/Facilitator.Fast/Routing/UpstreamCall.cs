@@ -41,7 +41,8 @@ public static class UpstreamCall
             activity.SetTag("facilitator.hedged", hedged);
         }
 
-        var sent = new System.Runtime.CompilerServices.StrongBox<string?>();
+        // Only an upstream with credentials has a token to keep out of its words: the others pay nothing for it.
+        var sent = upstream.Credentials is null ? null : new System.Runtime.CompilerServices.StrongBox<string?>();
         var result = await SendCoreAsync(upstream, operation, body, query, maxResponseBytes, callerAborted, sent).ConfigureAwait(false);
         if (result.Detail is { } detail)
         {
@@ -49,7 +50,7 @@ public static class UpstreamCall
             // like a token, the credentials' own secrets, and any piece of the token this very request carried.
             var redacted = UpstreamErrorText.Redact(detail);
             redacted = upstream.Credentials is { } credentials ? credentials.Redact(redacted) : redacted;
-            result = result with { Detail = sent.Value is { } token ? UpstreamErrorText.RedactFragments(redacted, token) : redacted };
+            result = result with { Detail = sent?.Value is { } token ? UpstreamErrorText.RedactFragments(redacted, token) : redacted };
         }
 
         var outcome = result.Answered ? "answered" : result.Failure.ToString();
@@ -80,7 +81,7 @@ public static class UpstreamCall
         DiscoveryQuery? query,
         int maxResponseBytes,
         CancellationToken callerAborted,
-        System.Runtime.CompilerServices.StrongBox<string?> sent)
+        System.Runtime.CompilerServices.StrongBox<string?>? sent)
     {
         var started = Stopwatch.GetTimestamp();
         var limit = upstream.Definition.TimeoutFor(operation);
@@ -90,7 +91,10 @@ public static class UpstreamCall
         timeout.CancelAfter(limit);
 
         using var request = CreateRequest(upstream, operation, body, query, out var credentialsSent);
-        sent.Value = credentialsSent ? request.Headers.Authorization?.Parameter : null;
+        if (sent is not null && credentialsSent)
+        {
+            sent.Value = request.Headers.Authorization?.Parameter;
+        }
         PooledBytes? buffer = null;
         try
         {
