@@ -117,6 +117,7 @@ internal static partial class WebSocketScenario
             await Task.Delay(50);
         }
 
+        var residentAfter = service.ResidentBytes();
         await stop.CancelAsync();
         await Task.WhenAll(receiving);
         var delivered = subscribers.Sum(s => s.Events);
@@ -154,6 +155,8 @@ internal static partial class WebSocketScenario
             $"{subscriberCount - connectFailures} in {connectTime.TotalSeconds:F1} s (handshake p50 {Percentile(connectLatency, 50):F1} ms, p99 {Percentile(connectLatency, 99):F1} ms)");
         report.Facts["resident per idle subscriber"] = string.Create(CultureInfo.InvariantCulture,
             $"{(residentIdle - residentBefore) / 1024.0 / Math.Max(subscriberCount, 1):F1} KiB ({residentBefore >> 20} → {residentIdle >> 20} MiB)");
+        report.Facts["resident per subscriber after the run"] = string.Create(CultureInfo.InvariantCulture,
+            $"{(residentAfter - residentBefore) / 1024.0 / Math.Max(subscriberCount, 1):F1} KiB");
         report.Facts["lagged subscribers"] = string.Create(CultureInfo.InvariantCulture, $"{lagged} ({subscribers.Sum(s => s.Dropped)} dropped)");
         return report;
     }
