@@ -72,6 +72,15 @@ internal sealed class ServiceProcess : IAsyncDisposable
         throw new InvalidOperationException("VmRSS not found.");
     }
 
+    /// <summary>CPU time the process has used so far (user + system, from <c>/proc/{pid}/stat</c>).</summary>
+    public TimeSpan ProcessorTime()
+    {
+        var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return TimeSpan.FromSeconds(ticks / 100.0);
+    }
+
     private async Task WaitReadyAsync()
     {
         using var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };

@@ -103,6 +103,8 @@ internal static partial class WebSocketScenario
         await Task.Delay(TimeSpan.FromSeconds(2));
         var residentIdle = service.ResidentBytes();
 
+        var serviceCpu = service.ProcessorTime();
+        var clientCpu = Process.GetCurrentProcess().TotalProcessorTime;
         var verifies = await run.RunAsync((i, ct) =>
         {
             clock.Triggered(i);
@@ -118,6 +120,8 @@ internal static partial class WebSocketScenario
         }
 
         var residentAfter = service.ResidentBytes();
+        serviceCpu = service.ProcessorTime() - serviceCpu;
+        clientCpu = Process.GetCurrentProcess().TotalProcessorTime - clientCpu;
         await stop.CancelAsync();
         await Task.WhenAll(receiving);
         var delivered = subscribers.Sum(s => s.Events);
@@ -157,6 +161,8 @@ internal static partial class WebSocketScenario
             $"{(residentIdle - residentBefore) / 1024.0 / Math.Max(subscriberCount, 1):F1} KiB ({residentBefore >> 20} → {residentIdle >> 20} MiB)");
         report.Facts["resident per subscriber after the run"] = string.Create(CultureInfo.InvariantCulture,
             $"{(residentAfter - residentBefore) / 1024.0 / Math.Max(subscriberCount, 1):F1} KiB");
+        report.Facts["CPU per delivered message"] = string.Create(CultureInfo.InvariantCulture,
+            $"service {serviceCpu.TotalMicroseconds / Math.Max(delivered, 1):F1} µs, this client {clientCpu.TotalMicroseconds / Math.Max(delivered, 1):F1} µs");
         report.Facts["lagged subscribers"] = string.Create(CultureInfo.InvariantCulture, $"{lagged} ({subscribers.Sum(s => s.Dropped)} dropped)");
         return report;
     }
