@@ -30,45 +30,23 @@ internal static class GateScenario
     {
         await using var redis = await LocalRedis.StartAsync();
         await using var upstream = await LatencyUpstream.StartAsync(TimeSpan.FromMilliseconds(2), TimeSpan.FromMilliseconds(2), 0);
-        var port = LocalRedis.FreePort();
-        using var service = Process.Start(new ProcessStartInfo(binary)
+        await using var service = await ServiceProcess.StartAsync(binary, new Dictionary<string, string>
         {
-            WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(binary))!,
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            Environment =
-            {
-                ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
-                ["FACILITATOR_1_URL"] = upstream.Url,
-                ["FACILITATOR_2_ENABLED"] = "false",
-                ["REDIS_URL"] = $"redis://127.0.0.1:{redis.Port}",
+            ["FACILITATOR_1_URL"] = upstream.Url,
+            ["FACILITATOR_2_ENABLED"] = "false",
+            ["REDIS_URL"] = $"redis://127.0.0.1:{redis.Port}",
 
-                // All of the load comes from one address: the default rate limits (on) must not throttle it; the
-                // connection limit per client is lifted because this client opens many.
-                ["Edge__Limits__MaxConnectionsPerClient"] = "0",
-                ["Logging__LogLevel__Default"] = "Warning",
-            },
-        }) ?? throw new InvalidOperationException($"{binary} did not start.");
-        service.BeginOutputReadLine();
-        service.BeginErrorReadLine();
-        try
+            // All of the load comes from one address: the default rate limits (on) must not throttle it; the
+            // connection limit per client is lifted because this client opens many.
+            ["Edge__Limits__MaxConnectionsPerClient"] = "0",
+        });
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512 })
         {
-            using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512 })
-            {
-                BaseAddress = new Uri($"http://127.0.0.1:{port}"),
-                Timeout = TimeSpan.FromSeconds(10),
-            };
-            await WaitReadyAsync(client);
-            return await run(client, upstream);
-        }
-        finally
-        {
-            service.Kill(entireProcessTree: true);
-            await service.WaitForExitAsync();
-        }
+            BaseAddress = service.BaseAddress,
+            Timeout = TimeSpan.FromSeconds(10),
+        };
+        return await run(client, upstream);
     }
-
     private static async Task<(List<LoadReport> Reports, List<string> Failures)> AllAsync(HttpClient client, LatencyUpstream upstream, double rate, TimeSpan duration)
     {
         var perScenario = (int)(rate * duration.TotalSeconds) + 1;
@@ -181,32 +159,6 @@ internal static class GateScenario
             return status >= 500 ? $"HTTP {status}"
                 : status != 200 || !text.Contains(expected, StringComparison.Ordinal) ? "wrong answer"
                 : "ok";
-        }
-    }
-
-    private static async Task WaitReadyAsync(HttpClient client)
-    {
-        var started = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                using var response = await client.GetAsync("/health/ready");
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException) when (started.Elapsed < TimeSpan.FromSeconds(30))
-            {
-            }
-
-            if (started.Elapsed > TimeSpan.FromSeconds(30))
-            {
-                throw new InvalidOperationException("The service did not become ready.");
-            }
-
-            await Task.Delay(100);
         }
     }
 }
