@@ -5,7 +5,7 @@ using Microsoft.Extensions.Configuration;
 namespace Facilitator.Fast.Load;
 
 /// <summary>
-/// The load suite: <c>dotnet run -c Release --project load/Facilitator.Fast.Load -- hedging|overhead|gate|lifecycle|chain|proxy [--rate 200]
+/// The load suite: <c>dotnet run -c Release --project load/Facilitator.Fast.Load -- hedging|overhead|gate|lifecycle|chain|proxy|profile [--rate 200]
 /// [--duration 20] [--binary artifacts/aot/Facilitator.Fast] [--max-error-rate 0.01] [--max-p99-ms 1000] [--out artifacts/load]</c>. Prints a Markdown table, writes Markdown
 /// and JSON reports, and exits 1 when a threshold given on the command line is exceeded.
 /// </summary>
@@ -43,8 +43,16 @@ public static class Program
                 // Saturation, not a rate: wrk drives each proxy as fast as it answers; its own Markdown, no report files.
                 return await ProxyScenario.RunAsync(
                     Binary(args), args.SkipWhile(a => a != "--jit").Skip(1).FirstOrDefault(), TimeSpan.FromSeconds(Option(args, "--duration", 10)), (int)Option(args, "--connections", 64));
+            case "profile":
+                return await ProfileScenario.RunAsync(
+                    Binary(args),
+                    args.SkipWhile(a => a != "--jit").Skip(1).FirstOrDefault() ?? Path.Combine("src", "Facilitator.Fast", "bin", "Release", "net10.0", "Facilitator.Fast.dll"),
+                    args.SkipWhile(a => a != "--tools").Skip(1).FirstOrDefault() ?? Path.Combine("artifacts", "tools"),
+                    args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault() ?? Path.Combine("artifacts", "profile"),
+                    TimeSpan.FromSeconds(Option(args, "--duration", 10)),
+                    (int)Option(args, "--connections", 64));
             default:
-                Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: hedging, overhead, gate, lifecycle, chain, proxy.");
+                Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: hedging, overhead, gate, lifecycle, chain, proxy, profile.");
                 return 2;
         }
 

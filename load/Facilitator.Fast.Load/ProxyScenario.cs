@@ -20,7 +20,7 @@ namespace Facilitator.Fast.Load;
 /// <remarks>Needs <c>nginx</c>, <c>wrk</c> and <c>taskset</c>; <c>eng/measure-proxy.sh</c> installs them and runs this.</remarks>
 internal static partial class ProxyScenario
 {
-    private const string VerifyAnswer = """{"isValid":true,"payer":"0x857b06519E91e3A54538791bDbb0E22373e36b66"}""";
+    internal const string VerifyAnswer = """{"isValid":true,"payer":"0x857b06519E91e3A54538791bDbb0E22373e36b66"}""";
 
     private const string SupportedAnswer =
         """{"kinds":[{"x402Version":2,"scheme":"exact","network":"eip155:84532"},{"x402Version":1,"scheme":"exact","network":"base-sepolia"}],"extensions":[],"signers":{}}""";
@@ -116,6 +116,22 @@ internal static partial class ProxyScenario
         string binary, string? assembly, int upstreamPort, int backupPort, string localVerification, string script, TimeSpan duration, int connections)
     {
         var port = FreePort();
+        using var process = await StartGatewayAsync(binary, assembly, port, upstreamPort, backupPort, localVerification);
+        try
+        {
+            return await WrkAsync(process, port, script, duration, connections);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>The gateway on core 0, listening on <paramref name="port"/>, in front of the two upstreams.</summary>
+    internal static async Task<Process> StartGatewayAsync(
+        string binary, string? assembly, int port, int upstreamPort, int backupPort, string localVerification, IReadOnlyDictionary<string, string>? environment = null)
+    {
         var start = new ProcessStartInfo("taskset") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in assembly is null ? ["-c", "0", binary] : new[] { "-c", "0", binary, assembly })
         {
@@ -130,22 +146,28 @@ internal static partial class ProxyScenario
         start.Environment["RateLimit__Enabled"] = "false";
         start.Environment["Edge__Limits__MaxConnectionsPerClient"] = "0";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{binary} did not start.");
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"{binary} did not start.");
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         try
         {
             await WaitListeningAsync(port, process);
-            return await WrkAsync(process, port, script, duration, connections);
+            return process;
         }
-        finally
+        catch
         {
             process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
+            process.Dispose();
+            throw;
         }
     }
 
-    private static async Task<Measurement> WrkAsync(Process target, int port, string script, TimeSpan duration, int connections)
+    internal static async Task<Measurement> WrkAsync(Process target, int port, string script, TimeSpan duration, int connections)
     {
         // A short warm-up (connections, JIT tiers, upstream keep-alive), then the measured run.
         await RunWrkAsync(port, script, TimeSpan.FromSeconds(2), connections);
@@ -163,7 +185,7 @@ internal static partial class ProxyScenario
         return new Measurement(rate, Percentile(output, "50"), Percentile(output, "99"), cpu.TotalMicroseconds / Math.Max(requests, 1));
     }
 
-    private static async Task<string> RunWrkAsync(int port, string script, TimeSpan duration, int connections)
+    internal static async Task<string> RunWrkAsync(int port, string script, TimeSpan duration, int connections)
     {
         var start = new ProcessStartInfo("taskset") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in new[]
@@ -214,13 +236,13 @@ internal static partial class ProxyScenario
     }
 
     /// <summary>The payment with its signature's last byte of <c>s</c> changed: well formed, signed by nobody it names.</summary>
-    private static string Tamper(string payment)
+    internal static string Tamper(string payment)
     {
         var at = payment.IndexOf("\"signature\":\"0x", StringComparison.Ordinal) + "\"signature\":\"0x".Length + 126;
         return string.Concat(payment.AsSpan(0, at), payment[at] == '0' ? "1" : "0", payment.AsSpan(at + 1));
     }
 
-    private static string UpstreamConfig(int port) => $$"""
+    internal static string UpstreamConfig(int port) => $$"""
         server {
           listen 127.0.0.1:{{port}};
           keepalive_requests 1000000;
@@ -233,14 +255,14 @@ internal static partial class ProxyScenario
         }
         """;
 
-    private static string WrkScript(string work, string name, string body)
+    internal static string WrkScript(string work, string name, string body)
     {
         var path = Path.Combine(work, name);
         File.WriteAllText(path, $"wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = [==[{body}]==]\n");
         return path;
     }
 
-    private static async Task<NginxProcess> NginxAsync(string work, string name, string core, string server, int port)
+    internal static async Task<NginxProcess> NginxAsync(string work, string name, string core, string server, int port)
     {
         var prefix = Path.Combine(work, name);
         Directory.CreateDirectory(prefix);
@@ -305,7 +327,7 @@ internal static partial class ProxyScenario
     }
 
     /// <summary>User plus system CPU time of a process, from <c>/proc/PID/stat</c>.</summary>
-    private static TimeSpan CpuTime(int pid)
+    internal static TimeSpan CpuTime(int pid)
     {
         var stat = File.ReadAllText($"/proc/{pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
@@ -318,14 +340,14 @@ internal static partial class ProxyScenario
             ? double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) * match.Groups[2].Value switch { "us" => 0.001, "s" => 1000, _ => 1 }
             : double.NaN;
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static string? Which(string tool) =>
+    internal static string? Which(string tool) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, tool)).FirstOrDefault(File.Exists);
 
     [GeneratedRegex(@"(\d+) requests in")]
@@ -337,13 +359,13 @@ internal static partial class ProxyScenario
     [GeneratedRegex(@"Non-2xx or 3xx responses:\s+(\d+)")]
     private static partial Regex NonSuccessLine();
 
-    private readonly record struct Measurement(double RequestsPerSecond, double P50Ms, double P99Ms, double CpuPerRequestUs)
+    internal readonly record struct Measurement(double RequestsPerSecond, double P50Ms, double P99Ms, double CpuPerRequestUs)
     {
         public string Row(string name) =>
             string.Create(CultureInfo.InvariantCulture, $"| {name} | {RequestsPerSecond:0} | {P50Ms:0.00} | {P99Ms:0.00} | {CpuPerRequestUs:0.0} |");
     }
 
-    private sealed class NginxProcess(Process process) : IAsyncDisposable
+    internal sealed class NginxProcess(Process process) : IAsyncDisposable
     {
         public Process Process => process;
 
