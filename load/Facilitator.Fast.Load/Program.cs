@@ -5,7 +5,7 @@ using Microsoft.Extensions.Configuration;
 namespace Facilitator.Fast.Load;
 
 /// <summary>
-/// The load suite: <c>dotnet run -c Release --project load/Facilitator.Fast.Load -- hedging|overhead|gate|lifecycle|chain|proxy|profile [--rate 200]
+/// The load suite: <c>dotnet run -c Release --project load/Facilitator.Fast.Load -- hedging|overhead|gate|lifecycle|chain|proxy [--https]|profile [--rate 200]
 /// [--duration 20] [--binary artifacts/aot/Facilitator.Fast] [--max-error-rate 0.01] [--max-p99-ms 1000] [--out artifacts/load]</c>. Prints a Markdown table, writes Markdown
 /// and JSON reports, and exits 1 when a threshold given on the command line is exceeded.
 /// </summary>
@@ -41,8 +41,10 @@ public static class Program
                 break;
             case "proxy":
                 // Saturation, not a rate: wrk drives each proxy as fast as it answers; its own Markdown, no report files.
-                return await ProxyScenario.RunAsync(
-                    Binary(args), args.SkipWhile(a => a != "--jit").Skip(1).FirstOrDefault(), TimeSpan.FromSeconds(Option(args, "--duration", 10)), (int)Option(args, "--connections", 64));
+                return args.Contains("--https")
+                    ? await UpstreamTlsScenario.RunAsync(Binary(args), TimeSpan.FromSeconds(Option(args, "--duration", 10)), (int)Option(args, "--connections", 64))
+                    : await ProxyScenario.RunAsync(
+                        Binary(args), args.SkipWhile(a => a != "--jit").Skip(1).FirstOrDefault(), TimeSpan.FromSeconds(Option(args, "--duration", 10)), (int)Option(args, "--connections", 64));
             case "profile":
                 return await ProfileScenario.RunAsync(
                     Binary(args),
