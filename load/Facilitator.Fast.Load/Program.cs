@@ -5,7 +5,7 @@ using Microsoft.Extensions.Configuration;
 namespace Facilitator.Fast.Load;
 
 /// <summary>
-/// The load suite: <c>dotnet run -c Release --project load/Facilitator.Fast.Load -- hedging|overhead|gate|lifecycle|chain|proxy [--https]|profile [--rate 200]
+/// The load suite: <c>dotnet run -c Release --project load/Facilitator.Fast.Load -- hedging|overhead|gate|lifecycle|chain|proxy [--https] [--compare binary]|profile [--rate 200]
 /// [--duration 20] [--binary artifacts/aot/Facilitator.Fast] [--max-error-rate 0.01] [--max-p99-ms 1000] [--out artifacts/load]</c>. Prints a Markdown table, writes Markdown
 /// and JSON reports, and exits 1 when a threshold given on the command line is exceeded.
 /// </summary>
@@ -41,6 +41,12 @@ public static class Program
                 break;
             case "proxy":
                 // Saturation, not a rate: wrk drives each proxy as fast as it answers; its own Markdown, no report files.
+                if (args.SkipWhile(a => a != "--compare").Skip(1).FirstOrDefault() is { } after)
+                {
+                    return await ProxyScenario.CompareAsync(
+                        Binary(args), after, (int)Option(args, "--rounds", 3), TimeSpan.FromSeconds(Option(args, "--duration", 10)), (int)Option(args, "--connections", 64));
+                }
+
                 return args.Contains("--https")
                     ? await UpstreamTlsScenario.RunAsync(Binary(args), TimeSpan.FromSeconds(Option(args, "--duration", 10)), (int)Option(args, "--connections", 64))
                     : await ProxyScenario.RunAsync(

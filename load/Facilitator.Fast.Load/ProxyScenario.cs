@@ -66,21 +66,80 @@ internal static partial class ProxyScenario
             Console.WriteLine($"gateway / nginx: {aot.RequestsPerSecond / nginx.RequestsPerSecond:0.00} × the rate, {aot.CpuPerRequestUs / nginx.CpuPerRequestUs:0.00} × the CPU per request");
             Console.WriteLine();
 
-            var recovery = RecoveriesPerSecond(wronglySigned, TimeSpan.FromSeconds(3));
+            // Recovery measured on either side of the refusals and averaged: on a shared machine the core's speed drifts.
+            var (recoveryBefore, perCpuBefore) = RecoveriesPerSecond(wronglySigned, TimeSpan.FromSeconds(3));
             var refuse = await MeasureGatewayAsync(binary, null, upstreamPort, backupPort, "enforce", WrkScript(work, "refuse.lua", wronglySigned), duration, connections);
+            var (recoveryAfter, perCpuAfter) = RecoveriesPerSecond(wronglySigned, TimeSpan.FromSeconds(3));
+            var recovery = (recoveryBefore + recoveryAfter) / 2;
+            var recoveryPerCpu = (perCpuBefore + perCpuAfter) / 2;
+            var refusalsPerCpu = 1e6 / refuse.CpuPerRequestUs;
             Console.WriteLine("## Refusing wrongly signed payments (local verification enforce; nothing reaches the upstream)");
             Console.WriteLine();
             Console.WriteLine("| | per second on one core |");
             Console.WriteLine("|---|---:|");
-            Console.WriteLine($"| libsecp256k1 recovery (in process, one thread) | {recovery:0} |");
+            Console.WriteLine($"| libsecp256k1 recovery (in process, one thread on core 0 when run by eng/measure-proxy.sh) | {recovery:0} |");
             Console.WriteLine($"| gateway refusals over HTTP (Native AOT, core 0) | {refuse.RequestsPerSecond:0} (p99 {refuse.P99Ms:0.00} ms) |");
             Console.WriteLine();
-            Console.WriteLine($"refusals / recoveries: {refuse.RequestsPerSecond / recovery:0.00}");
+            Console.WriteLine($"| libsecp256k1 recoveries per CPU-second of the thread | {recoveryPerCpu:0} |");
+            Console.WriteLine($"| gateway refusals per CPU-second of the gateway ({refuse.CpuPerRequestUs:0.0} µs each) | {refusalsPerCpu:0} |");
+            Console.WriteLine();
+            Console.WriteLine($"refusals / recoveries: {refuse.RequestsPerSecond / recovery:0.00} per second; {refusalsPerCpu / recoveryPerCpu:0.00} per CPU-second "
+                + "(the second holds on a shared machine, where a process of many threads gets more of a core than one thread does)");
             return 0;
         }
         finally
         {
             Directory.Delete(work, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Two gateway binaries (before and after a change) against nginx, alternated over <paramref name="rounds"/> rounds in
+    /// one run, so a machine whose load drifts weighs on all three alike; prints each round and the medians of the ratios.
+    /// </summary>
+    public static async Task<int> CompareAsync(string before, string after, int rounds, TimeSpan duration, int connections)
+    {
+        var work = Directory.CreateTempSubdirectory("facilitator-proxy-").FullName;
+        try
+        {
+            var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            var valid = PaymentSigner.Request(PaymentSigner.CreatePayer(7_001), 2, now - 600, now + 3600, nonceSeed: 1);
+            var upstreamPort = FreePort();
+            var backupPort = FreePort();
+            await using var upstream = await NginxAsync(work, "upstream", "1", UpstreamConfig(upstreamPort), upstreamPort);
+            var forward = WrkScript(work, "forward.lua", valid);
+            Console.WriteLine($"## Before and after, alternated ({rounds} rounds, {duration.TotalSeconds:0} s each, {connections} connections, proxy on core 0; upstream and wrk on core 1)");
+            Console.WriteLine();
+            Console.WriteLine("| round | proxy | requests/s | p50 ms | p99 ms | CPU per request µs |");
+            Console.WriteLine("|---|---|---:|---:|---:|---:|");
+            var ratios = new List<(double RateBefore, double RateAfter, double CpuBefore, double CpuAfter)>();
+            for (var round = 1; round <= rounds; round++)
+            {
+                var nginx = await MeasureNginxAsync(work, upstreamPort, backupPort, forward, duration, connections);
+                var b = await MeasureGatewayAsync(before, null, upstreamPort, backupPort, "off", forward, duration, connections);
+                var a = await MeasureGatewayAsync(after, null, upstreamPort, backupPort, "off", forward, duration, connections);
+                Console.WriteLine($"| {round} {nginx.Row("nginx")[1..]}");
+                Console.WriteLine($"| {round} {b.Row("gateway before")[1..]}");
+                Console.WriteLine($"| {round} {a.Row("gateway after")[1..]}");
+                ratios.Add((b.RequestsPerSecond / nginx.RequestsPerSecond, a.RequestsPerSecond / nginx.RequestsPerSecond, b.CpuPerRequestUs / nginx.CpuPerRequestUs, a.CpuPerRequestUs / nginx.CpuPerRequestUs));
+            }
+
+            Console.WriteLine();
+            Console.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"medians — before: {Median(ratios.Select(r => r.RateBefore)):0.00} × nginx's rate, {Median(ratios.Select(r => r.CpuBefore)):0.00} × its CPU per request; "
+                + $"after: {Median(ratios.Select(r => r.RateAfter)):0.00} × the rate, {Median(ratios.Select(r => r.CpuAfter)):0.00} × the CPU per request"));
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+
+        static double Median(IEnumerable<double> values)
+        {
+            var sorted = values.Order().ToArray();
+            return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
         }
     }
 
@@ -202,8 +261,11 @@ internal static partial class ProxyScenario
         return output;
     }
 
-    /// <summary>libsecp256k1's own rate on this thread: parse and recover the public key of this payment's signature and digest.</summary>
-    private static double RecoveriesPerSecond(string payment, TimeSpan duration)
+    /// <summary>
+    /// libsecp256k1's own rate on this thread: parse and recover the public key of this payment's signature and digest;
+    /// per second of wall time, and per second of this thread's CPU time.
+    /// </summary>
+    private static (double PerSecond, double PerCpuSecond) RecoveriesPerSecond(string payment, TimeSpan duration)
     {
         var body = Encoding.UTF8.GetBytes(payment);
         if (Protocol.PaymentRequestReader.TryRead(body, out var view) != Protocol.PaymentRequestError.None)
@@ -221,6 +283,7 @@ internal static partial class ProxyScenario
         var signature = Convert.FromHexString(payment.AsSpan(marker, 130));
         var publicKey = new byte[64];
         var count = 0L;
+        var cpuStarted = Process.GetCurrentProcess().TotalProcessorTime;
         var started = Stopwatch.GetTimestamp();
         while (Stopwatch.GetElapsedTime(started) < duration)
         {
@@ -232,7 +295,8 @@ internal static partial class ProxyScenario
             count += 100;
         }
 
-        return count / Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        return (count / wall, count / (Process.GetCurrentProcess().TotalProcessorTime - cpuStarted).TotalSeconds);
     }
 
     /// <summary>The payment with its signature's last byte of <c>s</c> changed: well formed, signed by nobody it names.</summary>
