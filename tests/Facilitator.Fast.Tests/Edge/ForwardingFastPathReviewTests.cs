@@ -241,6 +241,38 @@ public sealed partial class ForwardingFastPathReviewTests
     }
 
     /// <summary>
+    /// The pass-through limiter: each group's bucket (capacity 1, no refill on a stopped clock) is shared by every
+    /// spelling of its paths — letter case, a trailing slash, the event stream — so the second request is 429, never served.
+    /// </summary>
+    [Theory]
+    [InlineData("verify", "POST", "/verify", "POST", "/VERIFY")]
+    [InlineData("settle", "POST", "/settle", "POST", "/Settle/")]
+    [InlineData("supported", "GET", "/supported", "GET", "/SUPPORTED/")]
+    [InlineData("api", "GET", "/api/facilitator-status", "GET", "/API/Facilitator-Status/")]
+    [InlineData("v1", "GET", "/v1/status", "GET", "/V1/STATUS")]
+    [InlineData("v1", "GET", "/v1/status", "GET", "/WS")]
+    public async Task RateLimits_EveryGroupAndSpelling_SharesItsBucket(string policy, string firstMethod, string first, string secondMethod, string second)
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+        upstream.Answer("/settle", 200, """{"success":true,"transaction":"0xfeed","network":"eip155:84532"}""");
+        var settings = GatewayHost.Upstreams(("only", upstream.Url));
+        settings["RateLimit:Enabled"] = "true";
+        settings[$"RateLimit:Policies:{policy}:Capacity"] = "1";
+        settings[$"RateLimit:Policies:{policy}:RefillPerSecond"] = "0.01";
+        await using var gateway = await GatewayHost.StartAsync(settings, new ManualTimeProvider(SignedPayments.SignedAt));
+
+        using var served = await SendAsync(gateway, new HttpMethod(firstMethod), first);
+        using var refused = await SendAsync(gateway, new HttpMethod(secondMethod), second);
+
+        Assert.NotEqual(HttpStatusCode.TooManyRequests, served.StatusCode);
+        var text = await refused.Content.ReadAsStringAsync();
+        Assert.True(refused.StatusCode == HttpStatusCode.TooManyRequests, $"{(int)refused.StatusCode} {text}");
+        Assert.NotNull(Header(refused, "Retry-After"));
+        Json(text);
+        Assert.True(upstream.CountOf("/settle") <= 1);
+    }
+
+    /// <summary>
     /// With hosting diagnostics off, the shield's scope is what ties log lines to a request: an upstream failure's
     /// warning carries the request's id (the one its caller got) and path, and no line or scope carries the caller's key
     /// or bearer token.
