@@ -95,7 +95,7 @@ public sealed partial class HedgeRaceReviewTests
     /// documented all-failed answer (a 5xx other than 500, in the x402 shape), never an unhandled 500.
     /// </summary>
     [Fact(SkipUnless = nameof(DemonstrateDefects), Skip = "DEFECT: same cause as Verify_PrimaryTimesOutBeforeHedgeDelay_FailsOverEveryTime, inside the race: both upstreams hang, hedge "
-        + "20 ms, timeout 150 ms, 40 verifies: a few get 500 from the TaskCanceledException of `await done` (FailoverRouter.cs:312) instead "
+        + "20 ms, timeout 150 ms, 40 verifies: a few get 500 from the TaskCanceledException of `var firstResult = await done` (FailoverRouter.cs:314) instead "
         + "of the 503 all-failed answer (2 of 40 here).")]
     public async Task Verify_BothUpstreamsTimeOutInsideTheRace_AllFailedAnswerNever500()
     {
