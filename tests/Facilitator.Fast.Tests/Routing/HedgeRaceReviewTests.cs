@@ -13,9 +13,6 @@ namespace Facilitator.Fast.Tests.Routing;
 /// </summary>
 public sealed partial class HedgeRaceReviewTests
 {
-    /// <summary>The DEFECT tests run (and fail until fixed) with <c>REVIEW_DEMONSTRATE_DEFECTS=1</c>; otherwise they are skipped.</summary>
-    public static bool DemonstrateDefects => Environment.GetEnvironmentVariable("REVIEW_DEMONSTRATE_DEFECTS") == "1";
-
     private static string Ms(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     private static Dictionary<string, string?> Settings(FakeFacilitator primary, FakeFacilitator secondary, int hedgeDelayMs, int timeoutMs = 5000)
@@ -53,17 +50,10 @@ public sealed partial class HedgeRaceReviewTests
 
     /// <summary>
     /// The primary hangs and its attempt times out (50 ms) long before the hedge delay (2 s): every verify must fail
-    /// over to the secondary, as before. The race now waits with <c>WaitAsync</c> and tells its own cancellation from
-    /// the timeout by comparing the Stopwatch against the limit, but the timeout timer runs on the coarse tick count
-    /// and fires up to a tick before the Stopwatch says the limit passed: that timeout is taken for a race
-    /// cancellation, the <c>OperationCanceledException</c> escapes <c>UpstreamCall.SendAsync</c>, and the caller gets
-    /// 500 unexpected_verify_error with no failover.
+    /// over to the secondary. (The race once told its own cancellation from the timeout by the clock; a timer firing a
+    /// tick early was taken for the race's, escaped as a cancellation and answered 500 with no failover.)
     /// </summary>
-    [Fact(SkipUnless = nameof(DemonstrateDefects), Skip = "DEFECT: a hedged attempt's timeout fires on the coarse tick count, up to a tick before Stopwatch.GetElapsedTime(started) >= limit "
-        + "holds, so UpstreamCall.SendCoreAsync's catch filter (UpstreamCall.cs:173) takes the timeout for the race's own cancellation; the "
-        + "OperationCanceledException escapes FailoverRouter.SendHedgedAsync (WaitAsync at FailoverRouter.cs:287) and the verify gets 500 "
-        + "unexpected_verify_error instead of failing over. Repro: primary hangs, Upstreams:0:TimeoutMs=50, hedge delay 2000, 60 verifies in "
-        + "batches of 10: a few answer 500 (3 of 60 here).")]
+    [Fact]
     public async Task Verify_PrimaryTimesOutBeforeHedgeDelay_FailsOverEveryTime()
     {
         await using var primary = await FakeFacilitator.StartAsync();
@@ -94,9 +84,7 @@ public sealed partial class HedgeRaceReviewTests
     /// Both upstreams hang; the hedge fires and both attempts time out inside the race. The verify must end in the
     /// documented all-failed answer (a 5xx other than 500, in the x402 shape), never an unhandled 500.
     /// </summary>
-    [Fact(SkipUnless = nameof(DemonstrateDefects), Skip = "DEFECT: same cause as Verify_PrimaryTimesOutBeforeHedgeDelay_FailsOverEveryTime, inside the race: both upstreams hang, hedge "
-        + "20 ms, timeout 150 ms, 40 verifies: a few get 500 from the TaskCanceledException of `var firstResult = await done` (FailoverRouter.cs:314) instead "
-        + "of the 503 all-failed answer (2 of 40 here).")]
+    [Fact]
     public async Task Verify_BothUpstreamsTimeOutInsideTheRace_AllFailedAnswerNever500()
     {
         await using var primary = await FakeFacilitator.StartAsync();
@@ -128,11 +116,7 @@ public sealed partial class HedgeRaceReviewTests
     /// Both upstreams hang and both attempts time out inside the race: whatever the answer, every request the gateway
     /// opened upstream is ended (cancelled by its timeout) soon after, none left holding a connection.
     /// </summary>
-    [Fact(SkipUnless = nameof(DemonstrateDefects), Skip = "DEFECT: when FailoverRouter.SendHedgedAsync leaves by an exception (the misclassified timeout above) its `using var "
-        + "backupCancel` / `primaryCancel` dispose the other attempt's source, which also carries that attempt's timeout (CancelAfter in "
-        + "UpstreamCall.cs:96) and its link to the caller: the other attempt is never cancelled and never times out. Repro: both upstreams "
-        + "hang, hedge 20 ms, timeout 150 ms, 40 verifies: requests stay open at the upstreams indefinitely (each holds one of "
-        + "MaxConnectionsPerUpstream); the fake upstream's shutdown then waits 30 s for them.")]
+    [Fact]
     public async Task Verify_BothUpstreamsTimeOutInsideTheRace_NoUpstreamRequestLeftOpen()
     {
         await using var primary = await FakeFacilitator.StartAsync();
