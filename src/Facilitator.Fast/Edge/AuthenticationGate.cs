@@ -55,7 +55,7 @@ public sealed class AuthenticationGate
     {
         var request = context.Request;
         var group = RouteGroups.Of(context);
-        if (EdgeHeaders.IsPreflight(request))
+        if (EdgeHeaders.IsPreflight(request) || context.GetEndpoint()?.Metadata.GetMetadata<PublicFileMetadata>() is not null)
         {
             await next(context).ConfigureAwait(false);
             return;

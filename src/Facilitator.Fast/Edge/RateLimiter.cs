@@ -25,6 +25,7 @@ public sealed class RateLimiter
     private readonly TimeProvider _time;
     private readonly bool _enabled;
     private readonly bool _failClosed;
+    private long _refusals;
 
     public RateLimiter(RateLimitOptions options, TimeProvider time, RedisConnection? redis = null)
     {
@@ -66,6 +67,9 @@ public sealed class RateLimiter
         _authFailures = new LocalTokenBuckets(time, options.MaxLocalBuckets);
     }
 
+    /// <summary>Requests this instance refused with 429 for a rate limit since it started.</summary>
+    public long Refusals => Volatile.Read(ref _refusals);
+
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
         if (!_enabled || EdgeHeaders.IsPreflight(context.Request)
@@ -89,6 +93,7 @@ public sealed class RateLimiter
             return;
         }
 
+        Interlocked.Increment(ref _refusals);
         Telemetry.FacilitatorTelemetry.RateLimitRefusals.Add(1, new KeyValuePair<string, object?>("facilitator.policy", policy.Name));
         var retryAfter = Math.Max(1, (int)Math.Ceiling(decision.SecondsUntilToken));
         context.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
