@@ -66,6 +66,7 @@ public static partial class Program
         var edge = new EdgeOptions();
         var auth = new AuthOptions();
         var rateLimit = new RateLimitOptions();
+        var dashboard = DashboardOptions.Load(builder.Configuration);
         try
         {
             builder.Configuration.GetSection(EdgeOptions.SectionName).Bind(edge);
@@ -212,7 +213,7 @@ public static partial class Program
         app.MapV1AnalyticsEndpoints();
         app.MapEventStream();
         app.MapMetricsEndpoints(builder.Configuration);
-        app.MapPageEndpoints();
+        app.MapPageEndpoints(dashboard);
         app.MapFacilitatorOpenApi();
 
         StartupLog.Routing(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Facilitator.Fast"), routing, redis.IsConfigured);

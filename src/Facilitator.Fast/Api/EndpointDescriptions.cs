@@ -10,8 +10,16 @@ internal static class EndpointDescriptions
 {
     private static readonly string[] s_json = ["application/json"];
 
+    /// <summary>
+    /// ASP.NET Core describes only endpoints that carry a handler method; a <see cref="RequestDelegate"/> endpoint carries
+    /// none, so it is given this one, which says nothing but "takes the request" (its answers come from the metadata below).
+    /// </summary>
+    private static readonly System.Reflection.MethodInfo s_handler = new RequestDelegate(TakesTheRequest).Method;
+
     public static TBuilder Describe<TBuilder>(this TBuilder builder, string tag, string summary)
-        where TBuilder : IEndpointConventionBuilder => builder.WithTags(tag).WithSummary(summary);
+        where TBuilder : IEndpointConventionBuilder => builder.WithMetadata(s_handler).WithTags(tag).WithSummary(summary);
+
+    private static Task TakesTheRequest(HttpContext context) => Task.CompletedTask;
 
     public static TBuilder Accepting<TBuilder>(this TBuilder builder, Type body)
         where TBuilder : IEndpointConventionBuilder => builder.WithMetadata(new AcceptsMetadata(s_json, body));

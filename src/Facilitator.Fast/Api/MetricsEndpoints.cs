@@ -15,7 +15,7 @@ public static class MetricsEndpoints
         if (OpenTelemetrySetup.IsPrometheusEnabled(configuration))
         {
             endpoints.MapPrometheusScrapingEndpoint(OpenTelemetrySetup.PrometheusPath)
-                .WithMetadata(new RouteGroupMetadata(RouteGroup.Api))
+                .WithMetadata(new RouteGroupMetadata(RouteGroup.Api), new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head]))
                 .Describe("Monitoring", "The service's metrics in the Prometheus text format (meter Facilitator.Fast and ASP.NET Core's).")
                 .Answering(StatusCodes.Status200OK, typeof(string), "text/plain; version=0.0.4")
                 .Failing(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden);

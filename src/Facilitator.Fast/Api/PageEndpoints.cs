@@ -24,12 +24,39 @@ public static class PageEndpoints
         "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
         + "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-    public static IEndpointRouteBuilder MapPageEndpoints(this IEndpointRouteBuilder endpoints)
+    public static IEndpointRouteBuilder MapPageEndpoints(this IEndpointRouteBuilder endpoints, DashboardOptions dashboard)
     {
-        var pages = endpoints.ServiceProvider.GetRequiredService<EmbeddedPages>();
-        Map(endpoints, pages, DashboardPath, "dashboard", DashboardPolicy, "The live status page.");
+        var services = endpoints.ServiceProvider;
+        var pages = services.GetRequiredService<EmbeddedPages>();
+        if (dashboard.Enabled)
+        {
+            var settings = SettingsOf(dashboard, services);
+            endpoints.MapGet(DashboardPath + "/settings.json", context => WriteAsync(context, settings, DashboardPolicy))
+                .WithMetadata(PublicFileMetadata.Instance)
+                .ExcludeFromDescription();
+            Map(endpoints, pages, DashboardPath, "dashboard", DashboardPolicy, "The live status page.");
+        }
+
         Map(endpoints, pages, DocsPath, "docs", DocsPolicy, "The API reference (this document, rendered).");
         return endpoints;
+    }
+
+    /// <summary>What the page needs to know of the service: the API key header, the event stream's path, the poll interval.</summary>
+    private static PageFile SettingsOf(DashboardOptions dashboard, IServiceProvider services)
+    {
+        var events = services.GetRequiredService<Events.EventsSettings>().Options;
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("apiKeyHeader"u8, services.GetRequiredService<RequestAuthenticator>().ApiKeyHeader);
+            writer.WriteString("eventsPath"u8, events.Enabled ? events.Path : null);
+            writer.WriteNumber("statusIntervalMs"u8, dashboard.StatusIntervalMs);
+            writer.WriteEndObject();
+        }
+
+        var content = buffer.WrittenSpan.ToArray();
+        return new PageFile("dashboard/settings.json", content, "application/json", "\"" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content).AsSpan(0, 12)) + "\"");
     }
 
     private static void Map(IEndpointRouteBuilder endpoints, EmbeddedPages pages, string path, string page, string policy, string summary)
