@@ -5,10 +5,10 @@ using Microsoft.OpenApi;
 namespace Facilitator.Fast.Api;
 
 /// <summary>
-/// The OpenAPI 3.1 document of every endpoint at <c>GET /openapi/v1.json</c>, made at start by
+/// The OpenAPI 3.1 document of every endpoint at <c>GET /openapi/v1.json</c>, made on request by
 /// <c>Microsoft.AspNetCore.OpenApi</c> from the endpoints' metadata and the source-generated JSON metadata of their
-/// bodies, with the service's two credential schemes (the API key header and a bearer JWT) and, on each operation of a
-/// route group that may require them, the security requirement and the 401/403/429 error answers.
+/// bodies, with the service's two credential schemes (the API key header and a bearer JWT) as the security requirement
+/// of every operation but the pages', each naming its route group (which the <c>Auth</c> settings may leave open).
 /// </summary>
 public static class OpenApiSetup
 {
