@@ -13,28 +13,23 @@ internal sealed class EmbeddedPages
 {
     private const string Prefix = "page/";
 
-    private readonly FrozenDictionary<string, PageFile> _files;
+    private readonly FrozenDictionary<string, Lazy<PageFile>> _files;
 
     public EmbeddedPages()
         : this(typeof(EmbeddedPages).Assembly)
     {
     }
 
+    /// <remarks>A file is read from the binary the first time it is asked for: pages nobody opens cost no memory.</remarks>
     internal EmbeddedPages(Assembly assembly)
     {
-        var files = new Dictionary<string, PageFile>(StringComparer.Ordinal);
+        var files = new Dictionary<string, Lazy<PageFile>>(StringComparer.Ordinal);
         foreach (var resource in assembly.GetManifestResourceNames())
         {
-            if (!resource.StartsWith(Prefix, StringComparison.Ordinal))
+            if (resource.StartsWith(Prefix, StringComparison.Ordinal))
             {
-                continue;
+                files[resource[Prefix.Length..]] = new Lazy<PageFile>(() => Read(assembly, resource), LazyThreadSafetyMode.ExecutionAndPublication);
             }
-
-            using var stream = assembly.GetManifestResourceStream(resource)!;
-            var content = new byte[stream.Length];
-            stream.ReadExactly(content);
-            var name = resource[Prefix.Length..];
-            files[name] = new PageFile(name, content, ContentTypeOf(name), "\"" + Convert.ToHexStringLower(SHA256.HashData(content).AsSpan(0, 12)) + "\"");
         }
 
         _files = files.ToFrozenDictionary(StringComparer.Ordinal);
@@ -43,7 +38,16 @@ internal sealed class EmbeddedPages
     public IEnumerable<string> Names => _files.Keys;
 
     /// <summary>The file <paramref name="page"/>/<paramref name="file"/>, or null when the binary has none by that name.</summary>
-    public PageFile? Find(string page, string file) => _files.GetValueOrDefault(page + "/" + file);
+    public PageFile? Find(string page, string file) => _files.GetValueOrDefault(page + "/" + file)?.Value;
+
+    private static PageFile Read(Assembly assembly, string resource)
+    {
+        using var stream = assembly.GetManifestResourceStream(resource)!;
+        var content = new byte[stream.Length];
+        stream.ReadExactly(content);
+        var name = resource[Prefix.Length..];
+        return new PageFile(name, content, ContentTypeOf(name), "\"" + Convert.ToHexStringLower(SHA256.HashData(content).AsSpan(0, 12)) + "\"");
+    }
 
     private static string ContentTypeOf(string name) => Path.GetExtension(name) switch
     {
