@@ -109,10 +109,10 @@ public sealed class RateLimiter
 
     private static readonly RateLimitPolicy s_addressFailures = new("auth-failures-address", 20, 1);
 
-    /// <summary>True while the credential (its <see cref="RequestAuthenticator.CredentialKey"/>) may still be checked.</summary>
     /// <summary>Requests this instance refused with 429 for a rate limit since it started.</summary>
     public long Refusals => Volatile.Read(ref _refusals);
 
+    /// <summary>True while the credential (its <see cref="RequestAuthenticator.CredentialKey"/>) may still be checked.</summary>
     public bool MayTryCredential(string credentialKey) => !_enabled || _authFailures.HasToken(s_credentialFailures, credentialKey);
 
     /// <summary>
