@@ -29,6 +29,7 @@ public sealed class FailoverRouter
     private readonly TimeSpan _cooldown;
     private readonly LogLevel _answerLevel;
     private readonly RetryBudget _budget;
+    private long _failovers;
 
     public FailoverRouter(
         RoutingTable table,
@@ -53,6 +54,9 @@ public sealed class FailoverRouter
     /// <param name="kind">The payment's kind, for capability routing; default for calls that are not payments.</param>
     /// <param name="only">Route to this upstream alone, healthy or not, and never elsewhere: a settlement pending there.</param>
     /// <param name="gate">Settle: told the upstream before each attempt leaves; an attempt it refuses is not sent.</param>
+    /// <summary>Calls this instance had answered by another upstream than the first tried, since it started.</summary>
+    public long Failovers => Volatile.Read(ref _failovers);
+
     public async ValueTask<RouteResult> RouteAsync(
         FacilitatorOperation operation,
         PooledBytes? body,
@@ -215,6 +219,7 @@ public sealed class FailoverRouter
 
                         if (i > 0 || !ReferenceEquals(from, upstream))
                         {
+                            Interlocked.Increment(ref _failovers);
                             FacilitatorTelemetry.Failovers.Add(1, new KeyValuePair<string, object?>("facilitator.operation", FacilitatorOperations.Name(operation)));
                         }
 
