@@ -177,9 +177,11 @@ public sealed class PublicPagesReviewTests(ITestOutputHelper output)
 
         var answer = await RawHttp.SendAsync(server, $"GET {path} HTTP/1.1\r\nHost: {server.Authority}\r\n");
 
+        output.WriteLine($"{path} -> {answer.Status} [{answer.Body}]");
         Assert.Equal(404, answer.Status);
         Assert.DoesNotContain("<html", answer.Body, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("function", answer.Body, StringComparison.Ordinal);
+        Assert.Equal("NOT_FOUND", Json(answer.Body).GetProperty("error").GetProperty("code").GetString());
     }
 
     [Theory]
