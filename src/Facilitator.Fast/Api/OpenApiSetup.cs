@@ -5,8 +5,8 @@ using Microsoft.OpenApi;
 namespace Facilitator.Fast.Api;
 
 /// <summary>
-/// The OpenAPI 3.1 document of every endpoint at <c>GET /openapi/v1.json</c>, made on request by
-/// <c>Microsoft.AspNetCore.OpenApi</c> from the endpoints' metadata and the source-generated JSON metadata of their
+/// The OpenAPI 3.1 document of every endpoint at <c>GET /openapi/v1.json</c>, made once (on the first request, see
+/// <see cref="OpenApiDocumentCache"/>) by <c>Microsoft.AspNetCore.OpenApi</c> from the endpoints' metadata and the source-generated JSON metadata of their
 /// bodies, with the service's two credential schemes (the API key header and a bearer JWT) as the security requirement
 /// of every operation but the pages', each naming its route group (which the <c>Auth</c> settings may leave open).
 /// </summary>
@@ -107,7 +107,8 @@ public static class OpenApiSetup
 
     public static IEndpointRouteBuilder MapFacilitatorOpenApi(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapOpenApi(DocumentPath).WithMetadata(PublicFileMetadata.Instance);
+        var document = new OpenApiDocumentCache(endpoints.ServiceProvider);
+        endpoints.MapGet(DocumentPath, document.WriteAsync).WithMetadata(PublicFileMetadata.Instance).ExcludeFromDescription();
         return endpoints;
     }
 }
