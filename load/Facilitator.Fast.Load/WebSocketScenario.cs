@@ -83,7 +83,7 @@ internal static partial class WebSocketScenario
 
                 receiving[i] = subscriber.ReceiveAsync(clock, stop.Token);
             }
-            catch (Exception ex) when (ex is System.Net.WebSockets.WebSocketException or OperationCanceledException or HttpRequestException)
+            catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or OperationCanceledException)
             {
                 Interlocked.CompareExchange(ref connectFailure, ex.Message, null);
                 Interlocked.Increment(ref connectFailures);

@@ -9,8 +9,9 @@ namespace Facilitator.Fast.Events;
 /// between batches, so an idle connection keeps no buffer.
 /// </summary>
 /// <remarks>
-/// Writes come from the send loop and from the WebSocket's own keep-alive pings, which may run while a batch is being
-/// written out; every write and the batch's end take one lock, so bytes never interleave and none is left behind.
+/// Writes come from the send loop (each a whole frame) and from the WebSocket's own pings, pongs and close (each a whole
+/// frame too), which may run while a batch is being written out; every write and the batch's end take one lock, so
+/// frames never interleave and none is left behind.
 /// </remarks>
 internal sealed class CoalescingStream(Stream inner) : Stream
 {

@@ -84,6 +84,6 @@ internal static class ControlFrames
         writer.WriteEndObject();
         writer.Flush();
         writer.Dispose();
-        return buffer.Detach(0, EventChannel.None);
+        return buffer.Detach(EventFrame.MaxHeaderBytes, EventChannel.None);
     }
 }

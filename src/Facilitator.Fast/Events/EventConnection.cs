@@ -128,13 +128,31 @@ internal sealed partial class EventConnection(
         }
     }
 
-    /// <summary>Sends one frame and releases this connection's reference to it, whatever happens.</summary>
+    /// <summary>
+    /// Sends one frame and releases this connection's reference to it, whatever happens. Over HTTP/1.1 the frame's own
+    /// WebSocket bytes go to the connection's stream as they are — one write, which the stream keeps whole beside the
+    /// WebSocket's pings and close — rather than through the WebSocket, which would frame the same message again for
+    /// each recipient.
+    /// </summary>
     private async ValueTask SendAsync(EventFrame frame)
     {
         subscriber.SendStarted(_time.GetTimestamp());
         try
         {
-            await socket.SendAsync(frame.Json, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+            if (stream is null)
+            {
+                await socket.SendAsync(frame.Json, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+            }
+            else
+            {
+                if (socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+                {
+                    throw new WebSocketException(WebSocketError.InvalidState);
+                }
+
+                await stream.WriteAsync(frame.Wire, CancellationToken.None).ConfigureAwait(false);
+            }
+
             hub.Statistics.CountDelivered();
         }
         finally

@@ -100,9 +100,10 @@ internal sealed partial class EventHub
         }
 
         var json = message[jsonOffset..];
-        var buffer = ArrayPool<byte>.Shared.Rent(json.Length);
-        json.CopyTo(buffer);
-        var frame = new EventFrame(buffer, 0, json.Length, channel, network, payee);
+        var buffer = ArrayPool<byte>.Shared.Rent(EventFrame.MaxHeaderBytes + json.Length);
+        json.CopyTo(buffer.AsSpan(EventFrame.MaxHeaderBytes));
+        var frame = new EventFrame(
+            buffer, EventFrame.MaxHeaderBytes, EventFrame.MaxHeaderBytes + json.Length, channel, network, payee, freeBeforeJson: EventFrame.MaxHeaderBytes);
         if (!_queue.Writer.TryWrite(new HubItem(null, frame)))
         {
             frame.Release();
@@ -239,8 +240,8 @@ internal sealed partial class EventHub
         EventFrame frame;
         try
         {
-            _frame.Start();
-            var offset = relay ? RelayEnvelope.Write(_frame, _instanceId, hubEvent.Channel, hubEvent.Network, hubEvent.Payee) : 0;
+            _frame.Start(relay ? 0 : EventFrame.MaxHeaderBytes);
+            var offset = relay ? RelayEnvelope.Write(_frame, _instanceId, hubEvent.Channel, hubEvent.Network, hubEvent.Payee) : _frame.Written;
             _writer.Reset(_frame);
             hubEvent.WriteTo(_writer);
             _writer.Flush();

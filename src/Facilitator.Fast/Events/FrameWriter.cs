@@ -15,14 +15,19 @@ internal sealed class FrameWriter : IBufferWriter<byte>
 
     private byte[] _buffer = [];
     private int _written;
+    private int _headroom;
 
     public int Written => _written;
 
-    /// <summary>Starts a new frame (the previous one was detached).</summary>
-    public void Start()
+    /// <summary>
+    /// Starts a new frame (the previous one was detached), leaving <paramref name="headroom"/> bytes at its start: by
+    /// default room for the WebSocket header the frame writes there once the JSON's length is known; none for a frame
+    /// that starts with a relay header.
+    /// </summary>
+    public void Start(int headroom = EventFrame.MaxHeaderBytes)
     {
         _buffer = ArrayPool<byte>.Shared.Rent(InitialSize);
-        _written = 0;
+        _written = _headroom = headroom;
     }
 
     public void Advance(int count) => _written += count;
@@ -39,10 +44,14 @@ internal sealed class FrameWriter : IBufferWriter<byte>
         return _buffer.AsSpan(_written);
     }
 
-    /// <summary>Hands the buffer to a frame, which owns it from now on.</summary>
+    /// <summary>
+    /// Hands the buffer to a frame, which owns it from now on. The JSON starts at <paramref name="jsonOffset"/>: right
+    /// after the headroom left by <see cref="Start"/>, or after a relay header.
+    /// </summary>
     public EventFrame Detach(int jsonOffset, EventChannel channel, string? network = null, string? payee = null)
     {
-        var frame = new EventFrame(_buffer, jsonOffset, _written, channel, network, payee);
+        var frame = new EventFrame(
+            _buffer, jsonOffset, _written, channel, network, payee, freeBeforeJson: jsonOffset == _headroom ? _headroom : 0);
         _buffer = [];
         _written = 0;
         return frame;

@@ -13,7 +13,68 @@ public sealed class EventFrameTests
         var bytes = Encoding.UTF8.GetBytes(json);
         bytes.CopyTo(writer.GetSpan(bytes.Length));
         writer.Advance(bytes.Length);
-        return writer.Detach(0, channel, network, payee);
+        return writer.Detach(EventFrame.MaxHeaderBytes, channel, network, payee);
+    }
+
+    /// <summary>A client's view of a frame: RFC 6455 §5.2, read the way a client reads it.</summary>
+    private static (bool Final, int Opcode, bool Masked, string Payload) ReadWire(ReadOnlySpan<byte> wire)
+    {
+        var length = (long)(wire[1] & 0x7F);
+        var header = 2;
+        if (length == 126)
+        {
+            length = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(wire[2..]);
+            header = 4;
+        }
+        else if (length == 127)
+        {
+            length = (long)System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(wire[2..]);
+            header = 10;
+        }
+
+        Assert.Equal(header + length, wire.Length);
+        return ((wire[0] & 0x80) != 0, wire[0] & 0x0F, (wire[1] & 0x80) != 0, Encoding.UTF8.GetString(wire[header..]));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(125)]
+    [InlineData(126)]
+    [InlineData(65_535)]
+    [InlineData(65_536)]
+    [InlineData(200_000)]
+    public void Wire_EveryLengthForm_OneFinalUnmaskedTextFrameAroundTheJson(int length)
+    {
+        var text = new string('a', length);
+        var frame = Frame(text);
+
+        var (final, opcode, masked, payload) = ReadWire(frame.Wire.Span);
+
+        Assert.True(final);
+        Assert.Equal(1, opcode);
+        Assert.False(masked);
+        Assert.Equal(text, payload);
+        Assert.Equal(text, Encoding.UTF8.GetString(frame.Json.Span));
+        frame.Release();
+        Assert.Throws<ObjectDisposedException>(() => frame.Wire);
+    }
+
+    [Fact]
+    public void Wire_FrameWithARelayHeader_FramesTheJsonAloneAndLeavesTheRelayIntact()
+    {
+        var writer = new FrameWriter();
+        writer.Start(headroom: 0);
+        var offset = RelayEnvelope.Write(writer, "instance-1"u8, EventChannel.Payments, "eip155:84532", "0xabc");
+        var json = new string('b', 300);
+        var bytes = Encoding.UTF8.GetBytes(json);
+        bytes.CopyTo(writer.GetSpan(bytes.Length));
+        writer.Advance(bytes.Length);
+        var frame = writer.Detach(offset, EventChannel.Payments);
+
+        Assert.Equal((true, 1, false, json), ReadWire(frame.Wire.Span));
+        Assert.True(RelayEnvelope.TryRead(frame.Relay.Span, out _, out _, out _, out _, out var jsonOffset));
+        Assert.Equal(json, Encoding.UTF8.GetString(frame.Relay.Span[jsonOffset..]));
+        frame.Release();
     }
 
     [Fact]
@@ -44,7 +105,7 @@ public sealed class EventFrameTests
     public void RelayEnvelope_WrittenThenRead_SameFactsAndJson()
     {
         var writer = new FrameWriter();
-        writer.Start();
+        writer.Start(headroom: 0);
         var offset = RelayEnvelope.Write(writer, "instance-1"u8, EventChannel.Payments, "eip155:84532", "0xabc");
         var json = """{"type":"payment:received"}"""u8;
         json.CopyTo(writer.GetSpan(json.Length));
