@@ -6,8 +6,9 @@ namespace Facilitator.Fast.Load;
 
 /// <summary>
 /// One subscriber of the event stream in a load run, as a dashboard would be: a raw WebSocket subscribed to
-/// <c>payments</c> that reads every frame as it comes, and hands the id of each payment event to the
-/// <see cref="DeliveryClock"/> that knows when that payment was triggered.
+/// <c>payments</c> that reads every frame as it comes, and hands the type and id of each payment event to a
+/// <see cref="IPaymentEventSink"/> (the <see cref="DeliveryClock"/> that knows when that payment was triggered, or the
+/// chaos run's record of what each subscriber got).
 /// </summary>
 internal sealed class EventSubscriber : IDisposable
 {
@@ -44,7 +45,7 @@ internal sealed class EventSubscriber : IDisposable
     }
 
     /// <summary>Reads until the socket closes or <paramref name="cancellationToken"/> fires.</summary>
-    public async Task ReceiveAsync(DeliveryClock clock, CancellationToken cancellationToken)
+    public async Task ReceiveAsync(IPaymentEventSink sink, CancellationToken cancellationToken)
     {
         var buffer = new byte[4096];
         var length = 0;
@@ -70,7 +71,7 @@ internal sealed class EventSubscriber : IDisposable
                     continue;
                 }
 
-                Take(buffer.AsSpan(0, length), clock);
+                Take(buffer.AsSpan(0, length), sink);
                 length = 0;
             }
         }
@@ -83,12 +84,14 @@ internal sealed class EventSubscriber : IDisposable
         }
     }
 
-    private void Take(ReadOnlySpan<byte> message, DeliveryClock clock)
+    private void Take(ReadOnlySpan<byte> message, IPaymentEventSink sink)
     {
         if (message.StartsWith("""{"type":"payment:"""u8))
         {
+            var type = message["{\"type\":\""u8.Length..];
+            type = type[..Math.Max(type.IndexOf((byte)'"'), 0)];
             var at = message.IndexOf("\"paymentId\":\""u8);
-            if (at >= 0 && Utf8Parser.TryParse(message[(at + "\"paymentId\":\"".Length)..], out Guid id, out _, 'D') && clock.Delivered(id))
+            if (at >= 0 && Utf8Parser.TryParse(message[(at + "\"paymentId\":\"".Length)..], out Guid id, out _, 'D') && sink.Delivered(type, id))
             {
                 Interlocked.Increment(ref _events);
             }
@@ -112,4 +115,11 @@ internal sealed class EventSubscriber : IDisposable
         _socket.Abort();
         _socket.Dispose();
     }
+}
+
+/// <summary>Takes the payment events a subscriber reads: the event's type (<c>payment:verified</c>, ...) and payment id.</summary>
+internal interface IPaymentEventSink
+{
+    /// <returns>Whether the event is one of the run's (counted as delivered).</returns>
+    bool Delivered(ReadOnlySpan<byte> type, Guid paymentId);
 }

@@ -1,0 +1,287 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+
+namespace Facilitator.Fast.Load;
+
+/// <summary>
+/// The chaos run: two instances of the published binary behind a balancer, one real redis-server (append-only file on)
+/// and two upstreams (<see cref="ChaosUpstream"/>), under a constant mixed load (<see cref="ChaosTraffic"/>) with
+/// WebSocket subscribers on both instances, while a timeline kills one instance (<c>kill -9</c>) and starts it again,
+/// pauses Redis for 3 s (SIGSTOP, SIGCONT), restarts Redis (stop, start on the same port), and makes the primary
+/// upstream refuse, recover, hang and recover. Then it asks again every settle an upstream processed or the gateway
+/// answered pending or could not answer, and judges the run
+/// (<see cref="ChaosVerdict"/>): nothing settled twice, nothing lost, every request answered, 5xx only where the
+/// README allows them, and no event missed by a subscriber that stayed connected.
+/// </summary>
+internal static class ChaosScenario
+{
+    private const int SubscribersPerInstance = 4;
+
+    public static async Task<(List<LoadReport> Reports, List<string> Failures)> RunAsync(string binary, double rate, TimeSpan duration)
+    {
+        var t0 = Stopwatch.GetTimestamp();
+        double Clock() => Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        var timeline = new ChaosTimeline();
+        var failures = new List<string>();
+        var appendOnly = Path.Combine(Path.GetTempPath(), $"facilitator-chaos-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            await using var redis = await LocalRedis.StartAsync(appendOnly);
+            await using var primary = await ChaosUpstream.StartAsync("primary", Clock);
+            await using var secondary = await ChaosUpstream.StartAsync("secondary", Clock);
+            await using var fleet = await ChaosFleet.StartAsync(binary, Settings(redis, primary, secondary), 2);
+            var count = (int)LoadModel.Constant(rate, duration).TotalRequests;
+            var traffic = new ChaosTraffic(fleet, Clock, count);
+            using var stop = new CancellationTokenSource();
+            var subscribers = new List<ChaosSubscriber>();
+            try
+            {
+                t0 = Stopwatch.GetTimestamp();
+                timeline.Note(0, string.Create(CultureInfo.InvariantCulture,
+                    $"start: instances A (pid {fleet[0].Service!.ProcessId}) and B (pid {fleet[1].Service!.ProcessId}), redis-server (pid {redis.ProcessId}, appendonly yes), upstreams primary and secondary; {rate}/s for {duration.TotalSeconds} s"));
+                for (var i = 0; i < fleet.Count; i++)
+                {
+                    subscribers.AddRange(await SubscribeAsync(fleet[i], Clock, stop.Token));
+                }
+
+                timeline.Note(Clock(), $"{subscribers.Count} subscribers connected ({SubscribersPerInstance} per instance)");
+                var load = new ConstantRateRun("chaos: mixed load on two instances (verify, settle, /v1 lifecycle)", rate, duration).RunAsync(traffic.SendAsync);
+                await InjectAsync(fleet, redis, primary, traffic, timeline, subscribers, duration, Clock, failures, stop.Token);
+                var whole = await load;
+                timeline.Note(Clock(), string.Create(CultureInfo.InvariantCulture, $"load ended: {whole.Requests} scheduled requests answered or failed"));
+
+                // Before asking the settles again: the primary back in every instance's routing, so a pending settle can be asked where it is.
+                if (!await UntilAsync(() => AllSeeAsync(fleet, "upstream:primary", "healthy"), TimeSpan.FromSeconds(30)))
+                {
+                    failures.Add("chaos: the primary upstream was not healthy again on both instances within 30 s of its recovery");
+                }
+
+                var verdict = new ChaosVerdict(traffic, timeline, [primary, secondary], subscribers);
+                await UntilAsync(() => Task.FromResult(verdict.MissingEvents().Count == 0), TimeSpan.FromSeconds(10));
+                var missing = verdict.MissingEvents();
+                timeline.Note(Clock(), $"events checked ({missing.Count} missing); asking again every settle an upstream processed or that was left pending or unanswered");
+                await verdict.RepeatSettledAsync();
+                timeline.Note(Clock(), "repeats answered; judging");
+                await stop.CancelAsync();
+                await Task.WhenAll(subscribers.Select(s => s.StoppedAsync()));
+                failures.AddRange(verdict.Judge(missing));
+                var reports = new List<LoadReport> { whole };
+                verdict.Describe(whole, missing);
+                reports.AddRange(verdict.PhaseReports(Clock()));
+                Console.WriteLine("Chaos timeline:\n\n" + timeline.Markdown());
+                return (reports, failures);
+            }
+            finally
+            {
+                await stop.CancelAsync();
+                foreach (var subscriber in subscribers)
+                {
+                    subscriber.Dispose();
+                }
+
+                // Whatever failed, Redis is never left frozen for the processes that end with the run.
+                redis.Resume();
+            }
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(appendOnly, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private static Dictionary<string, string> Settings(LocalRedis redis, ChaosUpstream primary, ChaosUpstream secondary) => new()
+    {
+        ["FACILITATOR_1_URL"] = primary.Url,
+        ["FACILITATOR_1_ID"] = primary.Id,
+        ["FACILITATOR_2_URL"] = secondary.Url,
+        ["FACILITATOR_2_ID"] = secondary.Id,
+        ["FACILITATOR_3_ENABLED"] = "false",
+        ["REDIS_URL"] = $"redis://127.0.0.1:{redis.Port}",
+
+        // The timeline is seconds long: a hung upstream is given up on within it, and a recovered one probed back.
+        ["FACILITATOR_TIMEOUT_MS"] = "1000",
+        ["Aggregator__SettleTimeoutMs"] = "1500",
+        ["FACILITATOR_HEALTH_CHECK_INTERVAL_MS"] = "2000",
+
+        // All of the load and every subscriber come from this machine's one address.
+        ["Edge__Limits__MaxConnectionsPerClient"] = "0",
+        ["Events__MaxConnectionsPerClient"] = "0",
+    };
+
+    private static async Task InjectAsync(
+        ChaosFleet fleet, LocalRedis redis, ChaosUpstream primary, ChaosTraffic traffic, ChaosTimeline timeline, List<ChaosSubscriber> subscribers,
+        TimeSpan duration, Func<double> clock, List<string> failures, CancellationToken stop)
+    {
+        var d = duration.TotalSeconds;
+        async Task At(double fraction)
+        {
+            var wait = (fraction * d) - clock();
+            if (wait > 0)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(wait), stop);
+            }
+        }
+
+        // Redis is back for the fleet once both instances report it reachable and an event published on each instance
+        // reaches the other's subscribers again: pub/sub delivers at most once, and each connection comes back on its own.
+        async Task RedisBackAsync(string what)
+        {
+            if (!await UntilAsync(() => AllSeeAsync(fleet, "redis", "ok"), TimeSpan.FromSeconds(30)))
+            {
+                failures.Add($"chaos: the instances did not report Redis reachable within 30 s ({what})");
+                timeline.RedisCameBack(clock() + d);
+                return;
+            }
+
+            var reachable = clock();
+            timeline.Note(reachable, $"both instances report Redis reachable again ({what})");
+            double? relayed = reachable;
+            for (var from = 0; from < fleet.Count && relayed is not null; from++)
+            {
+                var listening = subscribers.Where(s => s.Instance != from && s.Generation == fleet[s.Instance].Generation && s.StayedConnected).ToList();
+                double? sent = null;
+                var started = clock();
+                while (sent is null && clock() - started < 30)
+                {
+                    sent = await traffic.ProbeRelayAsync(from, listening, TimeSpan.FromMilliseconds(250));
+                }
+
+                relayed = sent is { } at ? Math.Max(relayed.Value, at) : null;
+            }
+
+            if (relayed is { } back)
+            {
+                timeline.RedisCameBack(back);
+                timeline.Note(clock(), string.Create(CultureInfo.InvariantCulture,
+                    $"events relayed between the instances again: probes sent from {back:F2} s on reached the other instance ({(back - reachable) * 1000:F0} ms after Redis was reported reachable)"));
+            }
+            else
+            {
+                failures.Add($"chaos: events were not relayed between the instances within 30 s of Redis being reported reachable ({what})");
+                timeline.RedisCameBack(clock() + d);
+            }
+        }
+
+        await At(0.10);
+        var killed = fleet[1];
+        timeline.Phase(clock(), "instance B killed and restarting");
+        timeline.Note(clock(), $"kill -9 instance B (pid {killed.Service!.ProcessId}); the balancer sends everything to A");
+        await fleet.KillAsync(1);
+        await fleet.RestartAsync(1);
+        timeline.Note(clock(), $"instance B ready again (pid {killed.Service!.ProcessId}, same port); back in the balancer");
+        subscribers.AddRange(await SubscribeAsync(killed, clock, stop));
+        timeline.Note(clock(), $"{SubscribersPerInstance} new subscribers connected to B");
+        timeline.Phase(clock(), "steady after the restart");
+
+        await At(0.20);
+        timeline.Phase(clock(), "Redis paused");
+        timeline.RedisWentDown(clock());
+        redis.Pause();
+        timeline.Note(clock(), $"Redis paused (SIGSTOP to pid {redis.ProcessId}) for 3 s");
+        await Task.Delay(TimeSpan.FromSeconds(3), stop);
+        redis.Resume();
+        timeline.Note(clock(), "Redis resumed (SIGCONT)");
+        await RedisBackAsync("after the pause");
+        timeline.Phase(clock(), "steady after the pause");
+
+        await At(0.50);
+        timeline.Phase(clock(), "Redis restarting");
+        timeline.RedisWentDown(clock());
+        timeline.Note(clock(), "Redis stopping (SIGTERM: it writes its append-only file and exits)");
+        await redis.StopAsync();
+        timeline.Note(clock(), "Redis stopped");
+        await redis.StartAgainAsync();
+        timeline.Note(clock(), $"Redis started again on the same port from its append-only file (pid {redis.ProcessId})");
+        await RedisBackAsync("after the restart");
+        timeline.Phase(clock(), "steady after the Redis restart");
+
+        await At(0.60);
+        primary.Mode = ChaosUpstream.UpstreamMode.Refusing;
+        timeline.Phase(clock(), "primary refusing");
+        timeline.Note(clock(), "the primary upstream refuses everything (503, nothing processed)");
+
+        await At(0.68);
+        primary.Mode = ChaosUpstream.UpstreamMode.Serving;
+        timeline.Phase(clock(), "primary recovering");
+        timeline.Note(clock(), "the primary upstream answers again");
+
+        // The hang must meet a primary the instances route to again, or no settle would reach it.
+        if (await UntilAsync(() => AllSeeAsync(fleet, "upstream:primary", "healthy"), TimeSpan.FromSeconds(30)))
+        {
+            timeline.Note(clock(), "both instances route to the primary again");
+        }
+        else
+        {
+            failures.Add("chaos: the primary upstream was not healthy again on both instances within 30 s of answering");
+        }
+
+        await At(0.74);
+        primary.Mode = ChaosUpstream.UpstreamMode.Hanging;
+        timeline.Phase(clock(), "primary hanging");
+        timeline.Note(clock(), "the primary upstream hangs (settles processed, every answer held until the caller gives up)");
+
+        await At(0.84);
+        primary.Mode = ChaosUpstream.UpstreamMode.Serving;
+        timeline.Phase(clock(), "primary recovered");
+        timeline.Note(clock(), "the primary upstream answers again");
+    }
+
+    private static async Task<List<ChaosSubscriber>> SubscribeAsync(ChaosFleet.Instance instance, Func<double> clock, CancellationToken stop)
+    {
+        var subscribers = new List<ChaosSubscriber>();
+        for (var i = 0; i < SubscribersPerInstance; i++)
+        {
+            subscribers.Add(await ChaosSubscriber.ConnectAsync(instance, clock, stop));
+        }
+
+        return subscribers;
+    }
+
+    /// <summary>Whether every instance's <c>/health</c> reports <paramref name="check"/> as <paramref name="value"/>.</summary>
+    private static async Task<bool> AllSeeAsync(ChaosFleet fleet, string check, string value)
+    {
+        for (var i = 0; i < fleet.Count; i++)
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                using var response = await fleet[i].Client.GetAsync("/health", timeout.Token);
+                var root = JsonDocument.Parse(await response.Content.ReadAsStringAsync(timeout.Token)).RootElement;
+                if (!root.GetProperty("checks").TryGetProperty(check, out var seen) || seen.GetString() != value)
+                {
+                    return false;
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or JsonException)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Polls <paramref name="condition"/> until it holds or <paramref name="deadline"/> has passed.</summary>
+    private static async Task<bool> UntilAsync(Func<Task<bool>> condition, TimeSpan deadline)
+    {
+        var started = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (started.Elapsed > deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(20);
+        }
+
+        return true;
+    }
+}
