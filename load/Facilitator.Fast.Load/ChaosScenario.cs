@@ -68,6 +68,7 @@ internal static class ChaosScenario
                 failures.AddRange(verdict.Judge(missing));
                 var reports = new List<LoadReport> { whole };
                 verdict.Describe(whole, missing);
+                whole.Facts["event relay (status API)"] = string.Join("; ", await Task.WhenAll(Enumerable.Range(0, fleet.Count).Select(i => RelayStatisticsAsync(fleet[i]))));
                 reports.AddRange(verdict.PhaseReports(Clock()));
                 Console.WriteLine("Chaos timeline:\n\n" + timeline.Markdown());
                 return (reports, failures);
@@ -266,6 +267,48 @@ internal static class ChaosScenario
         }
 
         return true;
+    }
+
+    /// <summary>The instance's own counts of the event relay, from <c>/api/facilitator-status</c>.</summary>
+    private static async Task<string> RelayStatisticsAsync(ChaosFleet.Instance instance)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            var text = await instance.Client.GetStringAsync("/api/facilitator-status?include=stats", timeout.Token);
+            var events = Find(JsonDocument.Parse(text).RootElement, "relayFailures");
+            return events is { } section
+                ? string.Create(CultureInfo.InvariantCulture,
+                    $"{instance.Name} since its start: published {section.GetProperty("eventsPublished")}, from the other instance {section.GetProperty("eventsFromOtherInstances")}, relay failures {section.GetProperty("relayFailures")}, publishes dropped {section.GetProperty("publishDropped")}")
+                : $"{instance.Name}: no events section";
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or JsonException)
+        {
+            return $"{instance.Name}: status API not read ({ex.GetType().Name})";
+        }
+
+        static JsonElement? Find(JsonElement element, string property)
+        {
+            if (element.ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
+
+            if (element.TryGetProperty(property, out _))
+            {
+                return element;
+            }
+
+            foreach (var child in element.EnumerateObject())
+            {
+                if (Find(child.Value, property) is { } found)
+                {
+                    return found;
+                }
+            }
+
+            return null;
+        }
     }
 
     /// <summary>Polls <paramref name="condition"/> until it holds or <paramref name="deadline"/> has passed.</summary>

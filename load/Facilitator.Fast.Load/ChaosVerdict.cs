@@ -28,27 +28,31 @@ internal sealed class ChaosVerdict(ChaosTraffic traffic, ChaosTimeline timeline,
     /// (the same process), and those triggered on the other instance when Redis was up for the fleet from the request's
     /// sending to its answer (<see cref="ChaosTimeline.RedisUpThroughout"/>).
     /// </summary>
-    public List<(ChaosSubscriber Subscriber, ChaosCall Call, string Type)> MissingEvents()
+    public List<(ChaosSubscriber Subscriber, ChaosCall Call, string Type)> MissingEvents() =>
+        Deliveries().Where(d => d.Required && !d.Got).Select(d => (d.Subscriber, d.Call, d.Type)).ToList();
+
+    /// <summary>Events of the other instance triggered while Redis was down for the fleet (not required): how many arrived anyway.</summary>
+    public (int Delivered, int NotDelivered) CrossEventsWhileRedisDown()
+    {
+        var optional = Deliveries().Where(d => !d.Required && d.Call.Instance != d.Subscriber.Instance && d.Call.Sent >= d.Subscriber.SubscribedAt).ToList();
+        return (optional.Count(d => d.Got), optional.Count(d => !d.Got));
+    }
+
+    private IEnumerable<(ChaosSubscriber Subscriber, ChaosCall Call, string Type, bool Required, bool Got)> Deliveries()
     {
         var expected = traffic.Calls
             .Where(c => c.Success && (c.Kind is "verify" or "v1 verify" or "relay probe" || (SettleKinds.Contains(c.Kind) && !c.Replayed)))
             .Select(c => (Call: c, Type: SettleKinds.Contains(c.Kind) ? "payment:settled" : "payment:verified"))
             .ToList();
-        var missing = new List<(ChaosSubscriber, ChaosCall, string)>();
         foreach (var subscriber in subscribers.Where(s => s.StayedConnected))
         {
             foreach (var (call, type) in expected)
             {
                 var own = call.Instance == subscriber.Instance && call.Generation == subscriber.Generation;
                 var required = call.Sent >= subscriber.SubscribedAt && (own || (call.Instance != subscriber.Instance && timeline.RedisUpThroughout(call.Sent, call.Answered)));
-                if (required && !subscriber.Got(type, traffic.PaymentIds[call.Index]))
-                {
-                    missing.Add((subscriber, call, type));
-                }
+                yield return (subscriber, call, type, required, subscriber.Got(type, traffic.PaymentIds[call.Index]));
             }
         }
-
-        return missing;
     }
 
     /// <summary>
@@ -162,7 +166,8 @@ internal sealed class ChaosVerdict(ChaosTraffic traffic, ChaosTimeline timeline,
         whole.Facts["final repeats"] = $"{_repeated}, {_repeatsReachingUpstream} reached an upstream (open ones, at the upstream holding them), {_repeatFailures.Count} not answered their success";
         var stayed = subscribers.Where(s => s.StayedConnected).ToList();
         whole.Facts["subscribers"] = $"{subscribers.Count} ({stayed.Count} stayed connected, {subscribers.Count(s => s.Failure is not null)} cut, {subscribers.Count(s => s.Lagged)} lagged)";
-        whole.Facts["events"] = $"{subscribers.Sum(s => s.Received)} delivered, {missing.Count} missed";
+        var (late, lost) = CrossEventsWhileRedisDown();
+        whole.Facts["events"] = $"{subscribers.Sum(s => s.Received)} delivered, {missing.Count} missed; of the other instance's events triggered while Redis was down for the fleet (not required) {late} arrived, {lost} did not";
         whole.Facts["Redis down for the fleet"] = string.Join(", ", timeline.RedisDown.Select(w => string.Create(CultureInfo.InvariantCulture, $"{w.From:F2}–{w.To:F2} s")));
     }
 

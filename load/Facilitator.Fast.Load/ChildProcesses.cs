@@ -6,7 +6,7 @@ namespace Facilitator.Fast.Load;
 
 /// <summary>
 /// The processes a run started (service instances, redis-server): killed when the run is interrupted (Ctrl-C,
-/// SIGTERM, SIGHUP), which ends the load process before its own clean-up runs, so none outlives it.
+/// SIGTERM, SIGHUP), and the run ends there, so none outlives it and no clean-up races the kill.
 /// </summary>
 internal static class ChildProcesses
 {
@@ -41,5 +41,7 @@ internal static class ChildProcesses
         }
 
         Console.Error.WriteLine($"{context.Signal}: {s_running.Count} child processes killed.");
+        context.Cancel = true;
+        Environment.Exit(130);
     }
 }

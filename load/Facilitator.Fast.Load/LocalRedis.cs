@@ -112,6 +112,11 @@ internal sealed class LocalRedis : IAsyncDisposable
 
     private void Signal(string signal)
     {
+        if (_process.HasExited)
+        {
+            return;
+        }
+
         using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { signal, _process.Id.ToString(CultureInfo.InvariantCulture) }, UseShellExecute = false })!;
         kill.WaitForExit();
         if (kill.ExitCode != 0)
