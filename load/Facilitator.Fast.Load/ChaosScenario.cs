@@ -18,7 +18,8 @@ internal static class ChaosScenario
 {
     private const int SubscribersPerInstance = 4;
 
-    public static async Task<(List<LoadReport> Reports, List<string> Failures)> RunAsync(string binary, double rate, TimeSpan duration)
+    /// <param name="output">Where to write every request of the run (<c>chaos-calls.csv</c>) and the timeline (<c>chaos-timeline.md</c>).</param>
+    public static async Task<(List<LoadReport> Reports, List<string> Failures)> RunAsync(string binary, double rate, TimeSpan duration, string output)
     {
         var t0 = Stopwatch.GetTimestamp();
         double Clock() => Stopwatch.GetElapsedTime(t0).TotalSeconds;
@@ -71,6 +72,11 @@ internal static class ChaosScenario
                 whole.Facts["event relay (status API)"] = string.Join("; ", await Task.WhenAll(Enumerable.Range(0, fleet.Count).Select(i => RelayStatisticsAsync(fleet[i]))));
                 reports.AddRange(verdict.PhaseReports(Clock()));
                 Console.WriteLine("Chaos timeline:\n\n" + timeline.Markdown());
+                Directory.CreateDirectory(output);
+                await File.WriteAllTextAsync(Path.Combine(output, "chaos-timeline.md"), timeline.Markdown());
+                await File.WriteAllLinesAsync(Path.Combine(output, "chaos-calls.csv"), traffic.Calls.OrderBy(c => c.Sent).Select(c => string.Create(CultureInfo.InvariantCulture,
+                    $"{c.Sent:F3},{c.Answered:F3},{c.Kind},{fleet[c.Instance].Name},{c.Generation},{c.Outcome},{c.Index},{c.Success},{c.Replayed},{c.Transaction},\"{c.Detail.Replace("\"", "\"\"", StringComparison.Ordinal)}\""))
+                    .Prepend("sent_s,answered_s,kind,instance,generation,outcome,payment,success,replayed,transaction,detail"));
                 return (reports, failures);
             }
             finally

@@ -147,9 +147,8 @@ internal sealed class ChaosTraffic
             var status = (int)response.StatusCode;
             var replayed = response.Headers.TryGetValues("X-Facilitator-Settlement", out var values) && values.Contains("replayed");
             var (success, transaction) = Read(path, status, text);
-            var expected = success || status == 202;
             call = new ChaosCall(kind, instance.Index, generation, sent, _clock(), status.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                index, success, replayed, transaction, expected ? "" : text[..Math.Min(text.Length, 200)]);
+                index, success, replayed, transaction, success ? "" : text[..Math.Min(text.Length, 300)]);
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException)
         {

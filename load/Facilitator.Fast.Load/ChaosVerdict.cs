@@ -156,6 +156,7 @@ internal sealed class ChaosVerdict(ChaosTraffic traffic, ChaosTimeline timeline,
         whole.Facts["requests (all, answers by kind and status)"] = string.Join("; ", calls.GroupBy(c => c.Kind).OrderBy(g => g.Key)
             .Select(g => $"{g.Key} {g.Count()}: " + string.Join(", ", g.GroupBy(c => c.Outcome).OrderBy(o => o.Key).Select(o => $"{o.Key} {o.Count()}"))));
         whole.Facts["5xx"] = $"{calls.Count(c => c.Status >= 500)} ({calls.Count(c => c.Status >= 500 && Allowed5xx(c))} 503 while Redis was down)";
+        whole.Facts["202 (pending) by phase"] = string.Join(", ", calls.Where(c => c.Status == 202).GroupBy(c => timeline.PhaseOf(c.Sent)).Select(g => $"{g.Key} {g.Count()}"));
         whole.Facts["timeouts"] = calls.Count(c => c.Outcome == "timeout").ToString(CultureInfo.InvariantCulture);
         whole.Facts["cut by the kill"] = calls.Count(c => c.Outcome == "cut by kill").ToString(CultureInfo.InvariantCulture);
         whole.Facts["settles received by the upstreams"] = string.Join(", ", upstreams.Select(u => $"{u.Id} {u.SettlesReceived}")) + $" (total {received})";

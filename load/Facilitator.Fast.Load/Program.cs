@@ -40,7 +40,7 @@ public static class Program
                 (reports, failures) = await GateScenario.RunLifecycleAsync(Binary(args), rate, duration);
                 break;
             case "chaos":
-                (reports, failures) = await ChaosScenario.RunAsync(Binary(args), Option(args, "--rate", 60), TimeSpan.FromSeconds(Option(args, "--duration", 60)));
+                (reports, failures) = await ChaosScenario.RunAsync(Binary(args), Option(args, "--rate", 60), TimeSpan.FromSeconds(Option(args, "--duration", 60)), output);
                 break;
             case "websocket":
                 (reports, failures) = await WebSocketScenario.RunAsync(Binary(args), Stages(args), TimeSpan.FromSeconds(Option(args, "--duration", 10)));
