@@ -16,10 +16,12 @@ namespace Facilitator.Fast.Load;
 /// </summary>
 internal static class ChaosScenario
 {
-    private const int SubscribersPerInstance = 4;
+    internal const int SubscribersPerInstance = 4;
 
     /// <param name="output">Where to write every request of the run (<c>chaos-calls.csv</c>) and the timeline (<c>chaos-timeline.md</c>).</param>
-    public static async Task<(List<LoadReport> Reports, List<string> Failures)> RunAsync(string binary, double rate, TimeSpan duration, string output)
+    /// <param name="settings">Settings of both instances over the run's own (environment variable names).</param>
+    public static async Task<(List<LoadReport> Reports, List<string> Failures)> RunAsync(
+        string binary, double rate, TimeSpan duration, string output, IReadOnlyDictionary<string, string> settings)
     {
         var t0 = Stopwatch.GetTimestamp();
         double Clock() => Stopwatch.GetElapsedTime(t0).TotalSeconds;
@@ -31,7 +33,7 @@ internal static class ChaosScenario
             await using var redis = await LocalRedis.StartAsync(appendOnly);
             await using var primary = await ChaosUpstream.StartAsync("primary", Clock);
             await using var secondary = await ChaosUpstream.StartAsync("secondary", Clock);
-            await using var fleet = await ChaosFleet.StartAsync(binary, Settings(redis, primary, secondary), 2);
+            await using var fleet = await ChaosFleet.StartAsync(binary, Settings(redis, primary, secondary, settings), 2);
             var count = (int)LoadModel.Constant(rate, duration).TotalRequests;
             var traffic = new ChaosTraffic(fleet, Clock, count);
             using var stop = new CancellationTokenSource();
@@ -48,7 +50,7 @@ internal static class ChaosScenario
 
                 timeline.Note(Clock(), $"{subscribers.Count} subscribers connected ({SubscribersPerInstance} per instance)");
                 var load = new ConstantRateRun("chaos: mixed load on two instances (verify, settle, /v1 lifecycle)", rate, duration).RunAsync(traffic.SendAsync);
-                await InjectAsync(fleet, redis, primary, traffic, timeline, subscribers, duration, Clock, failures, stop.Token);
+                await ChaosFaults.InjectAsync(fleet, redis, primary, traffic, timeline, subscribers, duration, Clock, failures, stop.Token);
                 var whole = await load;
                 timeline.Note(Clock(), string.Create(CultureInfo.InvariantCulture, $"load ended: {whole.Requests} scheduled requests answered or failed"));
 
@@ -103,7 +105,18 @@ internal static class ChaosScenario
         }
     }
 
-    private static Dictionary<string, string> Settings(LocalRedis redis, ChaosUpstream primary, ChaosUpstream secondary) => new()
+    private static Dictionary<string, string> Settings(LocalRedis redis, ChaosUpstream primary, ChaosUpstream secondary, IReadOnlyDictionary<string, string> overrides)
+    {
+        var settings = Defaults(redis, primary, secondary);
+        foreach (var (key, value) in overrides)
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
+    private static Dictionary<string, string> Defaults(LocalRedis redis, ChaosUpstream primary, ChaosUpstream secondary) => new()
     {
         ["FACILITATOR_1_URL"] = primary.Url,
         ["FACILITATOR_1_ID"] = primary.Id,
@@ -122,125 +135,7 @@ internal static class ChaosScenario
         ["Events__MaxConnectionsPerClient"] = "0",
     };
 
-    private static async Task InjectAsync(
-        ChaosFleet fleet, LocalRedis redis, ChaosUpstream primary, ChaosTraffic traffic, ChaosTimeline timeline, List<ChaosSubscriber> subscribers,
-        TimeSpan duration, Func<double> clock, List<string> failures, CancellationToken stop)
-    {
-        var d = duration.TotalSeconds;
-        async Task At(double fraction)
-        {
-            var wait = (fraction * d) - clock();
-            if (wait > 0)
-            {
-                await Task.Delay(TimeSpan.FromSeconds(wait), stop);
-            }
-        }
-
-        // Redis is back for the fleet once both instances report it reachable and an event published on each instance
-        // reaches the other's subscribers again: pub/sub delivers at most once, and each connection comes back on its own.
-        async Task RedisBackAsync(string what)
-        {
-            if (!await UntilAsync(() => AllSeeAsync(fleet, "redis", "ok"), TimeSpan.FromSeconds(30)))
-            {
-                failures.Add($"chaos: the instances did not report Redis reachable within 30 s ({what})");
-                timeline.RedisCameBack(clock() + d);
-                return;
-            }
-
-            var reachable = clock();
-            timeline.Note(reachable, $"both instances report Redis reachable again ({what})");
-            double? relayed = reachable;
-            for (var from = 0; from < fleet.Count && relayed is not null; from++)
-            {
-                var listening = subscribers.Where(s => s.Instance != from && s.Generation == fleet[s.Instance].Generation && s.StayedConnected).ToList();
-                double? sent = null;
-                var started = clock();
-                while (sent is null && clock() - started < 30)
-                {
-                    sent = await traffic.ProbeRelayAsync(from, listening, TimeSpan.FromMilliseconds(250));
-                }
-
-                relayed = sent is { } at ? Math.Max(relayed.Value, at) : null;
-            }
-
-            if (relayed is { } back)
-            {
-                timeline.RedisCameBack(back);
-                timeline.Note(clock(), string.Create(CultureInfo.InvariantCulture,
-                    $"events relayed between the instances again: probes sent from {back:F2} s on reached the other instance ({(back - reachable) * 1000:F0} ms after Redis was reported reachable)"));
-            }
-            else
-            {
-                failures.Add($"chaos: events were not relayed between the instances within 30 s of Redis being reported reachable ({what})");
-                timeline.RedisCameBack(clock() + d);
-            }
-        }
-
-        await At(0.10);
-        var killed = fleet[1];
-        timeline.Phase(clock(), "instance B killed and restarting");
-        timeline.Note(clock(), $"kill -9 instance B (pid {killed.Service!.ProcessId}); the balancer sends everything to A");
-        await fleet.KillAsync(1);
-        await fleet.RestartAsync(1);
-        timeline.Note(clock(), $"instance B ready again (pid {killed.Service!.ProcessId}, same port); back in the balancer");
-        subscribers.AddRange(await SubscribeAsync(killed, clock, stop));
-        timeline.Note(clock(), $"{SubscribersPerInstance} new subscribers connected to B");
-        timeline.Phase(clock(), "steady after the restart");
-
-        await At(0.20);
-        timeline.Phase(clock(), "Redis paused");
-        timeline.RedisWentDown(clock());
-        redis.Pause();
-        timeline.Note(clock(), $"Redis paused (SIGSTOP to pid {redis.ProcessId}) for 3 s");
-        await Task.Delay(TimeSpan.FromSeconds(3), stop);
-        redis.Resume();
-        timeline.Note(clock(), "Redis resumed (SIGCONT)");
-        await RedisBackAsync("after the pause");
-        timeline.Phase(clock(), "steady after the pause");
-
-        await At(0.50);
-        timeline.Phase(clock(), "Redis restarting");
-        timeline.RedisWentDown(clock());
-        timeline.Note(clock(), "Redis stopping (SIGTERM: it writes its append-only file and exits)");
-        await redis.StopAsync();
-        timeline.Note(clock(), "Redis stopped");
-        await redis.StartAgainAsync();
-        timeline.Note(clock(), $"Redis started again on the same port from its append-only file (pid {redis.ProcessId})");
-        await RedisBackAsync("after the restart");
-        timeline.Phase(clock(), "steady after the Redis restart");
-
-        await At(0.60);
-        primary.Mode = ChaosUpstream.UpstreamMode.Refusing;
-        timeline.Phase(clock(), "primary refusing");
-        timeline.Note(clock(), "the primary upstream refuses everything (503, nothing processed)");
-
-        await At(0.68);
-        primary.Mode = ChaosUpstream.UpstreamMode.Serving;
-        timeline.Phase(clock(), "primary recovering");
-        timeline.Note(clock(), "the primary upstream answers again");
-
-        // The hang must meet a primary the instances route to again, or no settle would reach it.
-        if (await UntilAsync(() => AllSeeAsync(fleet, "upstream:primary", "healthy"), TimeSpan.FromSeconds(30)))
-        {
-            timeline.Note(clock(), "both instances route to the primary again");
-        }
-        else
-        {
-            failures.Add("chaos: the primary upstream was not healthy again on both instances within 30 s of answering");
-        }
-
-        await At(0.74);
-        primary.Mode = ChaosUpstream.UpstreamMode.Hanging;
-        timeline.Phase(clock(), "primary hanging");
-        timeline.Note(clock(), "the primary upstream hangs (settles processed, every answer held until the caller gives up)");
-
-        await At(0.84);
-        primary.Mode = ChaosUpstream.UpstreamMode.Serving;
-        timeline.Phase(clock(), "primary recovered");
-        timeline.Note(clock(), "the primary upstream answers again");
-    }
-
-    private static async Task<List<ChaosSubscriber>> SubscribeAsync(ChaosFleet.Instance instance, Func<double> clock, CancellationToken stop)
+    internal static async Task<List<ChaosSubscriber>> SubscribeAsync(ChaosFleet.Instance instance, Func<double> clock, CancellationToken stop)
     {
         var subscribers = new List<ChaosSubscriber>();
         for (var i = 0; i < SubscribersPerInstance; i++)
@@ -252,7 +147,7 @@ internal static class ChaosScenario
     }
 
     /// <summary>Whether every instance's <c>/health</c> reports <paramref name="check"/> as <paramref name="value"/>.</summary>
-    private static async Task<bool> AllSeeAsync(ChaosFleet fleet, string check, string value)
+    internal static async Task<bool> AllSeeAsync(ChaosFleet fleet, string check, string value)
     {
         for (var i = 0; i < fleet.Count; i++)
         {
@@ -318,7 +213,7 @@ internal static class ChaosScenario
     }
 
     /// <summary>Polls <paramref name="condition"/> until it holds or <paramref name="deadline"/> has passed.</summary>
-    private static async Task<bool> UntilAsync(Func<Task<bool>> condition, TimeSpan deadline)
+    internal static async Task<bool> UntilAsync(Func<Task<bool>> condition, TimeSpan deadline)
     {
         var started = Stopwatch.StartNew();
         while (!await condition())
