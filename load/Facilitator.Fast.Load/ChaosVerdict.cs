@@ -31,11 +31,16 @@ internal sealed class ChaosVerdict(ChaosTraffic traffic, ChaosTimeline timeline,
     public List<(ChaosSubscriber Subscriber, ChaosCall Call, string Type)> MissingEvents() =>
         Deliveries().Where(d => d.Required && !d.Got).Select(d => (d.Subscriber, d.Call, d.Type)).ToList();
 
-    /// <summary>Events of the other instance triggered while Redis was down for the fleet (not required): how many arrived anyway.</summary>
-    public (int Delivered, int NotDelivered) CrossEventsWhileRedisDown()
+    /// <summary>Events of the other instance triggered while Redis was down for the fleet (not required): how many arrived anyway, per window.</summary>
+    public string CrossEventsWhileRedisDown()
     {
         var optional = Deliveries().Where(d => !d.Required && d.Call.Instance != d.Subscriber.Instance && d.Call.Sent >= d.Subscriber.SubscribedAt).ToList();
-        return (optional.Count(d => d.Got), optional.Count(d => !d.Got));
+        return string.Join("; ", timeline.RedisDown.Select(w =>
+        {
+            var inWindow = optional.Where(d => d.Call.Sent <= w.To && d.Call.Answered >= w.From).ToList();
+            return string.Create(CultureInfo.InvariantCulture,
+                $"{w.From:F2}–{w.To:F2} s: {inWindow.Count(d => d.Got)} arrived, {inWindow.Count(d => !d.Got)} did not (A→B {inWindow.Count(d => !d.Got && d.Call.Instance == 0)}, B→A {inWindow.Count(d => !d.Got && d.Call.Instance == 1)})");
+        }));
     }
 
     private IEnumerable<(ChaosSubscriber Subscriber, ChaosCall Call, string Type, bool Required, bool Got)> Deliveries()
@@ -167,8 +172,8 @@ internal sealed class ChaosVerdict(ChaosTraffic traffic, ChaosTimeline timeline,
         whole.Facts["final repeats"] = $"{_repeated}, {_repeatsReachingUpstream} reached an upstream (open ones, at the upstream holding them), {_repeatFailures.Count} not answered their success";
         var stayed = subscribers.Where(s => s.StayedConnected).ToList();
         whole.Facts["subscribers"] = $"{subscribers.Count} ({stayed.Count} stayed connected, {subscribers.Count(s => s.Failure is not null)} cut, {subscribers.Count(s => s.Lagged)} lagged)";
-        var (late, lost) = CrossEventsWhileRedisDown();
-        whole.Facts["events"] = $"{subscribers.Sum(s => s.Received)} delivered, {missing.Count} missed; of the other instance's events triggered while Redis was down for the fleet (not required) {late} arrived, {lost} did not";
+        whole.Facts["events"] = $"{subscribers.Sum(s => s.Received)} delivered, {missing.Count} missed";
+        whole.Facts["events of the other instance triggered while Redis was down for the fleet (not required; counted per subscriber)"] = CrossEventsWhileRedisDown();
         whole.Facts["Redis down for the fleet"] = string.Join(", ", timeline.RedisDown.Select(w => string.Create(CultureInfo.InvariantCulture, $"{w.From:F2}–{w.To:F2} s")));
     }
 
