@@ -66,6 +66,16 @@ internal static class ChaosFaults
             }
         }
 
+        // What the instances themselves counted as not relayed across a Redis fault (status API), to set beside what the subscribers missed.
+        long? relayFailures = null;
+        async Task RelayFailuresSinceAsync(string fault)
+        {
+            var now = await ChaosScenario.RelayFailuresAsync(fleet);
+            timeline.Note(clock(), now is { } after && relayFailures is { } before
+                ? $"relay failures counted by the instances across {fault}: {after - before}"
+                : $"relay failures across {fault}: the status API could not be read");
+        }
+
         await At(0.10);
         var killed = fleet[1];
         timeline.Phase(clock(), "instance B killed and restarting");
@@ -78,6 +88,7 @@ internal static class ChaosFaults
         timeline.Phase(clock(), "steady after the restart");
 
         await At(0.20);
+        relayFailures = await ChaosScenario.RelayFailuresAsync(fleet);
         timeline.Phase(clock(), "Redis paused");
         timeline.RedisWentDown(clock());
         redis.Pause();
@@ -86,9 +97,11 @@ internal static class ChaosFaults
         redis.Resume();
         timeline.Note(clock(), "Redis resumed (SIGCONT)");
         await RedisBackAsync("after the pause");
+        await RelayFailuresSinceAsync("the pause");
         timeline.Phase(clock(), "steady after the pause");
 
         await At(0.50);
+        relayFailures = await ChaosScenario.RelayFailuresAsync(fleet);
         timeline.Phase(clock(), "Redis restarting");
         timeline.RedisWentDown(clock());
         timeline.Note(clock(), "Redis stopping (SIGTERM: it writes its append-only file and exits)");
@@ -97,6 +110,7 @@ internal static class ChaosFaults
         await redis.StartAgainAsync();
         timeline.Note(clock(), $"Redis started again on the same port from its append-only file (pid {redis.ProcessId})");
         await RedisBackAsync("after the restart");
+        await RelayFailuresSinceAsync("the restart");
         timeline.Phase(clock(), "steady after the Redis restart");
 
         await At(0.60);

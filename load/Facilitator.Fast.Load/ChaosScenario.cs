@@ -171,21 +171,40 @@ internal static class ChaosScenario
     }
 
     /// <summary>The instance's own counts of the event relay, from <c>/api/facilitator-status</c>.</summary>
-    private static async Task<string> RelayStatisticsAsync(ChaosFleet.Instance instance)
+    private static async Task<string> RelayStatisticsAsync(ChaosFleet.Instance instance) =>
+        await EventsSectionAsync(instance) is { } section
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"{instance.Name} since its start: published {section.GetProperty("eventsPublished")}, from the other instance {section.GetProperty("eventsFromOtherInstances")}, relay failures {section.GetProperty("relayFailures")}, publishes dropped {section.GetProperty("publishDropped")}")
+            : $"{instance.Name}: the status API's events section could not be read";
+
+    /// <summary>Relay failures counted by every instance so far (null when a status API could not be read).</summary>
+    internal static async Task<long?> RelayFailuresAsync(ChaosFleet fleet)
+    {
+        long total = 0;
+        for (var i = 0; i < fleet.Count; i++)
+        {
+            if (await EventsSectionAsync(fleet[i]) is not { } section)
+            {
+                return null;
+            }
+
+            total += section.GetProperty("relayFailures").GetInt64();
+        }
+
+        return total;
+    }
+
+    private static async Task<JsonElement?> EventsSectionAsync(ChaosFleet.Instance instance)
     {
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             var text = await instance.Client.GetStringAsync("/api/facilitator-status?include=stats", timeout.Token);
-            var events = Find(JsonDocument.Parse(text).RootElement, "relayFailures");
-            return events is { } section
-                ? string.Create(CultureInfo.InvariantCulture,
-                    $"{instance.Name} since its start: published {section.GetProperty("eventsPublished")}, from the other instance {section.GetProperty("eventsFromOtherInstances")}, relay failures {section.GetProperty("relayFailures")}, publishes dropped {section.GetProperty("publishDropped")}")
-                : $"{instance.Name}: no events section";
+            return Find(JsonDocument.Parse(text).RootElement, "relayFailures");
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or JsonException)
         {
-            return $"{instance.Name}: status API not read ({ex.GetType().Name})";
+            return null;
         }
 
         static JsonElement? Find(JsonElement element, string property)
@@ -197,7 +216,7 @@ internal static class ChaosScenario
 
             if (element.TryGetProperty(property, out _))
             {
-                return element;
+                return element.Clone();
             }
 
             foreach (var child in element.EnumerateObject())
