@@ -7,7 +7,8 @@ namespace Facilitator.Fast.Load;
 /// recovery took long is injected at once): at 10 % <c>kill -9</c> of instance B and its restart on the same port; at
 /// 20 % Redis paused 3 s (SIGSTOP, SIGCONT); at 50 % Redis stopped (SIGTERM, append-only file written) and started again
 /// on its port; at 60 % the primary upstream refuses, at 68 % answers again, at 74 % (once both instances route to it
-/// again) hangs, at 84 % answers again. After each Redis fault it waits until Redis is back for the fleet: both
+/// again) hangs, at 79 % B is killed again (its settles held by the primary) and restarted, at 84 % the primary answers
+/// again. After each Redis fault it waits until Redis is back for the fleet: both
 /// instances report it reachable, and an event published on each instance reaches the other's subscribers.
 /// </summary>
 internal static class ChaosFaults
@@ -76,15 +77,21 @@ internal static class ChaosFaults
                 : $"relay failures across {fault}: the status API could not be read");
         }
 
+        async Task KillAndRestartAsync(string phase, string why)
+        {
+            var killed = fleet[1];
+            timeline.Phase(clock(), phase);
+            var inFlight = killed.InFlight;
+            timeline.Note(clock(), $"kill -9 instance B (pid {killed.Service!.ProcessId}{why}, {inFlight} requests in flight on it); the balancer sends everything to A");
+            await fleet.KillAsync(1);
+            await fleet.RestartAsync(1);
+            timeline.Note(clock(), $"instance B ready again (pid {killed.Service!.ProcessId}, same port); back in the balancer");
+            subscribers.AddRange(await ChaosScenario.SubscribeAsync(killed, clock, stop));
+            timeline.Note(clock(), $"{ChaosScenario.SubscribersPerInstance} new subscribers connected to B");
+        }
+
         await At(0.10);
-        var killed = fleet[1];
-        timeline.Phase(clock(), "instance B killed and restarting");
-        timeline.Note(clock(), $"kill -9 instance B (pid {killed.Service!.ProcessId}); the balancer sends everything to A");
-        await fleet.KillAsync(1);
-        await fleet.RestartAsync(1);
-        timeline.Note(clock(), $"instance B ready again (pid {killed.Service!.ProcessId}, same port); back in the balancer");
-        subscribers.AddRange(await ChaosScenario.SubscribeAsync(killed, clock, stop));
-        timeline.Note(clock(), $"{ChaosScenario.SubscribersPerInstance} new subscribers connected to B");
+        await KillAndRestartAsync("instance B killed and restarting", "");
         timeline.Phase(clock(), "steady after the restart");
 
         await At(0.20);
@@ -137,6 +144,12 @@ internal static class ChaosFaults
         primary.Mode = ChaosUpstream.UpstreamMode.Hanging;
         timeline.Phase(clock(), "primary hanging");
         timeline.Note(clock(), "the primary upstream hangs (settles processed, every answer held until the caller gives up)");
+
+        // An owner killed while the upstream holds its settles: the claims it leaves name the primary, and must be
+        // answered pending, then retried there only once their lease lapses.
+        await At(0.79);
+        await KillAndRestartAsync("instance B killed while the primary hangs", " while the primary holds its settles");
+        timeline.Phase(clock(), "primary hanging");
 
         await At(0.84);
         primary.Mode = ChaosUpstream.UpstreamMode.Serving;

@@ -87,6 +87,7 @@ internal sealed class ChaosFleet : IAsyncDisposable
     {
         private volatile bool _up = true;
         private int _generation;
+        private int _inFlight;
 
         public Instance(int index, ServiceProcess service)
         {
@@ -121,6 +122,13 @@ internal sealed class ChaosFleet : IAsyncDisposable
         public int Generation => Volatile.Read(ref _generation);
 
         public void NextGeneration() => Interlocked.Increment(ref _generation);
+
+        /// <summary>Requests sent to it and not answered yet.</summary>
+        public int InFlight => Volatile.Read(ref _inFlight);
+
+        public void Sending() => Interlocked.Increment(ref _inFlight);
+
+        public void Answered() => Interlocked.Decrement(ref _inFlight);
 
         public Uri WebSocketUri => new($"ws://127.0.0.1:{Port}/ws");
 

@@ -134,6 +134,7 @@ internal sealed class ChaosTraffic
         var sent = _clock();
         ChaosCall call;
         using var timeout = new CancellationTokenSource(RequestTimeout);
+        instance.Sending();
         try
         {
             using var request = new HttpRequestMessage(body is null ? HttpMethod.Get : HttpMethod.Post, path);
@@ -156,6 +157,10 @@ internal sealed class ChaosTraffic
                 : instance.Generation != generation ? "cut by kill"
                 : "transport";
             call = new ChaosCall(kind, instance.Index, generation, sent, _clock(), outcome, index, false, false, null, ex.Message);
+        }
+        finally
+        {
+            instance.Answered();
         }
 
         Calls.Enqueue(call);

@@ -20,6 +20,10 @@ internal sealed class ChaosVerdict(ChaosTraffic traffic, ChaosTimeline timeline,
     private readonly List<string> _repeatFailures = [];
     private int _repeated;
     private int _repeatsReachingUpstream;
+    private int _repeatsPending;
+
+    /// <summary>How long a repeat answered pending is asked again: past the settlement lease (10 s) and a waiter's wait.</summary>
+    private static readonly TimeSpan RepeatPatience = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// Events each subscriber that stayed connected must have read: <c>payment:verified</c> of every verify answered valid
@@ -63,8 +67,9 @@ internal sealed class ChaosVerdict(ChaosTraffic traffic, ChaosTimeline timeline,
     /// <summary>
     /// Asks again, on the other instance than its first settle, every settle an upstream processed, and every settle the
     /// gateway answered pending (202) or that got no answer (cut by the kill): each must now be answered its success (its
-    /// own transaction) — a pending one by asking the upstream that holds it, where it settles if it had not — and one
-    /// answered settled before must reach no upstream again.
+    /// own transaction) — a pending one by asking the upstream that holds it, where it settles if it had not; a repeat
+    /// answered pending is asked again for up to 30 s, past a killed owner's lease — and one answered settled before must
+    /// reach no upstream again.
     /// </summary>
     public async Task RepeatSettledAsync()
     {
@@ -86,9 +91,24 @@ internal sealed class ChaosVerdict(ChaosTraffic traffic, ChaosTimeline timeline,
             }
 
             var before = Receipts(nonce);
-            var call = ChaosTraffic.PathOf(index) == ChaosTraffic.PaymentPath.Lifecycle
-                ? await traffic.CallAsync("final v1 repeat", index + 1, index, "/v1/settle", $$"""{"paymentId":"{{traffic.PaymentIds[index]}}"}""")
-                : await traffic.CallAsync("final repeat", index + 1, index, "/settle", traffic.Bodies[index]);
+            ChaosCall call;
+            var asking = System.Diagnostics.Stopwatch.StartNew();
+            while (true)
+            {
+                call = ChaosTraffic.PathOf(index) == ChaosTraffic.PaymentPath.Lifecycle
+                    ? await traffic.CallAsync("final v1 repeat", index + 1, index, "/v1/settle", $$"""{"paymentId":"{{traffic.PaymentIds[index]}}"}""")
+                    : await traffic.CallAsync("final repeat", index + 1, index, "/settle", traffic.Bodies[index]);
+
+                // Pending is not an outcome: a claim left by a killed owner is answered pending until its lease lapses.
+                if (call.Status != 202 || asking.Elapsed > RepeatPatience)
+                {
+                    break;
+                }
+
+                Interlocked.Increment(ref _repeatsPending);
+                await Task.Delay(250, CancellationToken.None);
+            }
+
             Interlocked.Increment(ref _repeated);
             var reached = Receipts(nonce) - before;
             if (reached > 0)
@@ -169,7 +189,7 @@ internal sealed class ChaosVerdict(ChaosTraffic traffic, ChaosTimeline timeline,
         whole.Facts["settled twice"] = doubled.Count.ToString(CultureInfo.InvariantCulture);
         whole.Facts["repeats at the upstream that settled (pending asked again there)"] = sameUpstreamRepeats.ToString(CultureInfo.InvariantCulture);
         whole.Facts["refused (503) by one upstream, then settled by the other"] = refusedThenElsewhere.ToString(CultureInfo.InvariantCulture);
-        whole.Facts["final repeats"] = $"{_repeated}, {_repeatsReachingUpstream} reached an upstream (open ones, at the upstream holding them), {_repeatFailures.Count} not answered their success";
+        whole.Facts["final repeats"] = $"{_repeated}, {_repeatsReachingUpstream} reached an upstream (open ones, at the upstream holding them), {_repeatsPending} answered pending first and asked again, {_repeatFailures.Count} not answered their success";
         var stayed = subscribers.Where(s => s.StayedConnected).ToList();
         whole.Facts["subscribers"] = $"{subscribers.Count} ({stayed.Count} stayed connected, {subscribers.Count(s => s.Failure is not null)} cut, {subscribers.Count(s => s.Lagged)} lagged)";
         whole.Facts["events"] = $"{subscribers.Sum(s => s.Received)} delivered, {missing.Count} missed";
