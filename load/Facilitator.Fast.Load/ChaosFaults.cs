@@ -149,7 +149,7 @@ internal static class ChaosFaults
         // answered pending, then retried there only once their lease lapses.
         await At(0.79);
         await KillAndRestartAsync("instance B killed while the primary hangs", " while the primary holds its settles");
-        timeline.Phase(clock(), "primary hanging");
+        timeline.Phase(clock(), "primary hanging, B restarted");
 
         await At(0.84);
         primary.Mode = ChaosUpstream.UpstreamMode.Serving;

@@ -29,11 +29,16 @@ internal sealed class ChaosTimeline
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[chaos {at,6:F2} s] {what}"));
     }
 
-    /// <summary>A new phase of the figures starts now.</summary>
+    /// <summary>A new phase of the figures starts now; its name is its key, used once.</summary>
     public void Phase(double at, string name)
     {
         lock (_phases)
         {
+            if (_phases.Any(p => p.Name == name))
+            {
+                throw new ArgumentException($"The phase '{name}' was named already.", nameof(name));
+            }
+
             _phases.Add((at, name));
         }
     }
