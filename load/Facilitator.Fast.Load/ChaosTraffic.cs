@@ -16,8 +16,12 @@ namespace Facilitator.Fast.Load;
 /// </summary>
 internal sealed class ChaosTraffic
 {
-    /// <summary>No request may take longer: past it, it counts as unanswered.</summary>
-    public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(15);
+    /// <summary>
+    /// No request may take longer: past it, it counts as unanswered. Above the longest the service may hold a request by
+    /// its settings here: a settle waiting for another caller's settlement (<c>Settlement:WaitMs</c>, the longest settle —
+    /// 1.5 s plus 10 s of attempts refused at once — plus 5 s).
+    /// </summary>
+    public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(25);
 
     private readonly ChaosFleet _fleet;
     private readonly Func<double> _clock;
