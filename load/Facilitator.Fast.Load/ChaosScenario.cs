@@ -28,6 +28,7 @@ internal static class ChaosScenario
         var timeline = new ChaosTimeline();
         var failures = new List<string>();
         var appendOnly = Path.Combine(Path.GetTempPath(), $"facilitator-chaos-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        ChildProcesses.Track(appendOnly);
         try
         {
             await using var redis = await LocalRedis.StartAsync(appendOnly);
@@ -102,6 +103,8 @@ internal static class ChaosScenario
             catch (IOException)
             {
             }
+
+            ChildProcesses.Forget(appendOnly);
         }
     }
 
