@@ -2,7 +2,7 @@
 # Runs every test of Facilitator.Fast on a fresh machine: installs what is missing, builds the solution with
 # warnings as errors, publishes the Native-AOT binary (zero trim/AOT warnings), installs the official x402 packages
 # (compatibility tests and the chain suite) from their lockfiles, and runs the whole suite: the .NET tests (with the
-# AOT binary smoke test and the page tests in headless Chromium), the chain suite, the load gate, load on chain and the short benchmark job.
+# AOT binary smoke test and the page tests in headless Chromium), the chain suite, the load gate, the chaos run, load on chain and the short benchmark job.
 set -euo pipefail
 cd "$(dirname "$0")"
 source eng/prerequisites.sh
@@ -59,6 +59,13 @@ dotnet run -c Release --no-build --project load/Facilitator.Fast.Load -- websock
 events=$?
 set -e
 
+echo "== chaos, short form (two AOT instances on one Redis: kill -9, Redis paused and restarted, an upstream refusing and hanging; fails on a doubled or lost settle, an unanswered request, a 5xx the README does not allow, a missed event)"
+set +e
+dotnet run -c Release --no-build --project load/Facilitator.Fast.Load -- chaos --rate 40 --duration 30 \
+  --binary artifacts/aot/Facilitator.Fast --out artifacts/load
+chaos=$?
+set -e
+
 echo "== load on chain (verify then settle at 10/s for 5 s; fails unless every settle is exactly one transfer on chain)"
 set +e
 dotnet run -c Release --no-build --project load/Facilitator.Fast.Load -- chain --rate 10 --duration 5 \
@@ -78,11 +85,12 @@ chain_line() { grep -E "^# $1 [0-9]+" artifacts/chain-output.txt | tail -n 1 | g
 [ "$chain" -eq 0 ] || echo "chain suite: FAILED (exit $chain; artifacts/chain-output.txt, logs in artifacts/chain/)"
 [ "$gate" -eq 0 ] || echo "load gate: FAILED (exit $gate)"
 [ "$events" -eq 0 ] || echo "load gate, event stream: FAILED (exit $events)"
+[ "$chaos" -eq 0 ] || echo "chaos run: FAILED (exit $chaos)"
 [ "$chainLoad" -eq 0 ] || echo "load on chain: FAILED (exit $chainLoad)"
 [ "$bench" -eq 0 ] || echo "benchmarks: FAILED (exit $bench)"
 passed=$(( $(total_line succeeded) + $(chain_line pass) ))
 failed=$(( $(total_line failed) + $(chain_line fail) ))
 echo "tests: $passed passed, $failed failed, $(total_line skipped) skipped"
-for code in "$status" "$chain" "$gate" "$events" "$chainLoad" "$bench"; do
+for code in "$status" "$chain" "$gate" "$events" "$chaos" "$chainLoad" "$bench"; do
   [ "$code" -eq 0 ] || exit "$code"
 done

@@ -8,7 +8,7 @@ namespace Facilitator.Fast.Load;
 /// latency is measured from the moment the verify that produces the event was sent to the moment a subscriber has
 /// read the event, so it includes the request, the publish, the fan-out and the client's own reading.
 /// </summary>
-internal sealed class DeliveryClock
+internal sealed class DeliveryClock : IPaymentEventSink
 {
     private readonly Dictionary<Guid, int> _indexOf;
     private readonly long[] _triggeredAt;
@@ -38,6 +38,8 @@ internal sealed class DeliveryClock
         Interlocked.CompareExchange(ref _first, now, 0);
         Volatile.Write(ref _triggeredAt[index], now);
     }
+
+    public bool Delivered(ReadOnlySpan<byte> type, Guid paymentId) => Delivered(paymentId);
 
     /// <summary>Records one delivery of <paramref name="paymentId"/>'s event; false when it is not a payment of this run.</summary>
     public bool Delivered(Guid paymentId)

@@ -8,8 +8,9 @@ namespace Facilitator.Fast.Load;
 
 /// <summary>
 /// One subscriber of the event stream in a load run, as a dashboard would be: a WebSocket subscribed to
-/// <c>payments</c> that reads every frame as it comes, and hands the id of each payment event to the
-/// <see cref="DeliveryClock"/> that knows when that payment was triggered.
+/// <c>payments</c> that reads every frame as it comes, and hands the type and id of each payment event to a
+/// <see cref="IPaymentEventSink"/> (the <see cref="DeliveryClock"/> that knows when that payment was triggered, or the
+/// chaos run's record of what each subscriber got).
 /// </summary>
 /// <remarks>
 /// It speaks RFC 6455 over a plain socket — the handshake, masked frames out, unmasked frames in, several per read,
@@ -91,7 +92,7 @@ internal sealed class EventSubscriber : IDisposable
     }
 
     /// <summary>Reads until the socket closes or <paramref name="cancellationToken"/> fires.</summary>
-    public async Task ReceiveAsync(DeliveryClock clock, CancellationToken cancellationToken)
+    public async Task ReceiveAsync(IPaymentEventSink sink, CancellationToken cancellationToken)
     {
         try
         {
@@ -102,7 +103,7 @@ internal sealed class EventSubscriber : IDisposable
                     switch (opcode)
                     {
                         case 0x1:
-                            Take(_buffer.AsSpan(payload), clock);
+                            Take(_buffer.AsSpan(payload), sink);
                             break;
                         case 0x8:
                             var close = _buffer.AsSpan(payload);
@@ -232,12 +233,14 @@ internal sealed class EventSubscriber : IDisposable
         await _socket.SendAsync(frame, SocketFlags.None, cancellationToken);
     }
 
-    private void Take(ReadOnlySpan<byte> message, DeliveryClock clock)
+    private void Take(ReadOnlySpan<byte> message, IPaymentEventSink sink)
     {
         if (message.StartsWith("""{"type":"payment:"""u8))
         {
+            var type = message["{\"type\":\""u8.Length..];
+            type = type[..Math.Max(type.IndexOf((byte)'"'), 0)];
             var at = message.IndexOf("\"paymentId\":\""u8);
-            if (at >= 0 && Utf8Parser.TryParse(message[(at + "\"paymentId\":\"".Length)..], out Guid id, out _, 'D') && clock.Delivered(id))
+            if (at >= 0 && Utf8Parser.TryParse(message[(at + "\"paymentId\":\"".Length)..], out Guid id, out _, 'D') && sink.Delivered(type, id))
             {
                 Interlocked.Increment(ref _events);
             }

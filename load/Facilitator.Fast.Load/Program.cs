@@ -5,7 +5,7 @@ using Microsoft.Extensions.Configuration;
 namespace Facilitator.Fast.Load;
 
 /// <summary>
-/// The load suite: <c>dotnet run -c Release --project load/Facilitator.Fast.Load -- hedging|overhead|gate|lifecycle|chain|proxy [--https] [--compare binary]|profile|websocket [--rate 200]
+/// The load suite: <c>dotnet run -c Release --project load/Facilitator.Fast.Load -- hedging|overhead|gate|lifecycle|chain|chaos [--set KEY=VALUE]|proxy [--https] [--compare binary]|profile|websocket [--rate 200]
 /// [--duration 20] [--binary artifacts/aot/Facilitator.Fast] [--max-error-rate 0.01] [--max-p99-ms 1000] [--out artifacts/load] [--stages 1000x100,10000x10] (websocket: subscribers × events/s)</c>. Prints a Markdown table, writes Markdown
 /// and JSON reports, and exits 1 when a threshold given on the command line is exceeded.
 /// </summary>
@@ -39,6 +39,13 @@ public static class Program
             case "lifecycle":
                 (reports, failures) = await GateScenario.RunLifecycleAsync(Binary(args), rate, duration);
                 break;
+            case "chaos":
+                // --set KEY=VALUE (repeatable): a setting of both instances over the run's own, e.g. Redis__LocalSettlementFallback=true.
+                var settings = args.Select((a, i) => (a, i)).Where(p => p.a == "--set" && p.i + 1 < args.Length).Select(p => args[p.i + 1].Split('=', 2))
+                    .ToDictionary(kv => kv[0], kv => kv.Length > 1 ? kv[1] : "", StringComparer.Ordinal);
+                (reports, failures) = await ChaosScenario.RunAsync(
+                    Binary(args), Option(args, "--rate", 60), TimeSpan.FromSeconds(Option(args, "--duration", 60)), output, settings);
+                break;
             case "websocket":
                 (reports, failures) = await WebSocketScenario.RunAsync(Binary(args), Stages(args), TimeSpan.FromSeconds(Option(args, "--duration", 10)));
                 break;
@@ -63,7 +70,7 @@ public static class Program
                     TimeSpan.FromSeconds(Option(args, "--duration", 10)),
                     (int)Option(args, "--connections", 64));
             default:
-                Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: hedging, overhead, gate, lifecycle, chain, proxy, profile, websocket.");
+                Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: hedging, overhead, gate, lifecycle, chain, chaos, proxy, profile, websocket.");
                 return 2;
         }
 

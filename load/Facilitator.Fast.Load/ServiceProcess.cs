@@ -25,9 +25,10 @@ internal sealed class ServiceProcess : IAsyncDisposable
     public int ProcessId => _process.Id;
 
     /// <summary>Starts <paramref name="binary"/> and waits until <c>/health/ready</c> answers 200 (30 s at most).</summary>
-    public static async Task<ServiceProcess> StartAsync(string binary, IReadOnlyDictionary<string, string> environment)
+    /// <param name="port">The port to listen on (a restart takes its predecessor's); none: a free one.</param>
+    public static async Task<ServiceProcess> StartAsync(string binary, IReadOnlyDictionary<string, string> environment, int? port = null)
     {
-        var port = LocalRedis.FreePort();
+        port ??= LocalRedis.FreePort();
         var start = new ProcessStartInfo(binary)
         {
             WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(binary))!,
@@ -43,9 +44,10 @@ internal sealed class ServiceProcess : IAsyncDisposable
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException($"{binary} did not start.");
+        ChildProcesses.Track(process);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var service = new ServiceProcess(process, port);
+        var service = new ServiceProcess(process, port.Value);
         try
         {
             await service.WaitReadyAsync();
@@ -113,6 +115,17 @@ internal sealed class ServiceProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Ends the process at once (SIGKILL, as <c>kill -9</c>): no drain, no shutdown, nothing flushed.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+        }
+
+        await _process.WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
@@ -121,6 +134,7 @@ internal sealed class ServiceProcess : IAsyncDisposable
         }
 
         await _process.WaitForExitAsync();
+        ChildProcesses.Forget(_process);
         _process.Dispose();
     }
 }
