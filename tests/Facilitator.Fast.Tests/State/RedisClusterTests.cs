@@ -1,0 +1,178 @@
+using System.Net;
+using Facilitator.Fast.Events;
+using Facilitator.Fast.Tests.Events;
+using Facilitator.Fast.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using static Facilitator.Fast.Tests.Infrastructure.Responses;
+using static Facilitator.Fast.Tests.Payments.PaymentLifecycleTests;
+
+namespace Facilitator.Fast.Tests.State;
+
+/// <summary>
+/// Every shared feature on a real Redis Cluster (three primaries, a replica each), two instances given the cluster's
+/// seed nodes: settlement ledger and its notifications, payment records, analytics, health and its notifications, the
+/// probe lock, rate-limit buckets and events — each instance's keys spread over the three primaries.
+/// </summary>
+[Collection(RedisClusterCollection.Name)]
+public sealed class RedisClusterTests(RedisClusterFixture fixture)
+{
+    private RedisCluster Cluster => fixture.Cluster;
+
+    [Fact]
+    public async Task Settle_ConcurrentIdenticalAcrossTwoInstances_OneUpstreamCallAndOneAnswer()
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+        upstream.AnswerLate("/settle", TimeSpan.FromMilliseconds(300), 200, Settled);
+        var settings = Cluster.GatewaySettings(("only", upstream.Url));
+        await using var a = await GatewayHost.StartAsync(settings);
+        await using var b = await GatewayHost.StartAsync(settings);
+
+        foreach (var seed in new[] { 41, 42, 43 })
+        {
+            var payment = PaymentSigner.ValidNow(2, seed: seed);
+            var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => (i % 2 == 0 ? a : b).PostAsync("/settle", payment)));
+            foreach (var response in responses)
+            {
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                Assert.Equal(Settled, await response.Content.ReadAsStringAsync());
+                response.Dispose();
+            }
+        }
+
+        Assert.Equal(3, upstream.CountOf("/settle"));
+    }
+
+    [Fact]
+    public async Task Payments_VerifyOnA_SettleOnB_StatusAndAnalyticsOnBoth()
+    {
+        await using var upstream = await UpstreamAsync();
+        var settings = Cluster.GatewaySettings(("only", upstream.Url));
+        await using var a = await GatewayHost.StartAsync(settings);
+        await using var b = await GatewayHost.StartAsync(settings);
+
+        var ids = new List<string>();
+        for (var nonce = 1; nonce <= 3; nonce++)
+        {
+            var id = await VerifiedIdAsync(a, Payment(451, nonce));
+            using var settled = await SettleAsync(b, id);
+            Assert.Equal("settled", (await JsonOf(settled)).GetProperty("status").GetString());
+            ids.Add(id);
+        }
+
+        foreach (var gateway in new[] { a, b })
+        {
+            foreach (var id in ids)
+            {
+                using var status = await gateway.Client.GetAsync($"/v1/status/{id}");
+                Assert.Equal("settled", (await JsonOf(status)).GetProperty("payment").GetProperty("status").GetString());
+            }
+
+            await Eventually.TrueAsync(
+                async () => Json(await gateway.Client.GetStringAsync("/v1/analytics/overview")).GetProperty("totalPayments").GetInt64() == 3,
+                "every settled payment is counted once on both instances");
+        }
+
+        Assert.Equal(3, upstream.CountOf("/settle"));
+    }
+
+    [Fact]
+    public async Task Health_UpstreamFailsForInstanceA_InstanceBAvoidsItWithoutFailingFirst()
+    {
+        await using var primary = await FakeFacilitator.StartAsync();
+        await using var secondary = await FakeFacilitator.StartAsync();
+        primary.Answer("/verify", 500, "{}");
+        var settings = Cluster.GatewaySettings(("primary", primary.Url), ("secondary", secondary.Url));
+        settings["FACILITATOR_RETRIES"] = "0";
+        settings["FACILITATOR_MAX_CONSECUTIVE_FAILURES"] = "2";
+        await using var a = await GatewayHost.StartAsync(settings);
+        await using var b = await GatewayHost.StartAsync(settings);
+
+        (await a.PostAsync("/verify", SignedPayments.V1)).Dispose();
+        (await a.PostAsync("/verify", SignedPayments.V1)).Dispose();
+        await Eventually.TrueAsync(async () => !await PrimaryHealthyAsync(b), "instance B learns that the primary is unhealthy");
+
+        using var response = await b.PostAsync("/verify", SignedPayments.V1);
+
+        Assert.Equal("secondary", Header(response, "X-Facilitator-Upstream"));
+        Assert.Equal(2, primary.CountOf("/verify"));
+    }
+
+    [Fact]
+    public async Task Probes_TwoInstancesSharingTheLock_OneProbesPerInterval()
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+        var settings = Cluster.GatewaySettings(("only", upstream.Url));
+        settings["FACILITATOR_HEALTH_CHECK"] = "true";
+        settings["FACILITATOR_HEALTH_CHECK_INTERVAL_MS"] = "1000";
+        await using var a = await GatewayHost.StartAsync(settings);
+        await using var b = await GatewayHost.StartAsync(settings);
+
+        await Eventually.TrueAsync(() => upstream.CountOf("/supported") >= 2, "both instances have started probing");
+        var before = upstream.CountOf("/supported");
+        await Task.Delay(TimeSpan.FromMilliseconds(3000));
+
+        Assert.InRange(upstream.CountOf("/supported") - before, 2, 4);
+    }
+
+    [Fact]
+    public async Task RateLimit_TwoInstances_ShareOneBudget()
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+        var settings = Cluster.GatewaySettings(("only", upstream.Url));
+        settings["RateLimit:Enabled"] = "true";
+        settings["RateLimit:Policies:verify:Capacity"] = "40";
+        settings["RateLimit:Policies:verify:RefillPerSecond"] = "0.001";
+        settings["RateLimit:LeaseSize"] = "5";
+        settings["RateLimit:LeaseMs"] = "60000";
+        await using var a = await GatewayHost.StartAsync(settings);
+        await using var b = await GatewayHost.StartAsync(settings);
+
+        var admitted = 0;
+        for (var i = 0; i < 120; i++)
+        {
+            using var response = await (i % 2 == 0 ? a : b).PostAsync("/verify", SignedPayments.V1);
+            admitted += response.StatusCode == HttpStatusCode.OK ? 1 : 0;
+        }
+
+        Assert.InRange(admitted, 40 - (2 * 4), 40);
+        Assert.Equal(admitted, upstream.CountOf("/verify"));
+        Assert.Equal(0, a.Services.GetRequiredService<Facilitator.Fast.State.RedisConnection>().Fallbacks);
+    }
+
+    [Fact]
+    public async Task Events_OfEitherInstance_ReachSubscribersOfBoth_ExactlyOnce()
+    {
+        await using var upstream = await UpstreamAsync();
+        var settings = Cluster.GatewaySettings(("only", upstream.Url));
+        await using var a = await GatewayHost.StartAsync(settings);
+        await using var b = await GatewayHost.StartAsync(settings);
+        await using var onA = await EventStreamClient.ConnectAsync(a);
+        await using var onB = await EventStreamClient.ConnectAsync(b);
+        await onA.NextAsync("connected");
+        await onB.NextAsync("connected");
+
+        var fromB = await VerifiedIdAsync(b, Payment(452, 1));
+        var fromA = await VerifiedIdAsync(a, Payment(452, 2));
+        await onA.NextAsync("payment:verified", m => PaymentIdOf(m) == fromB);
+        await onB.NextAsync("payment:verified", m => PaymentIdOf(m) == fromA);
+        await onA.NextAsync("payment:verified", m => PaymentIdOf(m) == fromA);
+        await onB.NextAsync("payment:verified", m => PaymentIdOf(m) == fromB);
+
+        foreach (var client in new[] { onA, onB })
+        {
+            foreach (var id in new[] { fromA, fromB })
+            {
+                Assert.Single(client.OfType("payment:verified"), m => PaymentIdOf(m) == id);
+            }
+        }
+
+        Assert.True(a.Services.GetRequiredService<EventHub>().Statistics.ReceivedFromOthers >= 1);
+        Assert.True(b.Services.GetRequiredService<EventHub>().Statistics.ReceivedFromOthers >= 1);
+    }
+
+    private static string PaymentIdOf(System.Text.Json.JsonElement message) => message.GetProperty("data").GetProperty("paymentId").GetString()!;
+
+    private static async Task<bool> PrimaryHealthyAsync(GatewayHost gateway) =>
+        Json(await gateway.Client.GetStringAsync("/api/facilitator-status?include=health"))
+            .GetProperty("health").GetProperty("facilitators")[0].GetProperty("isHealthy").GetBoolean();
+}
