@@ -108,6 +108,25 @@ internal sealed partial class RedisCluster : IAsyncDisposable
         throw new InvalidOperationException($"No primary serves slot {slot}.");
     }
 
+    /// <summary>The primaries serving slots now.</summary>
+    public async Task<List<RedisServer>> PrimariesAsync()
+    {
+        var nodes = await NodesOfAsync(Running().First());
+        return [.. _nodes.Where(n => n.IsRunning && nodes.Any(c => c.Port == n.Port && c.IsPrimary && !c.Failed && c.Ranges.Count > 0))];
+    }
+
+    /// <summary>Keys matching <paramref name="pattern"/> on every primary.</summary>
+    public async Task<List<string>> KeysAsync(string pattern)
+    {
+        var keys = new List<string>();
+        foreach (var primary in await PrimariesAsync())
+        {
+            keys.AddRange(BulkStrings(await primary.CommandAsync("KEYS", pattern)));
+        }
+
+        return keys;
+    }
+
     /// <summary>The replica of <paramref name="primary"/>.</summary>
     public async Task<RedisServer> ReplicaOfAsync(RedisServer primary)
     {
@@ -155,10 +174,9 @@ internal sealed partial class RedisCluster : IAsyncDisposable
             }
         }
 
-        foreach (var node in Running().Where(n => n == source || n == target))
-        {
-            Expect(await node.CommandAsync("CLUSTER", "SETSLOT", s, "NODE", targetId), "+OK");
-        }
+        // The target first: a source that already redirects to a target still importing would send clients back and forth.
+        Expect(await target.CommandAsync("CLUSTER", "SETSLOT", s, "NODE", targetId), "+OK");
+        Expect(await source.CommandAsync("CLUSTER", "SETSLOT", s, "NODE", targetId), "+OK");
 
         foreach (var node in Running().Where(n => n != source && n != target))
         {

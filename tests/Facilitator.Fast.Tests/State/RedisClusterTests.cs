@@ -170,6 +170,58 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture)
         Assert.True(b.Services.GetRequiredService<EventHub>().Statistics.ReceivedFromOthers >= 1);
     }
 
+    [Fact]
+    public async Task Settle_SlotsOfClaimsInFlightMoveToAnotherPrimary_NoClaimLostNoSecondUpstreamCall()
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+        upstream.AnswerLate("/settle", TimeSpan.FromMilliseconds(1500), 200, Settled);
+        var settings = Cluster.GatewaySettings(("only", upstream.Url));
+        await using var a = await GatewayHost.StartAsync(settings);
+        await using var b = await GatewayHost.StartAsync(settings);
+        var payments = Enumerable.Range(0, 12).Select(static i => PaymentSigner.ValidNow(2, seed: 460 + i)).ToArray();
+
+        var calls = payments.Select((p, i) => (i % 2 == 0 ? a : b).PostAsync("/settle", p)).ToList();
+        await Eventually.TrueAsync(() => upstream.CountOf("/settle") == payments.Length, "every settle is claimed and sent");
+
+        // Each claim's slot moves to another primary while the upstream works, with repeats arriving on the other instance
+        // while the slot is marked and between the key batches (the repeats wait for the claim or read the record).
+        var keys = await Cluster.KeysAsync(settings["Redis:KeyPrefix"] + "{settle:*");
+        Assert.Equal(payments.Length, keys.Count);
+        var primaries = await Cluster.PrimariesAsync();
+        var moved = 0;
+        foreach (var slot in (await Task.WhenAll(keys.Select(Cluster.SlotOfAsync))).Distinct())
+        {
+            var owner = await Cluster.PrimaryOfAsync(slot);
+            var target = primaries[(primaries.IndexOf(owner) + 1) % primaries.Count];
+            await Cluster.MoveSlotAsync(slot, target, () =>
+            {
+                calls.AddRange(payments.Select((p, i) => (i % 2 == 0 ? b : a).PostAsync("/settle", p)));
+                return Task.CompletedTask;
+            });
+            moved++;
+        }
+
+        foreach (var response in await Task.WhenAll(calls))
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.OK && body == Settled, $"{(int)response.StatusCode} {body}");
+            response.Dispose();
+        }
+
+        Assert.True(moved > 0);
+        Assert.Equal(payments.Length, upstream.CountOf("/settle"));
+        Assert.True(calls.Count > payments.Length * 2);
+
+        // The records are where the slots went: repeats are answered from them, on either instance.
+        foreach (var (payment, i) in payments.Select(static (p, i) => (p, i)))
+        {
+            using var repeat = await (i % 2 == 0 ? b : a).PostAsync("/settle", payment);
+            Assert.Equal(Settled, await repeat.Content.ReadAsStringAsync());
+        }
+
+        Assert.Equal(payments.Length, upstream.CountOf("/settle"));
+    }
+
     private static string PaymentIdOf(System.Text.Json.JsonElement message) => message.GetProperty("data").GetProperty("paymentId").GetString()!;
 
     private static async Task<bool> PrimaryHealthyAsync(GatewayHost gateway) =>
