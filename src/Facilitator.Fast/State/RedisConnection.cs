@@ -12,6 +12,7 @@ public sealed partial class RedisConnection : IAsyncDisposable
     private readonly ConnectionMultiplexer _multiplexer;
     private readonly string _prefix;
     private readonly Lazy<ConnectionMultiplexer>? _events;
+    private readonly Lazy<ConnectionMultiplexer>? _ledger;
     private long _fallbacks;
 
     private RedisConnection(ConnectionMultiplexer multiplexer, string prefix, RedisFailFast failFast, ConfigurationOptions? configuration = null)
@@ -23,6 +24,9 @@ public sealed partial class RedisConnection : IAsyncDisposable
             var events = configuration.Clone();
             events.ClientName = "facilitator-fast-events";
             _events = new Lazy<ConnectionMultiplexer>(() => ConnectionMultiplexer.Connect(events));
+            var ledger = configuration.Clone();
+            ledger.ClientName = "facilitator-fast-ledger";
+            _ledger = new Lazy<ConnectionMultiplexer>(() => ConnectionMultiplexer.Connect(ledger));
         }
 
         FailFast = failFast;
@@ -51,6 +55,14 @@ public sealed partial class RedisConnection : IAsyncDisposable
     /// pause, never queue ahead of the ledger's, rate limiter's or payment store's commands.
     /// </summary>
     public ISubscriber EventsSubscriber => (_events?.Value ?? _multiplexer).GetSubscriber();
+
+    /// <summary>
+    /// The settlement ledger's connections: the <c>WAIT</c> after a ledger write blocks the connection it is sent on
+    /// until replicas answer, which must not hold up the rate limiter's, payment store's or health's commands.
+    /// </summary>
+    public IDatabase LedgerDatabase => LedgerMultiplexer.GetDatabase();
+
+    internal IConnectionMultiplexer LedgerMultiplexer => _ledger?.Value ?? _multiplexer;
 
     /// <summary>Raised when the connection is restored, so shared state can be read again.</summary>
     public event Action? Restored;
@@ -204,6 +216,11 @@ public sealed partial class RedisConnection : IAsyncDisposable
         if (_events is { IsValueCreated: true })
         {
             await _events.Value.CloseAsync().ConfigureAwait(false);
+        }
+
+        if (_ledger is { IsValueCreated: true })
+        {
+            await _ledger.Value.CloseAsync().ConfigureAwait(false);
         }
 
         await _multiplexer.CloseAsync().ConfigureAwait(false);

@@ -38,15 +38,20 @@ public sealed partial class RedisSettlementStore : ISettlementStore
     private readonly RedisChannel _channel;
     private readonly ILogger _logger;
 
-    public RedisSettlementStore(RedisConnection redis, SettlementWaiters waiters, ILogger<RedisSettlementStore> logger)
+    public RedisSettlementStore(RedisConnection redis, SettlementWaiters waiters, RedisOptions options, TimeProvider time, ILogger<RedisSettlementStore> logger)
     {
         _redis = redis;
         Waiters = waiters;
         _logger = logger;
         _channel = redis.Channel("settle:changed");
+        Replication = new RedisReplicaAcknowledgement(
+            () => redis.LedgerMultiplexer, options.SettlementReplicas, TimeSpan.FromMilliseconds(options.SettlementReplicaTimeoutMs), time);
     }
 
     public SettlementWaiters Waiters { get; }
+
+    /// <summary>The wait for replicas after each write, so a primary's failover cannot lose it.</summary>
+    public RedisReplicaAcknowledgement Replication { get; }
 
     /// <summary>Subscribes to other instances' announcements of changed settlements.</summary>
     public async Task StartAsync()
@@ -72,7 +77,7 @@ public sealed partial class RedisSettlementStore : ISettlementStore
     {
         try
         {
-            var result = (RedisResult[])(await _redis.Database.ScriptEvaluateAsync(ReadScript, [KeyOf(key)]).ConfigureAwait(false))!;
+            var result = (RedisResult[])(await _redis.LedgerDatabase.ScriptEvaluateAsync(ReadScript, [KeyOf(key)]).ConfigureAwait(false))!;
             var value = (byte[]?)result[0];
             return new StoredSettlement(Deserialize(value), value ?? [], Milliseconds(result[1], result[2]));
         }
@@ -90,7 +95,7 @@ public sealed partial class RedisSettlementStore : ISettlementStore
         var redisKey = KeyOf(key);
         try
         {
-            var result = await _redis.Database.ScriptEvaluateAsync(
+            var result = await _redis.LedgerDatabase.ScriptEvaluateAsync(
                 ReplaceScript,
                 [redisKey],
                 [
@@ -106,6 +111,7 @@ public sealed partial class RedisSettlementStore : ISettlementStore
             }
 
             var now = (RedisResult[])result!;
+            await ReplicatedAsync(redisKey).ConfigureAwait(false);
             if (notify)
             {
                 Waiters.Notify(key);
@@ -130,6 +136,8 @@ public sealed partial class RedisSettlementStore : ISettlementStore
             var stored = (byte[])read.Version!;
             if (stored.AsSpan().SequenceEqual(nextBytes))
             {
+                // The same connection wrote it: WAIT covers it.
+                await ReplicatedAsync(KeyOf(key)).ConfigureAwait(false);
                 Waiters.Notify(key);
                 return new StoredSettlement(next, nextBytes, read.NowMs);
             }
@@ -140,6 +148,31 @@ public sealed partial class RedisSettlementStore : ISettlementStore
         catch (SettlementLedgerUnavailableException)
         {
             throw new SettlementLedgerUnavailableException("The settlement ledger (Redis) did not confirm a write and cannot be read.", fault);
+        }
+    }
+
+    /// <summary>
+    /// Throws unless the replicas waited for hold the write just made: one only the primary holds may be lost in a
+    /// failover, so the settlement does not go on (a claim not yet acted on lapses; a record is written again).
+    /// </summary>
+    private async ValueTask ReplicatedAsync(RedisKey key)
+    {
+        bool acknowledged;
+        try
+        {
+            acknowledged = await Replication.AcknowledgedAsync(key).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (RedisConnection.IsFault(ex))
+        {
+            _redis.CountFallback();
+            throw new SettlementLedgerUnavailableException("The settlement ledger (Redis) did not say whether its replicas hold a write.", ex);
+        }
+
+        if (!acknowledged)
+        {
+            _redis.CountFallback();
+            NotReplicated(_logger, key.ToString());
+            throw new SettlementLedgerUnavailableException("A settlement ledger write was not acknowledged by a replica of its Redis primary in time (Redis:SettlementReplicaTimeoutMs); a failover could lose it.");
         }
     }
 
@@ -168,6 +201,9 @@ public sealed partial class RedisSettlementStore : ISettlementStore
             throw new SettlementLedgerUnavailableException("A settlement record in Redis is not readable.", ex);
         }
     }
+
+    [LoggerMessage(EventId = 4021, Level = LogLevel.Warning, Message = "A settlement ledger write (key {Key}) was not acknowledged by a replica in time; the settlement does not go on until Redis replicates again")]
+    private static partial void NotReplicated(ILogger logger, string key);
 
     [LoggerMessage(EventId = 4020, Level = LogLevel.Warning, Message = "A settlement ledger write to Redis was not confirmed (key {Key}); reading it back to learn whether it happened")]
     private static partial void WriteUnconfirmed(ILogger logger, string key);

@@ -27,6 +27,16 @@ public static class StateServiceCollectionExtensions
         {
             // A malformed string must stop the start here, with one line, not when the connection is first used.
             _ = RedisConnection.ParseConfiguration(options.ConnectionString!, options.Setting);
+            if (options.SettlementReplicas is < 0 or > 16)
+            {
+                throw new InvalidSettingException("Redis:SettlementReplicas", "must be between 0 (never wait) and 16.");
+            }
+
+            // Below the connection's 2 s command timeout, so a WAIT that runs out answers rather than times out.
+            if (options.SettlementReplicaTimeoutMs is < 1 or > 1500)
+            {
+                throw new InvalidSettingException("Redis:SettlementReplicaTimeoutMs", "must be between 1 and 1500 (milliseconds).");
+            }
         }
 
         services.AddSingleton(options);

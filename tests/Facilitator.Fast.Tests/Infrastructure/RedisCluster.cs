@@ -127,6 +127,9 @@ internal sealed partial class RedisCluster : IAsyncDisposable
         return keys;
     }
 
+    /// <summary>Keys matching <paramref name="pattern"/> on <paramref name="node"/>.</summary>
+    public static async Task<List<string>> KeysOnAsync(RedisServer node, string pattern) => BulkStrings(await node.CommandAsync("KEYS", pattern));
+
     /// <summary>The replica of <paramref name="primary"/>.</summary>
     public async Task<RedisServer> ReplicaOfAsync(RedisServer primary)
     {
