@@ -51,6 +51,7 @@ public static class StateServiceCollectionExtensions
             services.AddSingleton<IPaymentIdentifierStore>(sp => new InMemoryPaymentIdentifierStore(
                 sp.GetRequiredService<TimeProvider>(), Math.Max(settlementMemoryBytes / 4, 1024 * 1024)));
             services.AddSingleton<IProbeLock, LocalProbeLock>();
+            services.AddSingleton<ICapabilityStore, LocalCapabilityStore>();
             services.AddSingleton<IAnalyticsStore>(static _ => new InMemoryAnalyticsStore());
             return options;
         }
@@ -67,6 +68,8 @@ public static class StateServiceCollectionExtensions
         services.AddSingleton<ISettlementStore>(sp => sp.GetRequiredService<RedisSettlementStore>());
         services.AddSingleton<IPaymentIdentifierStore>(sp => new RedisPaymentIdentifierStore(sp.GetRequiredService<RedisConnection>()));
         services.AddSingleton<IProbeLock>(sp => new RedisProbeLock(sp.GetRequiredService<RedisConnection>()));
+        services.AddSingleton<ICapabilityStore>(sp => new RedisCapabilityStore(
+            sp.GetRequiredService<RedisConnection>(), upstreamIds, sp.GetRequiredService<ILogger<RedisCapabilityStore>>()));
         services.AddSingleton<IAnalyticsStore>(static sp => new RedisAnalyticsStore(sp.GetRequiredService<RedisConnection>()));
         services.AddHostedService<SharedStateService>();
         return options;

@@ -76,6 +76,13 @@ internal sealed partial class RedisCluster : IAsyncDisposable
                     return false;
                 }
 
+                // A replica still loading its primary's data would not yet acknowledge writes (WAIT).
+                var replication = await node.CommandAsync("INFO", "replication");
+                if (replication.Contains("role:slave", StringComparison.Ordinal) && !replication.Contains("master_link_status:up", StringComparison.Ordinal))
+                {
+                    return false;
+                }
+
                 var owners = string.Join(';', (await NodesOfAsync(node)).Where(static n => n.IsPrimary && !n.Failed).Select(static n => $"{n.Port}={n.Slots}").Order());
                 if (slots is not null && slots != owners)
                 {
