@@ -11,22 +11,25 @@ public sealed partial class RedisConnection : IAsyncDisposable
 {
     private readonly ConnectionMultiplexer _multiplexer;
     private readonly string _prefix;
+    private readonly bool _shardedEvents;
     private readonly Lazy<ConnectionMultiplexer>? _events;
-    private readonly Lazy<ConnectionMultiplexer>? _ledger;
+    private readonly ConnectionMultiplexer? _ledger;
     private long _fallbacks;
 
-    private RedisConnection(ConnectionMultiplexer multiplexer, string prefix, RedisFailFast failFast, ConfigurationOptions? configuration = null)
+    private RedisConnection(ConnectionMultiplexer multiplexer, string prefix, RedisFailFast failFast, ConfigurationOptions? configuration = null, bool shardedEvents = false)
     {
         _multiplexer = multiplexer;
         _prefix = prefix;
+        _shardedEvents = shardedEvents;
         if (configuration is not null)
         {
             var events = configuration.Clone();
             events.ClientName = "facilitator-fast-events";
             _events = new Lazy<ConnectionMultiplexer>(() => ConnectionMultiplexer.Connect(events));
+            // At start, not on first use: a first settle burst must not block threads on a connection being made.
             var ledger = configuration.Clone();
             ledger.ClientName = "facilitator-fast-ledger";
-            _ledger = new Lazy<ConnectionMultiplexer>(() => ConnectionMultiplexer.Connect(ledger));
+            _ledger = ConnectionMultiplexer.Connect(ledger);
         }
 
         FailFast = failFast;
@@ -62,7 +65,7 @@ public sealed partial class RedisConnection : IAsyncDisposable
     /// </summary>
     public IDatabase LedgerDatabase => LedgerMultiplexer.GetDatabase();
 
-    internal IConnectionMultiplexer LedgerMultiplexer => _ledger?.Value ?? _multiplexer;
+    internal IConnectionMultiplexer LedgerMultiplexer => _ledger ?? _multiplexer;
 
     /// <summary>Raised when the connection is restored, so shared state can be read again.</summary>
     public event Action? Restored;
@@ -78,7 +81,7 @@ public sealed partial class RedisConnection : IAsyncDisposable
         configuration.ReconnectRetryPolicy = new LinearRetry(500);
         configuration.ClientName = "facilitator-fast";
         var multiplexer = ConnectionMultiplexer.Connect(configuration);
-        var connection = new RedisConnection(multiplexer, options.KeyPrefix, new RedisFailFast(time, logger), configuration);
+        var connection = new RedisConnection(multiplexer, options.KeyPrefix, new RedisFailFast(time, logger), configuration, options.ShardedPubSub);
         multiplexer.ConnectionFailed += (_, e) => ConnectionLost(logger, e.FailureType.ToString());
         multiplexer.ConnectionRestored += (_, e) =>
         {
@@ -141,6 +144,9 @@ public sealed partial class RedisConnection : IAsyncDisposable
     public RedisKey Key(string tag, string rest) => $"{_prefix}{{{tag}}}:{rest}";
 
     public RedisChannel Channel(string name) => RedisChannel.Literal(_prefix + name);
+
+    /// <summary>The events channel: sharded when <see cref="RedisOptions.ShardedPubSub"/> is set, else like <see cref="Channel"/>.</summary>
+    public RedisChannel EventsChannel(string name) => _shardedEvents ? RedisChannel.Sharded(_prefix + name) : Channel(name);
 
     /// <summary>A connection failure or a timeout (<c>RedisTimeoutException</c> is a <see cref="TimeoutException"/>, not a <see cref="RedisException"/>).</summary>
     public static bool IsFault(Exception ex) => ex is RedisException or TimeoutException;
@@ -218,9 +224,9 @@ public sealed partial class RedisConnection : IAsyncDisposable
             await _events.Value.CloseAsync().ConfigureAwait(false);
         }
 
-        if (_ledger is { IsValueCreated: true })
+        if (_ledger is not null)
         {
-            await _ledger.Value.CloseAsync().ConfigureAwait(false);
+            await _ledger.CloseAsync().ConfigureAwait(false);
         }
 
         await _multiplexer.CloseAsync().ConfigureAwait(false);

@@ -149,11 +149,14 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture)
         Assert.Equal(0, a.Services.GetRequiredService<Facilitator.Fast.State.RedisConnection>().Fallbacks);
     }
 
-    [Fact]
-    public async Task Events_OfEitherInstance_ReachSubscribersOfBoth_ExactlyOnce()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Events_OfEitherInstance_ReachSubscribersOfBoth_ExactlyOnce_AlsoAfterTheChannelsSlotMoved(bool sharded)
     {
         await using var upstream = await UpstreamAsync();
         var settings = Cluster.GatewaySettings(("only", upstream.Url));
+        settings["Redis:ShardedPubSub"] = sharded ? "true" : "false";
         await using var a = await GatewayHost.StartAsync(settings);
         await using var b = await GatewayHost.StartAsync(settings);
         await using var onA = await EventStreamClient.ConnectAsync(a);
@@ -168,10 +171,24 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture)
         await onA.NextAsync("payment:verified", m => PaymentIdOf(m) == fromA);
         await onB.NextAsync("payment:verified", m => PaymentIdOf(m) == fromB);
 
+        // Sharded: only the primary owning the channel's slot carries it; moving the slot moves the subscriptions.
+        var channel = settings["Redis:KeyPrefix"] + "events";
+        var slot = await Cluster.SlotOfAsync(channel);
+        var owner = await Cluster.PrimaryOfAsync(slot);
+        Assert.Equal(sharded, (await owner.CommandAsync("PUBSUB", "SHARDCHANNELS", channel)).Contains(channel, StringComparison.Ordinal));
+        var primaries = await Cluster.PrimariesAsync();
+        await Cluster.MoveSlotAsync(slot, primaries[(primaries.IndexOf(owner) + 1) % primaries.Count]);
+
+        var afterFromB = await VerifiedIdAsync(b, Payment(452, 3));
+        var afterFromA = await VerifiedIdAsync(a, Payment(452, 4));
+        await onA.NextAsync("payment:verified", m => PaymentIdOf(m) == afterFromB, timeoutMs: 20_000);
+        await onB.NextAsync("payment:verified", m => PaymentIdOf(m) == afterFromA, timeoutMs: 20_000);
+
         foreach (var client in new[] { onA, onB })
         {
-            foreach (var id in new[] { fromA, fromB })
+            foreach (var id in new[] { fromA, fromB, afterFromA, afterFromB })
             {
+                await Eventually.TrueAsync(() => client.OfType("payment:verified").Any(m => PaymentIdOf(m) == id), "every event reaches every subscriber");
                 Assert.Single(client.OfType("payment:verified"), m => PaymentIdOf(m) == id);
             }
         }
