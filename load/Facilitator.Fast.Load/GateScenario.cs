@@ -16,56 +16,83 @@ internal static class GateScenario
     public static Task<(List<LoadReport> Reports, List<string> Failures)> RunAsync(string binary, double rate, TimeSpan duration) =>
         WithServiceAsync(binary, (client, upstream) => AllAsync(client, upstream, rate, duration));
 
-    /// <summary>The <c>/v1</c> lifecycle alone, against the same service set-up.</summary>
-    public static Task<(List<LoadReport> Reports, List<string> Failures)> RunLifecycleAsync(string binary, double rate, TimeSpan duration) =>
+    /// <summary>
+    /// The <c>/v1</c> lifecycle alone, against the same service set-up: <paramref name="instances"/> instances sharing
+    /// one redis-server, or a three-primary Redis Cluster with <paramref name="cluster"/>, each request sent to the next
+    /// instance in turn (a payment's verify, settle and status land on different instances).
+    /// </summary>
+    public static Task<(List<LoadReport> Reports, List<string> Failures)> RunLifecycleAsync(string binary, double rate, TimeSpan duration, int instances = 1, bool cluster = false) =>
         WithServiceAsync(binary, async (client, upstream) =>
         {
             var failures = new List<string>();
             var reports = await LifecycleScenario.RunAsync(client, () => upstream.Settles, rate, duration, failures);
+            var setUp = $"{instances} instance{(instances == 1 ? "" : "s")}, {(cluster ? "Redis Cluster (3 primaries)" : "one redis-server")}";
+            foreach (var report in reports)
+            {
+                report.Facts["set-up"] = setUp;
+            }
+
             return (reports, failures);
-        });
+        }, instances, cluster);
 
     private static async Task<(List<LoadReport> Reports, List<string> Failures)> WithServiceAsync(
-        string binary, Func<HttpClient, LatencyUpstream, Task<(List<LoadReport> Reports, List<string> Failures)>> run)
+        string binary, Func<HttpClient, LatencyUpstream, Task<(List<LoadReport> Reports, List<string> Failures)>> run, int instances = 1, bool cluster = false)
     {
-        await using var redis = await LocalRedis.StartAsync();
+        await using var redis = cluster ? await LocalRedis.StartClusterAsync(3) : await LocalRedis.StartAsync();
         await using var upstream = await LatencyUpstream.StartAsync(TimeSpan.FromMilliseconds(2), TimeSpan.FromMilliseconds(2), 0);
-        var port = LocalRedis.FreePort();
-        using var service = Process.Start(new ProcessStartInfo(binary)
-        {
-            WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(binary))!,
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            Environment =
-            {
-                ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
-                ["FACILITATOR_1_URL"] = upstream.Url,
-                ["FACILITATOR_2_ENABLED"] = "false",
-                ["REDIS_URL"] = $"redis://127.0.0.1:{redis.Port}",
-
-                // All of the load comes from one address: the default rate limits (on) must not throttle it; the
-                // connection limit per client is lifted because this client opens many.
-                ["Edge__Limits__MaxConnectionsPerClient"] = "0",
-                ["Logging__LogLevel__Default"] = "Warning",
-            },
-        }) ?? throw new InvalidOperationException($"{binary} did not start.");
-        service.BeginOutputReadLine();
-        service.BeginErrorReadLine();
+        var services = new List<Process>();
+        var ports = new List<int>();
         try
         {
-            using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512 })
+            for (var i = 0; i < instances; i++)
             {
-                BaseAddress = new Uri($"http://127.0.0.1:{port}"),
+                var port = LocalRedis.FreePort();
+                var service = Process.Start(new ProcessStartInfo(binary)
+                {
+                    WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(binary))!,
+                    UseShellExecute = false,
+                    RedirectStandardOutput = true,
+                    RedirectStandardError = true,
+                    Environment =
+                    {
+                        ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+                        ["FACILITATOR_1_URL"] = upstream.Url,
+                        ["FACILITATOR_2_ENABLED"] = "false",
+                        ["Redis__ConnectionString"] = redis.ConnectionString,
+                        ["Redis__ShardedPubSub"] = cluster ? "true" : "false",
+
+                        // All of the load comes from one address: the default rate limits (on) must not throttle it; the
+                        // connection limit per client is lifted because this client opens many.
+                        ["Edge__Limits__MaxConnectionsPerClient"] = "0",
+                        ["Logging__LogLevel__Default"] = "Warning",
+                    },
+                }) ?? throw new InvalidOperationException($"{binary} did not start.");
+                service.BeginOutputReadLine();
+                service.BeginErrorReadLine();
+                services.Add(service);
+                ports.Add(port);
+            }
+
+            using var client = new HttpClient(new RoundRobinHandler(ports, new SocketsHttpHandler { MaxConnectionsPerServer = 512 }))
+            {
+                BaseAddress = new Uri($"http://127.0.0.1:{ports[0]}"),
                 Timeout = TimeSpan.FromSeconds(10),
             };
-            await WaitReadyAsync(client);
+            for (var i = 0; i < instances; i++)
+            {
+                await WaitReadyAsync(client);
+            }
+
             return await run(client, upstream);
         }
         finally
         {
-            service.Kill(entireProcessTree: true);
-            await service.WaitForExitAsync();
+            foreach (var service in services)
+            {
+                service.Kill(entireProcessTree: true);
+                await service.WaitForExitAsync();
+                service.Dispose();
+            }
         }
     }
 

@@ -6,6 +6,7 @@ namespace Facilitator.Fast.Load;
 
 /// <summary>
 /// The load suite: <c>dotnet run -c Release --project load/Facilitator.Fast.Load -- hedging|overhead|gate|lifecycle|chain|proxy [--rate 200]
+/// [--instances 2] [--cluster] (lifecycle: instances behind a round-robin client, a Redis Cluster)
 /// [--duration 20] [--binary artifacts/aot/Facilitator.Fast] [--max-error-rate 0.01] [--max-p99-ms 1000] [--out artifacts/load]</c>. Prints a Markdown table, writes Markdown
 /// and JSON reports, and exits 1 when a threshold given on the command line is exceeded.
 /// </summary>
@@ -37,7 +38,8 @@ public static class Program
                 (reports, failures) = await ChainScenario.RunAsync(Binary(args), rate, duration);
                 break;
             case "lifecycle":
-                (reports, failures) = await GateScenario.RunLifecycleAsync(Binary(args), rate, duration);
+                (reports, failures) = await GateScenario.RunLifecycleAsync(
+                    Binary(args), rate, duration, (int)Option(args, "--instances", 1), args.Contains("--cluster"));
                 break;
             case "proxy":
                 // Saturation, not a rate: wrk drives each proxy as fast as it answers; its own Markdown, no report files.
