@@ -170,7 +170,6 @@ public sealed partial class RedisSettlementStore : ISettlementStore
 
         if (!acknowledged)
         {
-            _redis.CountFallback();
             NotReplicated(_logger, key.ToString());
             throw new SettlementLedgerUnavailableException("A settlement ledger write was not acknowledged by a replica of its Redis primary in time (Redis:SettlementReplicaTimeoutMs); a failover could lose it.");
         }
