@@ -48,11 +48,14 @@ chain=$?
 set -e
 grep -E "^# (tests|pass|fail)|^not ok|^    not ok" artifacts/chain-output.txt || true
 
-echo "== load gate (the AOT binary, a real redis-server, fake upstreams; fails on 5xx, wrong answers, lost settles)"
+echo "== load gate (the AOT binary, a real redis-server, fake upstreams; fails on 5xx, wrong answers, lost settles, lost events)"
 set +e
 dotnet run -c Release --no-build --project load/Facilitator.Fast.Load -- gate --rate 300 --duration 8 \
   --binary artifacts/aot/Facilitator.Fast --out artifacts/load
 gate=$?
+dotnet run -c Release --no-build --project load/Facilitator.Fast.Load -- websocket --stages 500x50 --duration 5 \
+  --binary artifacts/aot/Facilitator.Fast --out artifacts/load
+events=$?
 set -e
 
 echo "== load on chain (verify then settle at 10/s for 5 s; fails unless every settle is exactly one transfer on chain)"
@@ -73,11 +76,12 @@ total_line() { grep -E "^\s*$1: [0-9]+" artifacts/test-output.txt | tail -n 1 | 
 chain_line() { grep -E "^# $1 [0-9]+" artifacts/chain-output.txt | tail -n 1 | grep -oE '[0-9]+' || echo 0; }
 [ "$chain" -eq 0 ] || echo "chain suite: FAILED (exit $chain; artifacts/chain-output.txt, logs in artifacts/chain/)"
 [ "$gate" -eq 0 ] || echo "load gate: FAILED (exit $gate)"
+[ "$events" -eq 0 ] || echo "load gate, event stream: FAILED (exit $events)"
 [ "$chainLoad" -eq 0 ] || echo "load on chain: FAILED (exit $chainLoad)"
 [ "$bench" -eq 0 ] || echo "benchmarks: FAILED (exit $bench)"
 passed=$(( $(total_line succeeded) + $(chain_line pass) ))
 failed=$(( $(total_line failed) + $(chain_line fail) ))
 echo "tests: $passed passed, $failed failed, $(total_line skipped) skipped"
-for code in "$status" "$chain" "$gate" "$chainLoad" "$bench"; do
+for code in "$status" "$chain" "$gate" "$events" "$chainLoad" "$bench"; do
   [ "$code" -eq 0 ] || exit "$code"
 done

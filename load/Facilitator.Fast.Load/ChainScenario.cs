@@ -35,13 +35,10 @@ internal static class ChainScenario
         var control = setup.RootElement.GetProperty("control").GetString()!;
         var facilitators = setup.RootElement.GetProperty("facilitators").EnumerateArray().Select(f => (f.GetProperty("id").GetString()!, f.GetProperty("url").GetString()!)).ToArray();
 
-        var port = LocalRedis.FreePort();
         var environment = new Dictionary<string, string>
         {
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
             ["RateLimit__Enabled"] = "false",
             ["Edge__Limits__MaxConnectionsPerClient"] = "0",
-            ["Logging__LogLevel__Default"] = "Warning",
         };
         for (var i = 0; i < facilitators.Length; i++)
         {
@@ -49,25 +46,10 @@ internal static class ChainScenario
             environment[$"Upstreams__{i}__Url"] = facilitators[i].Item2;
         }
 
-        var start = new ProcessStartInfo(binary)
-        {
-            WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(binary))!,
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        using var service = Process.Start(start) ?? throw new InvalidOperationException($"{binary} did not start.");
-        service.BeginOutputReadLine();
-        service.BeginErrorReadLine();
         try
         {
-            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
-            await WaitReadyAsync(client);
+            await using var service = await ServiceProcess.StartAsync(binary, environment);
+            using var client = new HttpClient { BaseAddress = service.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
 
             var count = (int)(rate * duration.TotalSeconds);
             var payer = PaymentSigner.CreatePayer(7_001);
@@ -114,8 +96,6 @@ internal static class ChainScenario
         }
         finally
         {
-            service.Kill(entireProcessTree: true);
-            await service.WaitForExitAsync();
             chain.StandardInput.Close();
             if (!chain.WaitForExit(TimeSpan.FromSeconds(20)))
             {
@@ -144,32 +124,6 @@ internal static class ChainScenario
         using var content = new StringContent(body, Encoding.UTF8, new MediaTypeHeaderValue("application/json"));
         using var response = await client.PostAsync(path, content, cancellationToken);
         return await response.Content.ReadAsStringAsync(cancellationToken);
-    }
-
-    private static async Task WaitReadyAsync(HttpClient client)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                using var response = await client.GetAsync("/health/ready");
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException) when (deadline.Elapsed < TimeSpan.FromSeconds(30))
-            {
-            }
-
-            if (deadline.Elapsed > TimeSpan.FromSeconds(30))
-            {
-                throw new InvalidOperationException("The gateway did not become ready.");
-            }
-
-            await Task.Delay(50);
-        }
     }
 
     private static string FindRepository()

@@ -40,58 +40,36 @@ internal static class GateScenario
     {
         await using var redis = cluster ? await LocalRedis.StartClusterAsync(3) : await LocalRedis.StartAsync();
         await using var upstream = await LatencyUpstream.StartAsync(TimeSpan.FromMilliseconds(2), TimeSpan.FromMilliseconds(2), 0);
-        var services = new List<Process>();
-        var ports = new List<int>();
+        var services = new List<ServiceProcess>();
         try
         {
             for (var i = 0; i < instances; i++)
             {
-                var port = LocalRedis.FreePort();
-                var service = Process.Start(new ProcessStartInfo(binary)
+                services.Add(await ServiceProcess.StartAsync(binary, new Dictionary<string, string>
                 {
-                    WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(binary))!,
-                    UseShellExecute = false,
-                    RedirectStandardOutput = true,
-                    RedirectStandardError = true,
-                    Environment =
-                    {
-                        ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
-                        ["FACILITATOR_1_URL"] = upstream.Url,
-                        ["FACILITATOR_2_ENABLED"] = "false",
-                        ["Redis__ConnectionString"] = redis.ConnectionString,
-                        ["Redis__ShardedPubSub"] = cluster ? "true" : "false",
+                    ["FACILITATOR_1_URL"] = upstream.Url,
+                    ["FACILITATOR_2_ENABLED"] = "false",
+                    ["Redis__ConnectionString"] = redis.ConnectionString,
+                    ["Redis__ShardedPubSub"] = cluster ? "true" : "false",
 
-                        // All of the load comes from one address: the default rate limits (on) must not throttle it; the
-                        // connection limit per client is lifted because this client opens many.
-                        ["Edge__Limits__MaxConnectionsPerClient"] = "0",
-                        ["Logging__LogLevel__Default"] = "Warning",
-                    },
-                }) ?? throw new InvalidOperationException($"{binary} did not start.");
-                service.BeginOutputReadLine();
-                service.BeginErrorReadLine();
-                services.Add(service);
-                ports.Add(port);
+                    // All of the load comes from one address: the default rate limits (on) must not throttle it; the
+                    // connection limit per client is lifted because this client opens many.
+                    ["Edge__Limits__MaxConnectionsPerClient"] = "0",
+                }));
             }
 
-            using var client = new HttpClient(new RoundRobinHandler(ports, new SocketsHttpHandler { MaxConnectionsPerServer = 512 }))
+            using var client = new HttpClient(new RoundRobinHandler([.. services.Select(static s => s.Port)], new SocketsHttpHandler { MaxConnectionsPerServer = 512 }))
             {
-                BaseAddress = new Uri($"http://127.0.0.1:{ports[0]}"),
+                BaseAddress = services[0].BaseAddress,
                 Timeout = TimeSpan.FromSeconds(10),
             };
-            for (var i = 0; i < instances; i++)
-            {
-                await WaitReadyAsync(client);
-            }
-
             return await run(client, upstream);
         }
         finally
         {
             foreach (var service in services)
             {
-                service.Kill(entireProcessTree: true);
-                await service.WaitForExitAsync();
-                service.Dispose();
+                await service.DisposeAsync();
             }
         }
     }
@@ -208,32 +186,6 @@ internal static class GateScenario
             return status >= 500 ? $"HTTP {status}"
                 : status != 200 || !text.Contains(expected, StringComparison.Ordinal) ? "wrong answer"
                 : "ok";
-        }
-    }
-
-    private static async Task WaitReadyAsync(HttpClient client)
-    {
-        var started = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                using var response = await client.GetAsync("/health/ready");
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException) when (started.Elapsed < TimeSpan.FromSeconds(30))
-            {
-            }
-
-            if (started.Elapsed > TimeSpan.FromSeconds(30))
-            {
-                throw new InvalidOperationException("The service did not become ready.");
-            }
-
-            await Task.Delay(100);
         }
     }
 }

@@ -25,6 +25,11 @@ internal sealed record LoadReport(
     public static LoadReport From(string scenario, double rate, long requests, TimeSpan elapsed, HistogramBase latency, Dictionary<string, long> outcomes)
     {
         static double Ms(long microseconds) => Math.Round(microseconds / 1000.0, 2);
+        if (latency.TotalCount == 0)
+        {
+            return new LoadReport(scenario, rate, requests, Math.Round(requests / elapsed.TotalSeconds, 1), new Dictionary<string, long>(outcomes), 0, 0, 0, 0, 0);
+        }
+
         return new LoadReport(
             scenario,
             rate,

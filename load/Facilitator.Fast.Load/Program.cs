@@ -5,9 +5,9 @@ using Microsoft.Extensions.Configuration;
 namespace Facilitator.Fast.Load;
 
 /// <summary>
-/// The load suite: <c>dotnet run -c Release --project load/Facilitator.Fast.Load -- hedging|overhead|gate|lifecycle|chain|proxy [--rate 200]
-/// [--instances 2] [--cluster] (lifecycle: instances behind a round-robin client, a Redis Cluster)
-/// [--duration 20] [--binary artifacts/aot/Facilitator.Fast] [--max-error-rate 0.01] [--max-p99-ms 1000] [--out artifacts/load]</c>. Prints a Markdown table, writes Markdown
+/// The load suite: <c>dotnet run -c Release --project load/Facilitator.Fast.Load -- hedging|overhead|gate|lifecycle|chain|proxy|websocket [--rate 200]
+/// [--duration 20] [--binary artifacts/aot/Facilitator.Fast] [--max-error-rate 0.01] [--max-p99-ms 1000] [--out artifacts/load] [--stages 1000x100,10000x10] (websocket: subscribers × events/s)
+/// [--instances 2] [--cluster] (lifecycle: instances behind a round-robin client, a Redis Cluster)</c>. Prints a Markdown table, writes Markdown
 /// and JSON reports, and exits 1 when a threshold given on the command line is exceeded.
 /// </summary>
 public static class Program
@@ -41,12 +41,15 @@ public static class Program
                 (reports, failures) = await GateScenario.RunLifecycleAsync(
                     Binary(args), rate, duration, (int)Option(args, "--instances", 1), args.Contains("--cluster"));
                 break;
+            case "websocket":
+                (reports, failures) = await WebSocketScenario.RunAsync(Binary(args), Stages(args), TimeSpan.FromSeconds(Option(args, "--duration", 10)));
+                break;
             case "proxy":
                 // Saturation, not a rate: wrk drives each proxy as fast as it answers; its own Markdown, no report files.
                 return await ProxyScenario.RunAsync(
                     Binary(args), args.SkipWhile(a => a != "--jit").Skip(1).FirstOrDefault(), TimeSpan.FromSeconds(Option(args, "--duration", 10)), (int)Option(args, "--connections", 64));
             default:
-                Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: hedging, overhead, gate, lifecycle, chain, proxy.");
+                Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: hedging, overhead, gate, lifecycle, chain, proxy, websocket.");
                 return 2;
         }
 
@@ -87,6 +90,14 @@ public static class Program
 
     private static string Binary(string[] args) =>
         args.SkipWhile(a => a != "--binary").Skip(1).FirstOrDefault() ?? Path.Combine("artifacts", "aot", "Facilitator.Fast");
+
+    /// <summary><c>--stages 1000x100,10000x10</c>: subscribers × payment events per second, one run each (the default).</summary>
+    private static List<(int Subscribers, double EventsPerSecond)> Stages(string[] args)
+    {
+        var text = args.SkipWhile(a => a != "--stages").Skip(1).FirstOrDefault() ?? "1000x100,10000x10";
+        return [.. text.Split(',').Select(stage => stage.Split('x')).Select(parts => (
+            int.Parse(parts[0], CultureInfo.InvariantCulture), double.Parse(parts[1], CultureInfo.InvariantCulture)))];
+    }
 
     private static double Option(string[] args, string name, double fallback)
     {

@@ -95,7 +95,7 @@ internal sealed partial class EventConnection(
     /// Sends what is queued, up to a batch: where events were dropped from the head of the queue, first a <c>lagged</c>
     /// notice with how many (the client learns where the gap is).
     /// </summary>
-    private async ValueTask SendQueuedAsync(System.Threading.Channels.ChannelReader<EventFrame> frames)
+    private async ValueTask SendQueuedAsync(FrameQueue frames)
     {
         for (var sent = 0; sent < MaxBatchFrames && subscriber.Closing is not { Flush: false }; sent++)
         {

@@ -16,31 +16,29 @@ internal sealed partial class EventStreamEndpoint(EventHub hub, EventsSettings s
 
     private readonly EventsOptions _options = settings.Options;
 
-    public async Task HandleAsync(HttpContext context)
+    /// <remarks>Refusals return the error's write; only an accepted upgrade runs a state machine for the connection's life.</remarks>
+    public Task HandleAsync(HttpContext context)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
             context.Response.Headers.Upgrade = "websocket";
-            await ApiErrorWriter.WriteAsync(
-                context, StatusCodes.Status426UpgradeRequired, "HTTP_426", "This is the payment event stream: open it as a WebSocket.").ConfigureAwait(false);
-            return;
+            return ApiErrorWriter.WriteAsync(
+                context, StatusCodes.Status426UpgradeRequired, "HTTP_426", "This is the payment event stream: open it as a WebSocket.");
         }
 
         if (hub.IsStopping)
         {
             hub.Statistics.CountRefused();
             context.Response.Headers.RetryAfter = "1";
-            await ApiErrorWriter.WriteAsync(
-                context, StatusCodes.Status503ServiceUnavailable, "HTTP_503", "This instance is shutting down; connect again.").ConfigureAwait(false);
-            return;
+            return ApiErrorWriter.WriteAsync(
+                context, StatusCodes.Status503ServiceUnavailable, "HTTP_503", "This instance is shutting down; connect again.");
         }
 
         if (!IsOriginAllowed(context.Request))
         {
-            await ApiErrorWriter.WriteAsync(
+            return ApiErrorWriter.WriteAsync(
                 context, StatusCodes.Status403Forbidden, ApiErrorWriter.Forbidden,
-                "This browser origin may not open the event stream; allowed origins are Edge:Cors:AllowedOrigins.").ConfigureAwait(false);
-            return;
+                "This browser origin may not open the event stream; allowed origins are Edge:Cors:AllowedOrigins.");
         }
 
         var client = RateLimiter.AddressKey(context);
@@ -48,64 +46,64 @@ internal sealed partial class EventStreamEndpoint(EventHub hub, EventsSettings s
         {
             hub.Statistics.CountRefused();
             context.Response.Headers.RetryAfter = "1";
-            await ApiErrorWriter.WriteAsync(
+            return ApiErrorWriter.WriteAsync(
                 context, StatusCodes.Status429TooManyRequests, ApiErrorWriter.TooManyRequests,
                 limits.Total >= _options.MaxConnections
                     ? $"This instance holds its limit of {_options.MaxConnections} event stream connections (Events:MaxConnections); retry later."
-                    : $"This client holds its limit of {_options.MaxConnectionsPerClient} event stream connections (Events:MaxConnectionsPerClient).").ConfigureAwait(false);
-            return;
+                    : $"This client holds its limit of {_options.MaxConnectionsPerClient} event stream connections (Events:MaxConnectionsPerClient).");
         }
 
+        return ServeAsync(context, client);
+    }
+
+    /// <summary>Upgrades and serves the client until it leaves; the connection slot taken for <paramref name="client"/> is given back whatever happens.</summary>
+    private async Task ServeAsync(HttpContext context, string client)
+    {
         try
         {
-            await ServeAsync(context).ConfigureAwait(false);
+            WebSocket socket;
+            try
+            {
+                socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+                {
+                    SubProtocol = ChooseProtocol(context.WebSockets.WebSocketRequestedProtocols),
+                    KeepAliveInterval = TimeSpan.FromMilliseconds(_options.PingIntervalMs),
+                    KeepAliveTimeout = TimeSpan.FromMilliseconds(_options.PongTimeoutMs),
+                    DangerousEnableCompression = false,
+                }).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is WebSocketException or IOException or InvalidOperationException)
+            {
+                return;
+            }
+
+            using (socket)
+            {
+                var subscriber = new Subscriber(
+                    Guid.NewGuid().ToString("D"), _options.ClientQueueCapacity, _options.SlowConsumerPolicy, hub.Statistics, hub.Time, socket);
+                hub.Add(subscriber);
+                if (hub.IsStopping)
+                {
+                    subscriber.RequestClose(CloseRequest.GoingAway, "server shutting down");
+                }
+
+                Connected(logger, subscriber.ClientId, hub.Count);
+                try
+                {
+                    var stream = (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpUpgradeFeature>() as CoalescingUpgradeFeature)?.Stream;
+                    await new EventConnection(socket, subscriber, hub, _options, logger, stream).RunAsync().ConfigureAwait(false);
+                }
+                finally
+                {
+                    hub.Remove(subscriber);
+                    subscriber.ReleaseQueued();
+                    Disconnected(logger, subscriber.ClientId, (int?)socket.CloseStatus ?? 0, hub.Count);
+                }
+            }
         }
         finally
         {
             limits.Release(client);
-        }
-    }
-
-    private async Task ServeAsync(HttpContext context)
-    {
-        WebSocket socket;
-        try
-        {
-            socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
-            {
-                SubProtocol = ChooseProtocol(context.WebSockets.WebSocketRequestedProtocols),
-                KeepAliveInterval = TimeSpan.FromMilliseconds(_options.PingIntervalMs),
-                KeepAliveTimeout = TimeSpan.FromMilliseconds(_options.PongTimeoutMs),
-                DangerousEnableCompression = false,
-            }).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is WebSocketException or IOException or InvalidOperationException)
-        {
-            return;
-        }
-
-        using (socket)
-        {
-            var subscriber = new Subscriber(
-                Guid.NewGuid().ToString("D"), _options.ClientQueueCapacity, _options.SlowConsumerPolicy, hub.Statistics, hub.Time, socket);
-            hub.Add(subscriber);
-            if (hub.IsStopping)
-            {
-                subscriber.RequestClose(CloseRequest.GoingAway, "server shutting down");
-            }
-
-            Connected(logger, subscriber.ClientId, hub.Count);
-            try
-            {
-                var stream = (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpUpgradeFeature>() as CoalescingUpgradeFeature)?.Stream;
-                await new EventConnection(socket, subscriber, hub, _options, logger, stream).RunAsync().ConfigureAwait(false);
-            }
-            finally
-            {
-                hub.Remove(subscriber);
-                subscriber.ReleaseQueued();
-                Disconnected(logger, subscriber.ClientId, (int?)socket.CloseStatus ?? 0, hub.Count);
-            }
         }
     }
 

@@ -1,5 +1,4 @@
 using System.Net.WebSockets;
-using System.Threading.Channels;
 
 namespace Facilitator.Fast.Events;
 
@@ -13,7 +12,7 @@ namespace Facilitator.Fast.Events;
 /// </remarks>
 internal sealed class Subscriber
 {
-    private readonly Channel<EventFrame> _queue;
+    private readonly FrameQueue _queue;
     private readonly EventStatistics _statistics;
     private readonly TimeProvider _time;
     private readonly WebSocket? _socket;
@@ -31,14 +30,7 @@ internal sealed class Subscriber
         ConnectedAt = time.GetTimestamp();
         _statistics = statistics;
         _time = time;
-        var options = new BoundedChannelOptions(capacity)
-        {
-            SingleReader = true,
-            SingleWriter = false,
-            AllowSynchronousContinuations = false,
-            FullMode = policy == SlowConsumerPolicy.DropOldest ? BoundedChannelFullMode.DropOldest : BoundedChannelFullMode.Wait,
-        };
-        _queue = Channel.CreateBounded<EventFrame>(options, OnDropped);
+        _queue = new FrameQueue(capacity, dropOldest: policy == SlowConsumerPolicy.DropOldest);
     }
 
     public string ClientId { get; }
@@ -60,9 +52,9 @@ internal sealed class Subscriber
     }
 
     /// <summary>Frames waiting to be sent; never more than the queue's capacity.</summary>
-    public int Queued => _queue.Reader.Count;
+    public int Queued => _queue.Count;
 
-    public ChannelReader<EventFrame> Frames => _queue.Reader;
+    public FrameQueue Frames => _queue;
 
     /// <summary>Why and since when it is being closed; null while it is not.</summary>
     public CloseRequest? Closing => Volatile.Read(ref _close);
@@ -76,8 +68,13 @@ internal sealed class Subscriber
     /// </summary>
     public bool Offer(EventFrame frame)
     {
-        if (_queue.Writer.TryWrite(frame))
+        if (_queue.TryWrite(frame, out var dropped))
         {
+            if (dropped is not null)
+            {
+                OnDropped(dropped);
+            }
+
             return true;
         }
 
@@ -116,7 +113,7 @@ internal sealed class Subscriber
     {
         if (Interlocked.CompareExchange(ref _close, new CloseRequest(status, reason, _time.GetTimestamp(), flush), null) is null)
         {
-            _queue.Writer.TryComplete();
+            _queue.Complete();
         }
     }
 
@@ -126,8 +123,8 @@ internal sealed class Subscriber
     /// <summary>Releases what is still queued, once the connection is gone (nothing can be queued after <see cref="RequestClose"/>).</summary>
     public void ReleaseQueued()
     {
-        _queue.Writer.TryComplete();
-        while (_queue.Reader.TryRead(out var frame))
+        _queue.Complete();
+        while (_queue.TryRead(out var frame))
         {
             frame.Release();
         }
