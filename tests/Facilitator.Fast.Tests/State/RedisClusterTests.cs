@@ -10,8 +10,9 @@ namespace Facilitator.Fast.Tests.State;
 
 /// <summary>
 /// Every shared feature on a real Redis Cluster (three primaries, a replica each), two instances given the cluster's
-/// seed nodes: settlement ledger and its notifications, payment records, analytics, health and its notifications, the
-/// probe lock, rate-limit buckets and events — each instance's keys spread over the three primaries.
+/// seed nodes: settlement ledger and its notifications, payment records and identifiers, analytics, health and its
+/// notifications, the probe lock, rate-limit buckets, capabilities and events — each instance's keys spread over the
+/// three primaries.
 /// </summary>
 [Collection(RedisClusterCollection.Name)]
 public sealed class RedisClusterTests(RedisClusterFixture fixture)
@@ -73,6 +74,14 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture)
         }
 
         Assert.Equal(3, upstream.CountOf("/settle"));
+    }
+
+    [Fact]
+    public async Task PaymentIdentifiers_SameIdOnTwoInstances_ConflictsAndRepeatsSeenOnBoth()
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+
+        await Settlement.PaymentIdentifierTests.AssertSameIdOnTwoInstancesAsync(Cluster.GatewaySettings(("only", upstream.Url)), upstream);
     }
 
     [Fact]
