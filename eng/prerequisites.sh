@@ -55,3 +55,10 @@ ensure_node() {
     ensure_debian_packages nodejs npm
   fi
 }
+
+# ensure_dotnet_tool NAME DIRECTORY: a .NET tool (dotnet-trace, dotnet-counters) installed into DIRECTORY from NuGet.
+ensure_dotnet_tool() {
+  [ -x "$2/$1" ] && return 0
+  echo "Installing the dotnet tool $1 into $2"
+  dotnet tool install --tool-path "$2" "$1" >/dev/null
+}

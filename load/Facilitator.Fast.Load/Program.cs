@@ -5,7 +5,7 @@ using Microsoft.Extensions.Configuration;
 namespace Facilitator.Fast.Load;
 
 /// <summary>
-/// The load suite: <c>dotnet run -c Release --project load/Facilitator.Fast.Load -- hedging|overhead|gate|lifecycle|chain|proxy|websocket [--rate 200]
+/// The load suite: <c>dotnet run -c Release --project load/Facilitator.Fast.Load -- hedging|overhead|gate|lifecycle|chain|proxy [--https] [--compare binary]|profile|websocket [--rate 200]
 /// [--duration 20] [--binary artifacts/aot/Facilitator.Fast] [--max-error-rate 0.01] [--max-p99-ms 1000] [--out artifacts/load] [--stages 1000x100,10000x10] (websocket: subscribers × events/s)
 /// [--instances 2] [--cluster] (lifecycle: instances behind a round-robin client, a Redis Cluster)</c>. Prints a Markdown table, writes Markdown
 /// and JSON reports, and exits 1 when a threshold given on the command line is exceeded.
@@ -46,10 +46,26 @@ public static class Program
                 break;
             case "proxy":
                 // Saturation, not a rate: wrk drives each proxy as fast as it answers; its own Markdown, no report files.
-                return await ProxyScenario.RunAsync(
-                    Binary(args), args.SkipWhile(a => a != "--jit").Skip(1).FirstOrDefault(), TimeSpan.FromSeconds(Option(args, "--duration", 10)), (int)Option(args, "--connections", 64));
+                if (args.SkipWhile(a => a != "--compare").Skip(1).FirstOrDefault() is { } after)
+                {
+                    return await ProxyScenario.CompareAsync(
+                        Binary(args), after, (int)Option(args, "--rounds", 3), TimeSpan.FromSeconds(Option(args, "--duration", 10)), (int)Option(args, "--connections", 64));
+                }
+
+                return args.Contains("--https")
+                    ? await UpstreamTlsScenario.RunAsync(Binary(args), TimeSpan.FromSeconds(Option(args, "--duration", 10)), (int)Option(args, "--connections", 64))
+                    : await ProxyScenario.RunAsync(
+                        Binary(args), args.SkipWhile(a => a != "--jit").Skip(1).FirstOrDefault(), TimeSpan.FromSeconds(Option(args, "--duration", 10)), (int)Option(args, "--connections", 64));
+            case "profile":
+                return await ProfileScenario.RunAsync(
+                    Binary(args),
+                    args.SkipWhile(a => a != "--jit").Skip(1).FirstOrDefault() ?? Path.Combine("src", "Facilitator.Fast", "bin", "Release", "net10.0", "Facilitator.Fast.dll"),
+                    args.SkipWhile(a => a != "--tools").Skip(1).FirstOrDefault() ?? Path.Combine("artifacts", "tools"),
+                    args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault() ?? Path.Combine("artifacts", "profile"),
+                    TimeSpan.FromSeconds(Option(args, "--duration", 10)),
+                    (int)Option(args, "--connections", 64));
             default:
-                Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: hedging, overhead, gate, lifecycle, chain, proxy, websocket.");
+                Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: hedging, overhead, gate, lifecycle, chain, proxy, profile, websocket.");
                 return 2;
         }
 

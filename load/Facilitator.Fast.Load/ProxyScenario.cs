@@ -20,9 +20,9 @@ namespace Facilitator.Fast.Load;
 /// <remarks>Needs <c>nginx</c>, <c>wrk</c> and <c>taskset</c>; <c>eng/measure-proxy.sh</c> installs them and runs this.</remarks>
 internal static partial class ProxyScenario
 {
-    private const string VerifyAnswer = """{"isValid":true,"payer":"0x857b06519E91e3A54538791bDbb0E22373e36b66"}""";
+    internal const string VerifyAnswer = """{"isValid":true,"payer":"0x857b06519E91e3A54538791bDbb0E22373e36b66"}""";
 
-    private const string SupportedAnswer =
+    internal const string SupportedAnswer =
         """{"kinds":[{"x402Version":2,"scheme":"exact","network":"eip155:84532"},{"x402Version":1,"scheme":"exact","network":"base-sepolia"}],"extensions":[],"signers":{}}""";
 
     public static async Task<int> RunAsync(string binary, string? jitAssembly, TimeSpan duration, int connections)
@@ -66,21 +66,80 @@ internal static partial class ProxyScenario
             Console.WriteLine($"gateway / nginx: {aot.RequestsPerSecond / nginx.RequestsPerSecond:0.00} × the rate, {aot.CpuPerRequestUs / nginx.CpuPerRequestUs:0.00} × the CPU per request");
             Console.WriteLine();
 
-            var recovery = RecoveriesPerSecond(wronglySigned, TimeSpan.FromSeconds(3));
+            // Recovery measured on either side of the refusals and averaged: on a shared machine the core's speed drifts.
+            var (recoveryBefore, perCpuBefore) = RecoveriesPerSecond(wronglySigned, TimeSpan.FromSeconds(3));
             var refuse = await MeasureGatewayAsync(binary, null, upstreamPort, backupPort, "enforce", WrkScript(work, "refuse.lua", wronglySigned), duration, connections);
+            var (recoveryAfter, perCpuAfter) = RecoveriesPerSecond(wronglySigned, TimeSpan.FromSeconds(3));
+            var recovery = (recoveryBefore + recoveryAfter) / 2;
+            var recoveryPerCpu = (perCpuBefore + perCpuAfter) / 2;
+            var refusalsPerCpu = 1e6 / refuse.CpuPerRequestUs;
             Console.WriteLine("## Refusing wrongly signed payments (local verification enforce; nothing reaches the upstream)");
             Console.WriteLine();
             Console.WriteLine("| | per second on one core |");
             Console.WriteLine("|---|---:|");
-            Console.WriteLine($"| libsecp256k1 recovery (in process, one thread) | {recovery:0} |");
+            Console.WriteLine($"| libsecp256k1 recovery (in process, one thread on core 0 when run by eng/measure-proxy.sh) | {recovery:0} |");
             Console.WriteLine($"| gateway refusals over HTTP (Native AOT, core 0) | {refuse.RequestsPerSecond:0} (p99 {refuse.P99Ms:0.00} ms) |");
             Console.WriteLine();
-            Console.WriteLine($"refusals / recoveries: {refuse.RequestsPerSecond / recovery:0.00}");
+            Console.WriteLine($"| libsecp256k1 recoveries per CPU-second of the thread | {recoveryPerCpu:0} |");
+            Console.WriteLine($"| gateway refusals per CPU-second of the gateway ({refuse.CpuPerRequestUs:0.0} µs each) | {refusalsPerCpu:0} |");
+            Console.WriteLine();
+            Console.WriteLine($"refusals / recoveries: {refuse.RequestsPerSecond / recovery:0.00} per second; {refusalsPerCpu / recoveryPerCpu:0.00} per CPU-second "
+                + "(the second holds on a shared machine, where a process of many threads gets more of a core than one thread does)");
             return 0;
         }
         finally
         {
             Directory.Delete(work, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Two gateway binaries (before and after a change) against nginx, alternated over <paramref name="rounds"/> rounds in
+    /// one run, so a machine whose load drifts weighs on all three alike; prints each round and the medians of the ratios.
+    /// </summary>
+    public static async Task<int> CompareAsync(string before, string after, int rounds, TimeSpan duration, int connections)
+    {
+        var work = Directory.CreateTempSubdirectory("facilitator-proxy-").FullName;
+        try
+        {
+            var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            var valid = PaymentSigner.Request(PaymentSigner.CreatePayer(7_001), 2, now - 600, now + 3600, nonceSeed: 1);
+            var upstreamPort = FreePort();
+            var backupPort = FreePort();
+            await using var upstream = await NginxAsync(work, "upstream", "1", UpstreamConfig(upstreamPort), upstreamPort);
+            var forward = WrkScript(work, "forward.lua", valid);
+            Console.WriteLine($"## Before and after, alternated ({rounds} rounds, {duration.TotalSeconds:0} s each, {connections} connections, proxy on core 0; upstream and wrk on core 1)");
+            Console.WriteLine();
+            Console.WriteLine("| round | proxy | requests/s | p50 ms | p99 ms | CPU per request µs |");
+            Console.WriteLine("|---|---|---:|---:|---:|---:|");
+            var ratios = new List<(double RateBefore, double RateAfter, double CpuBefore, double CpuAfter)>();
+            for (var round = 1; round <= rounds; round++)
+            {
+                var nginx = await MeasureNginxAsync(work, upstreamPort, backupPort, forward, duration, connections);
+                var b = await MeasureGatewayAsync(before, null, upstreamPort, backupPort, "off", forward, duration, connections);
+                var a = await MeasureGatewayAsync(after, null, upstreamPort, backupPort, "off", forward, duration, connections);
+                Console.WriteLine($"| {round} {nginx.Row("nginx")[1..]}");
+                Console.WriteLine($"| {round} {b.Row("gateway before")[1..]}");
+                Console.WriteLine($"| {round} {a.Row("gateway after")[1..]}");
+                ratios.Add((b.RequestsPerSecond / nginx.RequestsPerSecond, a.RequestsPerSecond / nginx.RequestsPerSecond, b.CpuPerRequestUs / nginx.CpuPerRequestUs, a.CpuPerRequestUs / nginx.CpuPerRequestUs));
+            }
+
+            Console.WriteLine();
+            Console.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"medians — before: {Median(ratios.Select(r => r.RateBefore)):0.00} × nginx's rate, {Median(ratios.Select(r => r.CpuBefore)):0.00} × its CPU per request; "
+                + $"after: {Median(ratios.Select(r => r.RateAfter)):0.00} × the rate, {Median(ratios.Select(r => r.CpuAfter)):0.00} × the CPU per request"));
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+
+        static double Median(IEnumerable<double> values)
+        {
+            var sorted = values.Order().ToArray();
+            return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
         }
     }
 
@@ -116,6 +175,22 @@ internal static partial class ProxyScenario
         string binary, string? assembly, int upstreamPort, int backupPort, string localVerification, string script, TimeSpan duration, int connections)
     {
         var port = FreePort();
+        using var process = await StartGatewayAsync(binary, assembly, port, upstreamPort, backupPort, localVerification);
+        try
+        {
+            return await WrkAsync(process, port, script, duration, connections);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>The gateway on core 0, listening on <paramref name="port"/>, in front of the two upstreams.</summary>
+    internal static async Task<Process> StartGatewayAsync(
+        string binary, string? assembly, int port, int upstreamPort, int backupPort, string localVerification, IReadOnlyDictionary<string, string>? environment = null)
+    {
         var start = new ProcessStartInfo("taskset") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in assembly is null ? ["-c", "0", binary] : new[] { "-c", "0", binary, assembly })
         {
@@ -130,25 +205,31 @@ internal static partial class ProxyScenario
         start.Environment["RateLimit__Enabled"] = "false";
         start.Environment["Edge__Limits__MaxConnectionsPerClient"] = "0";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{binary} did not start.");
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"{binary} did not start.");
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         try
         {
             await WaitListeningAsync(port, process);
-            return await WrkAsync(process, port, script, duration, connections);
+            return process;
         }
-        finally
+        catch
         {
             process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
+            process.Dispose();
+            throw;
         }
     }
 
-    private static async Task<Measurement> WrkAsync(Process target, int port, string script, TimeSpan duration, int connections)
+    internal static async Task<Measurement> WrkAsync(Process target, int port, string script, TimeSpan duration, int connections)
     {
-        // A short warm-up (connections, JIT tiers, upstream keep-alive), then the measured run.
-        await RunWrkAsync(port, script, TimeSpan.FromSeconds(2), connections);
+        // A warm-up (connections, upstream keep-alive, and the JIT build's tiers: 2 s left it part-way), then the measured run.
+        await RunWrkAsync(port, script, TimeSpan.FromSeconds(5), connections);
         var cpuBefore = CpuTime(target.Id);
         var output = await RunWrkAsync(port, script, duration, connections);
         var cpu = CpuTime(target.Id) - cpuBefore;
@@ -163,7 +244,7 @@ internal static partial class ProxyScenario
         return new Measurement(rate, Percentile(output, "50"), Percentile(output, "99"), cpu.TotalMicroseconds / Math.Max(requests, 1));
     }
 
-    private static async Task<string> RunWrkAsync(int port, string script, TimeSpan duration, int connections)
+    internal static async Task<string> RunWrkAsync(int port, string script, TimeSpan duration, int connections)
     {
         var start = new ProcessStartInfo("taskset") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in new[]
@@ -180,8 +261,11 @@ internal static partial class ProxyScenario
         return output;
     }
 
-    /// <summary>libsecp256k1's own rate on this thread: parse and recover the public key of this payment's signature and digest.</summary>
-    private static double RecoveriesPerSecond(string payment, TimeSpan duration)
+    /// <summary>
+    /// libsecp256k1's own rate on this thread: parse and recover the public key of this payment's signature and digest;
+    /// per second of wall time, and per second of this thread's CPU time.
+    /// </summary>
+    private static (double PerSecond, double PerCpuSecond) RecoveriesPerSecond(string payment, TimeSpan duration)
     {
         var body = Encoding.UTF8.GetBytes(payment);
         if (Protocol.PaymentRequestReader.TryRead(body, out var view) != Protocol.PaymentRequestError.None)
@@ -199,6 +283,7 @@ internal static partial class ProxyScenario
         var signature = Convert.FromHexString(payment.AsSpan(marker, 130));
         var publicKey = new byte[64];
         var count = 0L;
+        var cpuStarted = Process.GetCurrentProcess().TotalProcessorTime;
         var started = Stopwatch.GetTimestamp();
         while (Stopwatch.GetElapsedTime(started) < duration)
         {
@@ -210,17 +295,18 @@ internal static partial class ProxyScenario
             count += 100;
         }
 
-        return count / Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        return (count / wall, count / (Process.GetCurrentProcess().TotalProcessorTime - cpuStarted).TotalSeconds);
     }
 
     /// <summary>The payment with its signature's last byte of <c>s</c> changed: well formed, signed by nobody it names.</summary>
-    private static string Tamper(string payment)
+    internal static string Tamper(string payment)
     {
         var at = payment.IndexOf("\"signature\":\"0x", StringComparison.Ordinal) + "\"signature\":\"0x".Length + 126;
         return string.Concat(payment.AsSpan(0, at), payment[at] == '0' ? "1" : "0", payment.AsSpan(at + 1));
     }
 
-    private static string UpstreamConfig(int port) => $$"""
+    internal static string UpstreamConfig(int port) => $$"""
         server {
           listen 127.0.0.1:{{port}};
           keepalive_requests 1000000;
@@ -233,14 +319,14 @@ internal static partial class ProxyScenario
         }
         """;
 
-    private static string WrkScript(string work, string name, string body)
+    internal static string WrkScript(string work, string name, string body)
     {
         var path = Path.Combine(work, name);
         File.WriteAllText(path, $"wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = [==[{body}]==]\n");
         return path;
     }
 
-    private static async Task<NginxProcess> NginxAsync(string work, string name, string core, string server, int port)
+    internal static async Task<NginxProcess> NginxAsync(string work, string name, string core, string server, int port)
     {
         var prefix = Path.Combine(work, name);
         Directory.CreateDirectory(prefix);
@@ -305,7 +391,7 @@ internal static partial class ProxyScenario
     }
 
     /// <summary>User plus system CPU time of a process, from <c>/proc/PID/stat</c>.</summary>
-    private static TimeSpan CpuTime(int pid)
+    internal static TimeSpan CpuTime(int pid)
     {
         var stat = File.ReadAllText($"/proc/{pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
@@ -318,14 +404,14 @@ internal static partial class ProxyScenario
             ? double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) * match.Groups[2].Value switch { "us" => 0.001, "s" => 1000, _ => 1 }
             : double.NaN;
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static string? Which(string tool) =>
+    internal static string? Which(string tool) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, tool)).FirstOrDefault(File.Exists);
 
     [GeneratedRegex(@"(\d+) requests in")]
@@ -337,13 +423,13 @@ internal static partial class ProxyScenario
     [GeneratedRegex(@"Non-2xx or 3xx responses:\s+(\d+)")]
     private static partial Regex NonSuccessLine();
 
-    private readonly record struct Measurement(double RequestsPerSecond, double P50Ms, double P99Ms, double CpuPerRequestUs)
+    internal readonly record struct Measurement(double RequestsPerSecond, double P50Ms, double P99Ms, double CpuPerRequestUs)
     {
         public string Row(string name) =>
             string.Create(CultureInfo.InvariantCulture, $"| {name} | {RequestsPerSecond:0} | {P50Ms:0.00} | {P99Ms:0.00} | {CpuPerRequestUs:0.0} |");
     }
 
-    private sealed class NginxProcess(Process process) : IAsyncDisposable
+    internal sealed class NginxProcess(Process process) : IAsyncDisposable
     {
         public Process Process => process;
 

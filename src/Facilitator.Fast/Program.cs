@@ -184,8 +184,7 @@ public static partial class Program
             app.Use(forwarding.InvokeAsync);
         }
 
-        app.Use(UnhandledExceptionShield.InvokeAsync);
-        app.UseStatusCodePages(static context => ApiErrorWriter.WriteForStatusAsync(context.HttpContext));
+        app.Use(new UnhandledExceptionShield(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Facilitator.Fast.Edge")).InvokeAsync);
         if (edge.Cors.AllowedOrigins.Count > 0)
         {
             app.UseCors(policy => policy

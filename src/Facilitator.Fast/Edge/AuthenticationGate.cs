@@ -51,20 +51,19 @@ public sealed class AuthenticationGate
         }
     }
 
-    public async Task InvokeAsync(HttpContext context, RequestDelegate next)
+    /// <summary>Open routes pass straight through (no state machine of this middleware per request); others are checked.</summary>
+    public Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
         var request = context.Request;
         var group = RouteGroups.Of(context);
         if (EdgeHeaders.IsPreflight(request))
         {
-            await next(context).ConfigureAwait(false);
-            return;
+            return next(context);
         }
 
         if (_publicPaymentStatus && group == RouteGroup.V1 && request.Path.StartsWithSegments("/v1/status"))
         {
-            await next(context).ConfigureAwait(false);
-            return;
+            return next(context);
         }
 
         var discovery = group == RouteGroup.X402 && request.Path.StartsWithSegments("/discovery");
@@ -78,17 +77,21 @@ public sealed class AuthenticationGate
         {
             if (_localOnly[(int)group] && !IsLocalCaller(context))
             {
-                await ApiErrorWriter.WriteAsync(
+                return ApiErrorWriter.WriteAsync(
                     context, StatusCodes.Status403Forbidden, ApiErrorWriter.Forbidden,
                     "No API key or JWT key protects the service's own API, so it answers only callers on this machine. "
-                    + "Configure Auth:ApiKeys or Auth:Jwt, or set Auth:OpenApiToNetwork=true to open it to the network without credentials.").ConfigureAwait(false);
-                return;
+                    + "Configure Auth:ApiKeys or Auth:Jwt, or set Auth:OpenApiToNetwork=true to open it to the network without credentials.");
             }
 
-            await next(context).ConfigureAwait(false);
-            return;
+            return next(context);
         }
 
+        return AuthenticateAsync(context, next, group, discovery);
+    }
+
+    private async Task AuthenticateAsync(HttpContext context, RequestDelegate next, RouteGroup group, bool discovery)
+    {
+        var request = context.Request;
         if (_authenticator.CredentialKey(request) is not { } credential)
         {
             await RefuseAsync(context, $"Authentication is required: an API key in {_authenticator.ApiKeyHeader} or a bearer token.").ConfigureAwait(false);

@@ -66,15 +66,14 @@ public sealed class RateLimiter
         _authFailures = new LocalTokenBuckets(time, options.MaxLocalBuckets);
     }
 
-    public async Task InvokeAsync(HttpContext context, RequestDelegate next)
-    {
-        if (!_enabled || EdgeHeaders.IsPreflight(context.Request)
-            || RateLimitPolicy.NameFor(RouteGroups.Of(context), context.Request.Path) is not { } name || !_policies.TryGetValue(name, out var policy))
-        {
-            await next(context).ConfigureAwait(false);
-            return;
-        }
+    public Task InvokeAsync(HttpContext context, RequestDelegate next) =>
+        !_enabled || EdgeHeaders.IsPreflight(context.Request)
+            || RateLimitPolicy.NameFor(RouteGroups.Of(context), context.Request.Path) is not { } name || !_policies.TryGetValue(name, out var policy)
+            ? next(context)
+            : LimitAsync(context, next, name, policy);
 
+    private async Task LimitAsync(HttpContext context, RequestDelegate next, string name, RateLimitPolicy policy)
+    {
         var client = context.Items[AuthenticationGate.ClientNameItem] as string ?? AddressKey(context);
         if (_clientPolicies.Count > 0 && _clientPolicies.TryGetValue(client, out var own))
         {

@@ -3,17 +3,30 @@ using Facilitator.Fast.Protocol;
 namespace Facilitator.Fast.Edge;
 
 /// <summary>
-/// The last line of defence: an exception that escapes a handler becomes a JSON 500 in the endpoint's own shape
-/// (x402's for <c>/verify</c> and <c>/settle</c>, the API error format elsewhere), never an HTML page or an empty 500,
-/// and never with a stack trace or any detail of the exception in the answer.
+/// The last line of defence, and the one frame every request's handling runs in: an exception that escapes a handler
+/// becomes a JSON 500 in the endpoint's own shape (x402's for <c>/verify</c> and <c>/settle</c>, the API error format
+/// elsewhere), never an HTML page or an empty 500, and never with a stack trace or any detail of the exception in the
+/// answer; an error status answered without a body (a 404 of routing, a 405) gets the API error body; and whatever is
+/// logged while the request runs carries its request id and path.
 /// </summary>
-public static partial class UnhandledExceptionShield
+/// <remarks>
+/// ASP.NET Core's hosting diagnostics would give log lines the same scope, but only together with an
+/// <see cref="System.Diagnostics.Activity"/> per request whether anything samples it or not (and a second one around
+/// each upstream call); they are off in the shipped settings, and the activity exists only when tracing listens.
+/// </remarks>
+public sealed partial class UnhandledExceptionShield(ILogger logger)
 {
-    public static async Task InvokeAsync(HttpContext context, RequestDelegate next)
+    public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
+        using var scope = logger.BeginScope(new RequestLogScope(context.TraceIdentifier, context.Request.Path.Value));
         try
         {
             await next(context).ConfigureAwait(false);
+            var response = context.Response;
+            if (response.StatusCode is >= 400 and < 600 && !response.HasStarted && response.ContentLength is null && string.IsNullOrEmpty(response.ContentType))
+            {
+                await ApiErrorWriter.WriteForStatusAsync(context).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
         {
@@ -21,7 +34,6 @@ public static partial class UnhandledExceptionShield
         }
         catch (Exception ex) when (!context.Response.HasStarted)
         {
-            var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Facilitator.Fast.Edge");
             Log.Unhandled(logger, context.Request.Method, context.Request.Path.Value ?? "", ex.GetType().Name, ex);
             context.Response.Clear();
             EdgeHeaders.Apply(context);

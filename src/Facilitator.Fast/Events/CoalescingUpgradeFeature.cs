@@ -25,7 +25,7 @@ internal sealed class CoalescingUpgradeFeature(IHttpUpgradeFeature inner) : IHtt
     public static Func<HttpContext, RequestDelegate, Task> For(PathString path) => (context, next) =>
     {
         if (context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true } upgrade
-            && context.Request.Path.StartsWithSegments(path, StringComparison.OrdinalIgnoreCase, out var rest) && rest.Value is null or "" or "/")
+            && EventStreamCredentials.IsStreamPath(context.Request.Path, path))
         {
             context.Features.Set<IHttpUpgradeFeature>(new CoalescingUpgradeFeature(upgrade));
         }

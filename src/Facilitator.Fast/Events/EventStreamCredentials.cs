@@ -21,10 +21,14 @@ internal sealed class EventStreamCredentials(PathString path, string apiKeyHeade
     public static bool IsCredentialProtocol(string protocol) =>
         protocol.Length > ProtocolPrefix.Length && protocol.StartsWith(ProtocolPrefix, StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>The stream's path, in any letter case, with or without a trailing slash.</summary>
+    public static bool IsStreamPath(PathString requested, PathString path) =>
+        requested.StartsWithSegments(path, StringComparison.OrdinalIgnoreCase, out var rest) && rest.Value is null or "" or "/";
+
     public Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
         var request = context.Request;
-        if (request.Path.StartsWithSegments(path, StringComparison.OrdinalIgnoreCase, out var rest) && rest.Value is null or "" or "/")
+        if (IsStreamPath(request.Path, path))
         {
             TakeFromQuery(request);
             TakeFromProtocols(request);

@@ -49,10 +49,18 @@ public static class EventsServiceCollectionExtensions
             return app;
         }
 
-        app.Use(CoalescingUpgradeFeature.For(settings.Options.Path));
-        app.UseWebSockets();
-        var credentials = new EventStreamCredentials(settings.Options.Path, app.ApplicationServices.GetRequiredService<RequestAuthenticator>().ApiKeyHeader);
-        return app.Use(credentials.InvokeAsync);
+        // Only the stream's own path goes through the WebSocket middleware (which would otherwise set up a handshake
+        // feature on every request of every route).
+        var path = settings.Options.Path;
+        var credentials = new EventStreamCredentials(path, app.ApplicationServices.GetRequiredService<RequestAuthenticator>().ApiKeyHeader);
+        return app.UseWhen(
+            context => EventStreamCredentials.IsStreamPath(context.Request.Path, path),
+            branch =>
+            {
+                branch.Use(CoalescingUpgradeFeature.For(path));
+                branch.UseWebSockets();
+                branch.Use(credentials.InvokeAsync);
+            });
     }
 
     /// <summary>Maps <c>Events:Path</c>, in the <c>v1</c> route group: events carry the same private facts as <c>/v1</c> records.</summary>

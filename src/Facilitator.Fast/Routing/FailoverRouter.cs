@@ -270,20 +270,31 @@ public sealed class FailoverRouter
     /// p95, bounded by settings) and the budget allows, sends the same bytes to <paramref name="backup"/>. The first
     /// acceptable answer wins and the other request is cancelled; if the first to finish failed, the other is awaited.
     /// </summary>
+    /// <remarks>
+    /// While no hedge fires (nearly always) this costs one timer for the delay and nothing else: the primary runs under
+    /// its own attempt source (which the race can cancel), and waiting for it or the delay is one <c>WaitAsync</c>.
+    /// </remarks>
     private async ValueTask<HedgedAttempt> SendHedgedAsync(
         Upstream primary, Upstream backup, FacilitatorOperation operation, PooledBytes? body, DiscoveryQuery? query, CancellationToken callerAborted)
     {
-        using var primaryCancel = CancellationTokenSource.CreateLinkedTokenSource(callerAborted);
+        using var primaryCancel = UpstreamCall.CreateAttemptSource(callerAborted);
         var primaryStarted = Stopwatch.GetTimestamp();
-        var primaryTask = UpstreamCall.SendAsync(primary, operation, body, query, _options.MaxResponseBodyBytes, primaryCancel.Token).AsTask();
-        using (var timerCancel = new CancellationTokenSource())
+        var primaryTask = UpstreamCall.SendAsync(primary, operation, body, query, _options.MaxResponseBodyBytes, callerAborted, attemptSource: primaryCancel);
+        if (!primaryTask.IsCompleted)
         {
-            var first = await Task.WhenAny(primaryTask, Task.Delay(HedgeDelay(primary), _time, timerCancel.Token)).ConfigureAwait(false);
-            await timerCancel.CancelAsync().ConfigureAwait(false);
-            if (first == primaryTask)
+            try
             {
-                return new HedgedAttempt(await primaryTask.ConfigureAwait(false), primary, null, null);
+                await primaryTask.WaitAsync(HedgeDelay(primary), _time).ConfigureAwait(false);
             }
+            catch (TimeoutException)
+            {
+                // The delay passed first: hedge.
+            }
+        }
+
+        if (primaryTask.IsCompleted)
+        {
+            return new HedgedAttempt(await primaryTask.ConfigureAwait(false), primary, null, null);
         }
 
         if (!_budget.TryAcquireExtra())
@@ -294,9 +305,9 @@ public sealed class FailoverRouter
 
         backup.Statistics.RecordHedgeFired();
         FacilitatorTelemetry.Hedges.Add(1, new KeyValuePair<string, object?>("facilitator.upstream.id", backup.Id), new KeyValuePair<string, object?>("facilitator.hedge", "fired"));
-        using var backupCancel = CancellationTokenSource.CreateLinkedTokenSource(callerAborted);
+        using var backupCancel = UpstreamCall.CreateAttemptSource(callerAborted);
         var backupStarted = Stopwatch.GetTimestamp();
-        var backupTask = UpstreamCall.SendAsync(backup, operation, body, query, _options.MaxResponseBodyBytes, backupCancel.Token, 2, hedged: true).AsTask();
+        var backupTask = UpstreamCall.SendAsync(backup, operation, body, query, _options.MaxResponseBodyBytes, callerAborted, 2, hedged: true, attemptSource: backupCancel);
 
         var done = await Task.WhenAny(primaryTask, backupTask).ConfigureAwait(false);
         var primaryFirst = done == primaryTask;

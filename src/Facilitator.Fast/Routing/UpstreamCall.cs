@@ -23,7 +23,11 @@ public static class UpstreamCall
     /// <param name="callerAborted">Cancels the attempt when the caller is gone; settle passes <c>None</c>.</param>
     /// <param name="attempt">The attempt's number within its call, for its span.</param>
     /// <param name="hedged">Whether this attempt is a hedge, for its span.</param>
-    public static async ValueTask<AttemptResult> SendAsync(
+    /// <param name="attemptSource">
+    /// The attempt's own cancellation, linked to <paramref name="callerAborted"/>, when its caller must be able to cancel
+    /// it (a hedge race): the attempt's timeout is set on it rather than on a second source made here. Null: made here.
+    /// </param>
+    public static async Task<AttemptResult> SendAsync(
         Upstream upstream,
         FacilitatorOperation operation,
         PooledBytes? body,
@@ -31,7 +35,8 @@ public static class UpstreamCall
         int maxResponseBytes,
         CancellationToken callerAborted,
         int attempt = 1,
-        bool hedged = false)
+        bool hedged = false,
+        CancellationTokenSource? attemptSource = null)
     {
         using var activity = FacilitatorTelemetry.Source.StartActivity(FacilitatorOperations.Name(operation), ActivityKind.Client);
         if (activity is not null)
@@ -43,7 +48,7 @@ public static class UpstreamCall
 
         // Only an upstream with credentials has a token to keep out of its words: the others pay nothing for it.
         var sent = upstream.Credentials is null ? null : new System.Runtime.CompilerServices.StrongBox<string?>();
-        var result = await SendCoreAsync(upstream, operation, body, query, maxResponseBytes, callerAborted, sent).ConfigureAwait(false);
+        var result = await SendCoreAsync(upstream, operation, body, query, maxResponseBytes, callerAborted, sent, attemptSource).ConfigureAwait(false);
         if (result.Detail is { } detail)
         {
             // One place for an upstream's words on their way to logs, the status API, traces and callers: whatever looks
@@ -81,13 +86,13 @@ public static class UpstreamCall
         DiscoveryQuery? query,
         int maxResponseBytes,
         CancellationToken callerAborted,
-        System.Runtime.CompilerServices.StrongBox<string?>? sent)
+        System.Runtime.CompilerServices.StrongBox<string?>? sent,
+        CancellationTokenSource? attemptSource)
     {
         var started = Stopwatch.GetTimestamp();
         var limit = upstream.Definition.TimeoutFor(operation);
-        using var timeout = callerAborted.CanBeCanceled
-            ? CancellationTokenSource.CreateLinkedTokenSource(callerAborted)
-            : new CancellationTokenSource();
+        using var owned = attemptSource is null ? CreateAttemptSource(callerAborted) : null;
+        var timeout = attemptSource ?? owned!;
         timeout.CancelAfter(limit);
 
         using var request = CreateRequest(upstream, operation, body, query, out var credentialsSent);
@@ -165,8 +170,9 @@ public static class UpstreamCall
             // SocketsHttpHandler.ConnectTimeout: the connection was never established, so nothing was sent.
             return Failed(AttemptFailure.ConnectFailed, 0, "connect timed out", started);
         }
-        catch (OperationCanceledException) when (!callerAborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (!callerAborted.IsCancellationRequested && (attemptSource is null || Stopwatch.GetElapsedTime(started) >= limit))
         {
+            // Not the caller, and not a hedge race cancelling the slower attempt (that ends in the exception): the timeout.
             return Failed(AttemptFailure.Timeout, 0, $"after {limit.TotalMilliseconds:0} ms", started);
         }
         catch (HttpRequestException ex)
@@ -182,6 +188,10 @@ public static class UpstreamCall
             buffer?.Dispose();
         }
     }
+
+    /// <summary>A cancellation source for one attempt: linked to the caller's, or standing alone where there is none (settle).</summary>
+    public static CancellationTokenSource CreateAttemptSource(CancellationToken callerAborted) =>
+        callerAborted.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(callerAborted) : new CancellationTokenSource();
 
     /// <param name="credentialsSent">False when credentials were deliberately left off (an anonymous discovery query, an
     /// operation the upstream serves publicly).</param>

@@ -46,6 +46,16 @@ public sealed class PaymentIdentifierTests
         Assert.Equal("pay_0123456789abcdef", id);
     }
 
+    /// <summary>The name written with JSON escapes is the same name: the search that skips payments without it must not miss it.</summary>
+    [Theory]
+    [InlineData("""{"extensions":{"\u0070ayment-identifier":{"info":{"id":"pay_0123456789abcdef"}}}}""")]
+    [InlineData("""{"extensions":{"payment\u002didentifier":{"info":{"id":"pay_0123456789abcdef"}}}}""")]
+    public void TryRead_ExtensionNameWithEscapes_StillRead(string payload)
+    {
+        Assert.Equal(PaymentIdentifierError.None, Read(payload, out var id));
+        Assert.Equal("pay_0123456789abcdef", id);
+    }
+
     [Fact]
     public void TryRead_RequiredWithoutId_Missing() =>
         Assert.Equal(PaymentIdentifierError.Missing, Read("""{"extensions":{"payment-identifier":{"info":{"required":true}}}}""", out _));
