@@ -7,4 +7,5 @@ cd "$(dirname "$0")"
 source eng/prerequisites.sh
 require_dotnet
 ensure_secp256k1
+ensure_node
 exec dotnet run --project src/Facilitator.Fast -c Release -- "$@"

@@ -2,7 +2,7 @@
 # Runs every test of Facilitator.Fast on a fresh machine: installs what is missing, builds the solution with
 # warnings as errors, publishes the Native-AOT binary (zero trim/AOT warnings), installs the official x402 packages
 # (compatibility tests and the chain suite) from their lockfiles, and runs the whole suite: the .NET tests (with the
-# AOT binary smoke test), the chain suite, the load gate, load on chain and the short benchmark job.
+# AOT binary smoke test and the page tests in headless Chromium), the chain suite, the load gate, load on chain and the short benchmark job.
 set -euo pipefail
 cd "$(dirname "$0")"
 source eng/prerequisites.sh
@@ -11,6 +11,7 @@ require_dotnet
 ensure_native_aot_toolchain
 ensure_node
 ensure_redis_server
+ensure_chromium
 
 # npm_ci_if_stale DIR: installs DIR's npm packages from its committed lockfile when they are missing or older.
 npm_ci_if_stale() {

@@ -49,7 +49,13 @@ ensure_redis_server() {
   ensure_debian_packages redis-server
 }
 
-# ensure_node: Node.js runs the official x402 clients in the compatibility tests.
+# ensure_chromium: the page tests drive Debian's headless Chromium (/usr/bin/chromium) with Playwright.
+ensure_chromium() {
+  ensure_debian_packages chromium
+}
+
+# ensure_node: Node.js runs the official x402 clients in the compatibility tests, and npm restores the libraries the
+# build embeds in the binary's pages (src/Facilitator.Fast/Dashboard/package-lock.json).
 ensure_node() {
   if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     ensure_debian_packages nodejs npm

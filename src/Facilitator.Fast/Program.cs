@@ -1,5 +1,6 @@
 using Facilitator.Fast.Analytics;
 using Facilitator.Fast.Api;
+using Facilitator.Fast.Dashboard;
 using Facilitator.Fast.Edge;
 using Facilitator.Fast.Events;
 using Facilitator.Fast.Evm;
@@ -65,6 +66,7 @@ public static partial class Program
         var edge = new EdgeOptions();
         var auth = new AuthOptions();
         var rateLimit = new RateLimitOptions();
+        var dashboard = DashboardOptions.Load(builder.Configuration);
         try
         {
             builder.Configuration.GetSection(EdgeOptions.SectionName).Bind(edge);
@@ -174,6 +176,8 @@ public static partial class Program
         }
 
         services.AddFacilitatorTelemetry(builder.Configuration);
+        services.AddSingleton<EmbeddedPages>();
+        services.AddFacilitatorOpenApi(auth.ApiKeyHeader);
         builder.Logging.Configure(static logging => logging.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
         overrideServices?.Invoke(services);
 
@@ -208,6 +212,9 @@ public static partial class Program
         app.MapHealthEndpoints();
         app.MapV1AnalyticsEndpoints();
         app.MapEventStream();
+        app.MapMetricsEndpoints(builder.Configuration);
+        app.MapPageEndpoints(dashboard);
+        app.MapFacilitatorOpenApi();
 
         StartupLog.Routing(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Facilitator.Fast"), routing, redis.IsConfigured);
         return app;

@@ -9,21 +9,25 @@ internal enum RevenuePeriod : byte
     Week,
     Month,
     Year,
+
+    /// <summary>The last 30 UTC days, today included, by day (what the dashboard charts).</summary>
+    Last30Days,
 }
 
 /// <summary>
 /// A revenue period's range and buckets, all UTC and all the current one: the hours of today, the days of this ISO week
-/// (Monday to Sunday), the days of this month, the months of this year.
+/// (Monday to Sunday), the days of this month, the months of this year; and the last 30 days, today included.
 /// </summary>
 internal static class RevenuePeriods
 {
-    public const string Allowed = "day, week, month, year";
+    public const string Allowed = "day, week, month, year, 30d";
 
     public static string Name(RevenuePeriod period) => period switch
     {
         RevenuePeriod.Week => "week",
         RevenuePeriod.Month => "month",
         RevenuePeriod.Year => "year",
+        RevenuePeriod.Last30Days => "30d",
         _ => "day",
     };
 
@@ -36,6 +40,7 @@ internal static class RevenuePeriods
             "week" => RevenuePeriod.Week,
             "month" => RevenuePeriod.Month,
             "year" => RevenuePeriod.Year,
+            "30d" => RevenuePeriod.Last30Days,
             _ => (RevenuePeriod)255,
         };
         return Enum.IsDefined(period);
@@ -56,6 +61,8 @@ internal static class RevenuePeriods
             case RevenuePeriod.Year:
                 var january = new DateTimeOffset(today.Year, 1, 1, 0, 0, 0, TimeSpan.Zero);
                 return (AnalyticsBucketKind.Month, january, january.AddYears(1));
+            case RevenuePeriod.Last30Days:
+                return (AnalyticsBucketKind.Day, today.AddDays(-29), today.AddDays(1));
             default:
                 return (AnalyticsBucketKind.Hour, today, today.AddDays(1));
         }

@@ -12,7 +12,9 @@ public static class HealthEndpoints
 {
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/health/live", static context => WriteAsync(context, StatusCodes.Status200OK, "ok", null));
+        endpoints.MapGet("/health/live", static context => WriteAsync(context, StatusCodes.Status200OK, "ok", null))
+            .Describe("Health", "200 while the process answers.")
+            .Answering(StatusCodes.Status200OK, typeof(HealthAnswer));
         endpoints.MapGet("/health/ready", static context =>
         {
             // Ready while it can route a payment: Redis being away does not pull the instance (verifies need no Redis,
@@ -20,7 +22,10 @@ public static class HealthEndpoints
             var (_, healthy, _) = Count(context.RequestServices);
             var ready = healthy > 0 && !context.RequestServices.GetRequiredService<SettlementDrain>().IsDraining;
             return WriteAsync(context, ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable, ready ? "ready" : "not ready", null);
-        });
+        })
+            .Describe("Health", "200 while the instance can route a payment.")
+            .Answering(StatusCodes.Status200OK, typeof(HealthAnswer))
+            .Answering(StatusCodes.Status503ServiceUnavailable, typeof(HealthAnswer));
         endpoints.MapGet("/health", static context =>
         {
             var (routes, healthy, checks) = Count(context.RequestServices);
@@ -29,7 +34,10 @@ public static class HealthEndpoints
                 || context.RequestServices.GetRequiredService<SettlementDrain>().IsDraining;
             var status = healthy == 0 ? "unhealthy" : degraded ? "degraded" : "healthy";
             return WriteAsync(context, healthy == 0 ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK, status, checks);
-        });
+        })
+            .Describe("Health", "healthy, degraded or unhealthy, with the checks behind it.")
+            .Answering(StatusCodes.Status200OK, typeof(HealthAnswer))
+            .Answering(StatusCodes.Status503ServiceUnavailable, typeof(HealthAnswer));
         return endpoints;
     }
 

@@ -19,8 +19,15 @@ public static class StatusEndpoints
 
     public static IEndpointRouteBuilder MapStatusEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet(Path, GetAsync);
-        endpoints.MapPost(Path, PostAsync);
+        endpoints.MapGet(Path, GetAsync)
+            .Describe("Status", "The monitoring API: include=health,stats,logs,config and logLimit.")
+            .Answering(StatusCodes.Status200OK, typeof(StatusReport))
+            .Failing(400, 401, 403, 429);
+        endpoints.MapPost(Path, PostAsync)
+            .Describe("Status", "{\"action\":\"check-health\"} probes every upstream now and answers the health section.")
+            .Accepting(typeof(StatusAction))
+            .Answering(StatusCodes.Status200OK, typeof(StatusReport))
+            .Failing(400, 401, 403, 413, 429);
         return endpoints;
     }
 

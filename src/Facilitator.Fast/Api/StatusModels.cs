@@ -60,11 +60,14 @@ internal sealed record FacilitatorHealth(
     long TimesMarkedUnhealthy,
     long TimesRecovered,
     string? Credentials = null,
-    string? CredentialsRefusal = null);
+    string? CredentialsRefusal = null,
+    List<string>? Networks = null);
 
 internal sealed record HealthSummary(int Total, int Healthy, int Unhealthy, int Disabled);
 
-internal sealed record StatisticsSection(List<FacilitatorStatistics> Facilitators);
+/// <param name="Failovers">Calls answered by another upstream than the first tried, since this instance started.</param>
+/// <param name="RateLimited">Requests refused by a rate limit (429) on this instance since it started.</param>
+internal sealed record StatisticsSection(List<FacilitatorStatistics> Facilitators, long Failovers, long RateLimited);
 
 internal sealed record FacilitatorStatistics(string Id, OperationCounts Operations, ResultCounts Results, Performance Performance, HedgingCounts Hedging);
 

@@ -23,7 +23,9 @@ internal sealed class StatusReportBuilder(
     TimeProvider time,
     EventHub events,
     EventsSettings eventSettings,
-    IEventFanOut fanOut)
+    IEventFanOut fanOut,
+    FailoverRouter router,
+    Edge.RateLimiter limiter)
 {
     public StatusReport Build(bool includeHealth, bool includeStats, bool includeLogs, bool includeConfig, int logLimit) => new(
         configuration.Aggregator.Enabled,
@@ -78,7 +80,8 @@ internal sealed class StatusReportBuilder(
                 stats.BecameUnhealthy,
                 stats.Recovered,
                 CredentialsOf(upstream),
-                upstream.CredentialState.Refusals()));
+                upstream.CredentialState.Refusals(),
+                NetworksOf(upstream)));
         }
 
         return new HealthSection(facilitators, new HealthSummary(table.All.Length, healthy, unhealthy, disabled));
@@ -99,6 +102,12 @@ internal sealed class StatusReportBuilder(
             _ => "unverified",
         };
     }
+
+    /// <summary>The networks of the kinds the upstream listed in its last <c>/supported</c>; null before it answered one.</summary>
+    private static List<string>? NetworksOf(Upstream upstream) =>
+        upstream.Capabilities is { } supported
+            ? [.. supported.Kinds.Select(static k => k.Network).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)]
+            : null;
 
     private StatisticsSection Statistics()
     {
@@ -123,7 +132,7 @@ internal sealed class StatusReportBuilder(
                 new HedgingCounts(stats.HedgesFired, stats.HedgesWon, stats.BudgetRefusals)));
         }
 
-        return new StatisticsSection(facilitators);
+        return new StatisticsSection(facilitators, router.Failovers, limiter.Refusals);
     }
 
     private EventsSection Events()

@@ -20,17 +20,29 @@ internal static class V1AnalyticsEndpoints
     public static IEndpointRouteBuilder MapV1AnalyticsEndpoints(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet(Prefix + "/overview", static context =>
-            WriteAsync(context, static (reports, _) => reports.OverviewAsync(), AnalyticsJsonContext.Default.AnalyticsOverview));
+            WriteAsync(context, static (reports, _) => reports.OverviewAsync(), AnalyticsJsonContext.Default.AnalyticsOverview))
+            .Describe("v1", "Totals of every settled payment: volume, fees, payments, by asset.")
+            .Answering(StatusCodes.Status200OK, typeof(AnalyticsOverview))
+            .Failing(401, 403, 429, 503);
         endpoints.MapGet(Prefix + "/networks", static context =>
-            WriteAsync(context, static (reports, _) => reports.NetworksAsync(), AnalyticsJsonContext.Default.NetworkAnalyticsList));
-        endpoints.MapGet(Prefix + "/revenue", RevenueAsync);
+            WriteAsync(context, static (reports, _) => reports.NetworksAsync(), AnalyticsJsonContext.Default.NetworkAnalyticsList))
+            .Describe("v1", "Totals per network.")
+            .Answering(StatusCodes.Status200OK, typeof(NetworkAnalyticsList))
+            .Failing(401, 403, 429, 503);
+        endpoints.MapGet(Prefix + "/revenue", RevenueAsync)
+            .Describe("v1", "Revenue of a period in UTC buckets: period=day|week|month|year|30d.")
+            .Answering(StatusCodes.Status200OK, typeof(RevenueReport))
+            .Failing(400, 401, 403, 429, 503);
         endpoints.MapGet("/v1/status", static context => WriteAsync(context, static async (reports, services) =>
         {
             var open = await services.GetRequiredService<PaymentService>().CountOpenAsync().ConfigureAwait(false);
             var stats = await reports.StatsAsync(open).ConfigureAwait(false);
             var uptime = (long)services.GetRequiredService<UptimeTracker>().Elapsed.TotalSeconds;
             return new ServiceStatus(stats, uptime, ServiceVersion.Current);
-        }, AnalyticsJsonContext.Default.ServiceStatus));
+        }, AnalyticsJsonContext.Default.ServiceStatus))
+            .Describe("v1", "The seed's FacilitatorStats, uptime and version.")
+            .Answering(StatusCodes.Status200OK, typeof(ServiceStatus))
+            .Failing(401, 403, 429, 503);
         return endpoints;
     }
 

@@ -18,13 +18,38 @@ public static class V1Endpoints
 
     public static IEndpointRouteBuilder MapV1Endpoints(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/", RootAsync);
-        endpoints.MapPost("/v1/verify", Guarded(VerifyAsync));
-        endpoints.MapPost("/v1/verify/batch", Guarded(VerifyBatchAsync));
-        endpoints.MapPost("/v1/settle", Guarded(SettleAsync));
-        endpoints.MapPost("/v1/settle/batch", Guarded(SettleBatchAsync));
-        endpoints.MapGet("/v1/status/{paymentId}", Guarded(StatusAsync));
-        endpoints.MapPost("/v1/status/batch", Guarded(StatusBatchAsync));
+        endpoints.MapGet("/", RootAsync)
+            .Describe("Service", "Where everything is.")
+            .Answering(StatusCodes.Status200OK, typeof(ServiceIndex));
+        endpoints.MapPost("/v1/verify", Guarded(VerifyAsync))
+            .Describe("v1", "Verifies a payment (the seed's shape, or x402) and records it under a payment id.")
+            .Accepting(typeof(V1VerifyRequest))
+            .Answering(StatusCodes.Status200OK, typeof(V1PaymentResult))
+            .Failing(400, 401, 402, 403, 410, 413, 422, 429, 501, 503);
+        endpoints.MapPost("/v1/verify/batch", Guarded(VerifyBatchAsync))
+            .Describe("v1", "Verifies up to 100 payments.")
+            .Accepting(typeof(V1VerifyBatchRequest))
+            .Answering(StatusCodes.Status200OK, typeof(List<V1PaymentResult>))
+            .Failing(400, 401, 403, 413, 429, 503);
+        endpoints.MapPost("/v1/settle", Guarded(SettleAsync))
+            .Describe("v1", "Settles a verified payment by its id.")
+            .Accepting(typeof(V1SettleRequest))
+            .Answering(StatusCodes.Status200OK, typeof(V1PaymentResult))
+            .Failing(400, 401, 403, 404, 409, 429, 503);
+        endpoints.MapPost("/v1/settle/batch", Guarded(SettleBatchAsync))
+            .Describe("v1", "Settles up to 100 payments by id.")
+            .Accepting(typeof(V1PaymentIdsRequest))
+            .Answering(StatusCodes.Status200OK, typeof(List<V1PaymentResult>))
+            .Failing(400, 401, 403, 429, 503);
+        endpoints.MapGet("/v1/status/{paymentId}", Guarded(StatusAsync))
+            .Describe("v1", "A payment's status.")
+            .Answering(StatusCodes.Status200OK, typeof(V1PaymentResult))
+            .Failing(400, 401, 403, 404, 429, 503);
+        endpoints.MapPost("/v1/status/batch", Guarded(StatusBatchAsync))
+            .Describe("v1", "The status of up to 100 payments.")
+            .Accepting(typeof(V1PaymentIdsRequest))
+            .Answering(StatusCodes.Status200OK, typeof(List<V1PaymentResult>))
+            .Failing(400, 401, 403, 429, 503);
         return endpoints;
     }
 
@@ -56,6 +81,9 @@ public static class V1Endpoints
             writer.WriteString("status"u8, "/api/facilitator-status");
             writer.WriteString("websocket"u8, websocket);
             writer.WriteString("x402"u8, "/verify, /settle, /supported, /discovery/resources");
+            writer.WriteString("docs"u8, PageEndpoints.DocsPath);
+            writer.WriteString("dashboard"u8, PageEndpoints.DashboardPath);
+            writer.WriteString("openApi"u8, "/openapi/v1.json");
         });
     }
 

@@ -27,10 +27,29 @@ public static class X402Endpoints
             services.GetRequiredService<LocalVerifier>(),
             services.GetRequiredService<IPaymentEvents>(),
             services.GetRequiredService<TimeProvider>());
-        endpoints.MapPost("/verify", context => payments.HandleAsync(context, FacilitatorOperation.Verify));
-        endpoints.MapPost("/settle", context => payments.HandleAsync(context, FacilitatorOperation.Settle));
-        endpoints.MapGet("/supported", SupportedAsync);
-        endpoints.MapGet("/discovery/resources", DiscoveryAsync);
+        endpoints.MapPost("/verify", context => payments.HandleAsync(context, FacilitatorOperation.Verify))
+            .Describe("x402", "Verifies a payment (x402 v1 or v2): judged locally when it can be, else by the first upstream that answers.")
+            .Accepting(typeof(X402Request))
+            .Answering(StatusCodes.Status200OK, typeof(X402VerifyAnswer))
+            .Answering(StatusCodes.Status400BadRequest, typeof(X402VerifyAnswer))
+            .Answering(StatusCodes.Status503ServiceUnavailable, typeof(X402VerifyAnswer))
+            .Failing(StatusCodes.Status401Unauthorized, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status429TooManyRequests);
+        endpoints.MapPost("/settle", context => payments.HandleAsync(context, FacilitatorOperation.Settle))
+            .Describe("x402", "Settles a payment (x402 v1 or v2): never hedged, each authorization once, pending answered as 202.")
+            .Accepting(typeof(X402Request))
+            .Answering(StatusCodes.Status200OK, typeof(X402SettleAnswer))
+            .Answering(StatusCodes.Status202Accepted, typeof(X402SettleAnswer))
+            .Answering(StatusCodes.Status400BadRequest, typeof(X402SettleAnswer))
+            .Answering(StatusCodes.Status503ServiceUnavailable, typeof(X402SettleAnswer))
+            .Failing(StatusCodes.Status401Unauthorized, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status429TooManyRequests);
+        endpoints.MapGet("/supported", SupportedAsync)
+            .Describe("x402", "The union of the healthy upstreams' supported kinds.")
+            .Answering(StatusCodes.Status200OK, typeof(SupportedResponse))
+            .Failing(StatusCodes.Status401Unauthorized, StatusCodes.Status503ServiceUnavailable);
+        endpoints.MapGet("/discovery/resources", DiscoveryAsync)
+            .Describe("x402", "Discovery of x402 resources (type, limit, offset), passed to the upstreams that offer it.")
+            .Answering(StatusCodes.Status200OK, null)
+            .Failing(StatusCodes.Status401Unauthorized, StatusCodes.Status404NotFound, StatusCodes.Status503ServiceUnavailable);
         return endpoints;
     }
 

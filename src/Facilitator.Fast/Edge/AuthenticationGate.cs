@@ -56,7 +56,7 @@ public sealed class AuthenticationGate
     {
         var request = context.Request;
         var group = RouteGroups.Of(context);
-        if (EdgeHeaders.IsPreflight(request))
+        if (EdgeHeaders.IsPreflight(request) || context.GetEndpoint()?.Metadata.GetMetadata<PublicFileMetadata>() is not null)
         {
             return next(context);
         }

@@ -25,6 +25,7 @@ public sealed class RateLimiter
     private readonly TimeProvider _time;
     private readonly bool _enabled;
     private readonly bool _failClosed;
+    private long _refusals;
 
     public RateLimiter(RateLimitOptions options, TimeProvider time, RedisConnection? redis = null)
     {
@@ -88,6 +89,7 @@ public sealed class RateLimiter
             return;
         }
 
+        Interlocked.Increment(ref _refusals);
         Telemetry.FacilitatorTelemetry.RateLimitRefusals.Add(1, new KeyValuePair<string, object?>("facilitator.policy", policy.Name));
         var retryAfter = Math.Max(1, (int)Math.Ceiling(decision.SecondsUntilToken));
         context.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
@@ -105,6 +107,9 @@ public sealed class RateLimiter
     private static readonly RateLimitPolicy s_credentialFailures = new("auth-failures-credential", 20, 1);
 
     private static readonly RateLimitPolicy s_addressFailures = new("auth-failures-address", 20, 1);
+
+    /// <summary>Requests this instance refused with 429 for a rate limit since it started.</summary>
+    public long Refusals => Volatile.Read(ref _refusals);
 
     /// <summary>True while the credential (its <see cref="RequestAuthenticator.CredentialKey"/>) may still be checked.</summary>
     public bool MayTryCredential(string credentialKey) => !_enabled || _authFailures.HasToken(s_credentialFailures, credentialKey);

@@ -29,6 +29,7 @@ public sealed class FailoverRouter
     private readonly TimeSpan _cooldown;
     private readonly LogLevel _answerLevel;
     private readonly RetryBudget _budget;
+    private long _failovers;
 
     public FailoverRouter(
         RoutingTable table,
@@ -53,6 +54,9 @@ public sealed class FailoverRouter
     /// <param name="kind">The payment's kind, for capability routing; default for calls that are not payments.</param>
     /// <param name="only">Route to this upstream alone, healthy or not, and never elsewhere: a settlement pending there.</param>
     /// <param name="gate">Settle: told the upstream before each attempt leaves; an attempt it refuses is not sent.</param>
+    /// <summary>Calls this instance had answered by another upstream than the first tried, since it started.</summary>
+    public long Failovers => Volatile.Read(ref _failovers);
+
     public async ValueTask<RouteResult> RouteAsync(
         FacilitatorOperation operation,
         PooledBytes? body,
@@ -215,6 +219,7 @@ public sealed class FailoverRouter
 
                         if (i > 0 || !ReferenceEquals(from, upstream))
                         {
+                            Interlocked.Increment(ref _failovers);
                             FacilitatorTelemetry.Failovers.Add(1, new KeyValuePair<string, object?>("facilitator.operation", FacilitatorOperations.Name(operation)));
                         }
 
@@ -277,56 +282,81 @@ public sealed class FailoverRouter
     private async ValueTask<HedgedAttempt> SendHedgedAsync(
         Upstream primary, Upstream backup, FacilitatorOperation operation, PooledBytes? body, DiscoveryQuery? query, CancellationToken callerAborted)
     {
-        using var primaryCancel = UpstreamCall.CreateAttemptSource(callerAborted);
+        using var primaryCancel = new HedgedAttemptCancellation(callerAborted);
         var primaryStarted = Stopwatch.GetTimestamp();
         var primaryTask = UpstreamCall.SendAsync(primary, operation, body, query, _options.MaxResponseBodyBytes, callerAborted, attemptSource: primaryCancel);
-        if (!primaryTask.IsCompleted)
+        HedgedAttemptCancellation? backupCancel = null;
+        Task<AttemptResult>? backupTask = null;
+        try
         {
-            try
+            if (!primaryTask.IsCompleted)
             {
-                await primaryTask.WaitAsync(HedgeDelay(primary), _time).ConfigureAwait(false);
+                try
+                {
+                    await primaryTask.WaitAsync(HedgeDelay(primary), _time).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    // The delay passed first: hedge.
+                }
             }
-            catch (TimeoutException)
+
+            if (primaryTask.IsCompleted)
             {
-                // The delay passed first: hedge.
+                return new HedgedAttempt(await primaryTask.ConfigureAwait(false), primary, null, null);
+            }
+
+            if (!_budget.TryAcquireExtra())
+            {
+                backup.Statistics.RecordBudgetRefusal();
+                return new HedgedAttempt(await primaryTask.ConfigureAwait(false), primary, null, null);
+            }
+
+            backup.Statistics.RecordHedgeFired();
+            FacilitatorTelemetry.Hedges.Add(1, new KeyValuePair<string, object?>("facilitator.upstream.id", backup.Id), new KeyValuePair<string, object?>("facilitator.hedge", "fired"));
+            backupCancel = new HedgedAttemptCancellation(callerAborted);
+            var backupStarted = Stopwatch.GetTimestamp();
+            backupTask = UpstreamCall.SendAsync(backup, operation, body, query, _options.MaxResponseBodyBytes, callerAborted, 2, hedged: true, attemptSource: backupCancel);
+
+            var done = await Task.WhenAny(primaryTask, backupTask).ConfigureAwait(false);
+            var primaryFirst = done == primaryTask;
+            var firstResult = await done.ConfigureAwait(false);
+            var (firstFrom, other, otherFrom, otherCancel) = primaryFirst
+                ? (primary, backupTask, backup, backupCancel)
+                : (backup, primaryTask, primary, primaryCancel);
+            if (firstResult.Answered)
+            {
+                await otherCancel.SupersedeAsync().ConfigureAwait(false);
+                Discard(other);
+
+                // The loser was at least this slow: without the sample its recent p95 (its hedge delay) would drift down.
+                var loserElapsed = Stopwatch.GetElapsedTime(primaryFirst ? backupStarted : primaryStarted);
+                otherFrom.Statistics.Recent.Record((long)loserElapsed.TotalMicroseconds, _time.GetUtcNow());
+                return new HedgedAttempt(firstResult, firstFrom, null, null) { CancelledLoser = true };
+            }
+
+            return new HedgedAttempt(firstResult, firstFrom, await other.ConfigureAwait(false), otherFrom);
+        }
+        finally
+        {
+            // Whatever ended the race (an answer, the caller, an exception), no attempt outlives it: one still running is
+            // cancelled and its end observed before its source goes.
+            await AbandonAsync(primaryTask, primaryCancel).ConfigureAwait(false);
+            if (backupCancel is not null)
+            {
+                await AbandonAsync(backupTask!, backupCancel).ConfigureAwait(false);
+                backupCancel.Dispose();
             }
         }
+    }
 
-        if (primaryTask.IsCompleted)
+    private static async ValueTask AbandonAsync(Task<AttemptResult> attempt, HedgedAttemptCancellation cancellation)
+    {
+        if (!attempt.IsCompleted && !cancellation.Superseded)
         {
-            return new HedgedAttempt(await primaryTask.ConfigureAwait(false), primary, null, null);
+            await cancellation.SupersedeAsync().ConfigureAwait(false);
+            Discard(attempt);
         }
-
-        if (!_budget.TryAcquireExtra())
-        {
-            backup.Statistics.RecordBudgetRefusal();
-            return new HedgedAttempt(await primaryTask.ConfigureAwait(false), primary, null, null);
-        }
-
-        backup.Statistics.RecordHedgeFired();
-        FacilitatorTelemetry.Hedges.Add(1, new KeyValuePair<string, object?>("facilitator.upstream.id", backup.Id), new KeyValuePair<string, object?>("facilitator.hedge", "fired"));
-        using var backupCancel = UpstreamCall.CreateAttemptSource(callerAborted);
-        var backupStarted = Stopwatch.GetTimestamp();
-        var backupTask = UpstreamCall.SendAsync(backup, operation, body, query, _options.MaxResponseBodyBytes, callerAborted, 2, hedged: true, attemptSource: backupCancel);
-
-        var done = await Task.WhenAny(primaryTask, backupTask).ConfigureAwait(false);
-        var primaryFirst = done == primaryTask;
-        var firstResult = await done.ConfigureAwait(false);
-        var (firstFrom, other, otherFrom, otherCancel) = primaryFirst
-            ? (primary, backupTask, backup, backupCancel)
-            : (backup, primaryTask, primary, primaryCancel);
-        if (firstResult.Answered)
-        {
-            await otherCancel.CancelAsync().ConfigureAwait(false);
-            Discard(other);
-
-            // The loser was at least this slow: without the sample its recent p95 (its hedge delay) would drift down.
-            var loserElapsed = Stopwatch.GetElapsedTime(primaryFirst ? backupStarted : primaryStarted);
-            otherFrom.Statistics.Recent.Record((long)loserElapsed.TotalMicroseconds, _time.GetUtcNow());
-            return new HedgedAttempt(firstResult, firstFrom, null, null) { CancelledLoser = true };
-        }
-
-        return new HedgedAttempt(firstResult, firstFrom, await other.ConfigureAwait(false), otherFrom);
     }
 
     /// <summary>The sooner of a known delay and an upstream's <c>Retry-After</c> (seconds, or an HTTP date), in whole seconds.</summary>

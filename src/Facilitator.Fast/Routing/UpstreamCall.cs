@@ -36,7 +36,7 @@ public static class UpstreamCall
         CancellationToken callerAborted,
         int attempt = 1,
         bool hedged = false,
-        CancellationTokenSource? attemptSource = null)
+        HedgedAttemptCancellation? attemptSource = null)
     {
         using var activity = FacilitatorTelemetry.Source.StartActivity(FacilitatorOperations.Name(operation), ActivityKind.Client);
         if (activity is not null)
@@ -87,13 +87,16 @@ public static class UpstreamCall
         int maxResponseBytes,
         CancellationToken callerAborted,
         System.Runtime.CompilerServices.StrongBox<string?>? sent,
-        CancellationTokenSource? attemptSource)
+        HedgedAttemptCancellation? attemptSource)
     {
         var started = Stopwatch.GetTimestamp();
         var limit = upstream.Definition.TimeoutFor(operation);
         using var owned = attemptSource is null ? CreateAttemptSource(callerAborted) : null;
-        var timeout = attemptSource ?? owned!;
+        var timeout = attemptSource?.Source ?? owned!;
         timeout.CancelAfter(limit);
+
+        // Read once: a hedge race disposes a superseded attempt's source while the attempt is still unwinding.
+        var cancellation = timeout.Token;
 
         using var request = CreateRequest(upstream, operation, body, query, out var credentialsSent);
         if (sent is not null && credentialsSent)
@@ -103,12 +106,12 @@ public static class UpstreamCall
         PooledBytes? buffer = null;
         try
         {
-            using var response = await upstream.Invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
+            using var response = await upstream.Invoker.SendAsync(request, cancellation).ConfigureAwait(false);
             var status = (int)response.StatusCode;
             var early = ClassifyStatus(operation, status);
             if (status is 401 or 403 && (credentialsSent || operation == FacilitatorOperation.Settle))
             {
-                var refusal = await UpstreamErrorText.ReadRefusalBytesAsync(response, timeout.Token).ConfigureAwait(false);
+                var refusal = await UpstreamErrorText.ReadRefusalBytesAsync(response, cancellation).ConfigureAwait(false);
                 var verdict = operation == FacilitatorOperation.Settle ? UpstreamVerdict.Read(operation, refusal) : default;
                 if (verdict.HasVerdict || verdict.IsPending || !string.IsNullOrEmpty(verdict.Transaction))
                 {
@@ -138,7 +141,7 @@ public static class UpstreamCall
             }
 
             buffer = new PooledBytes((int)(declared ?? 1023) + 1);
-            if (!await ReadBodyAsync(response, buffer, maxResponseBytes, timeout.Token).ConfigureAwait(false))
+            if (!await ReadBodyAsync(response, buffer, maxResponseBytes, cancellation).ConfigureAwait(false))
             {
                 return Failed(AttemptFailure.InvalidResponse, status, $"answer exceeds {maxResponseBytes} bytes", started);
             }
@@ -170,7 +173,7 @@ public static class UpstreamCall
             // SocketsHttpHandler.ConnectTimeout: the connection was never established, so nothing was sent.
             return Failed(AttemptFailure.ConnectFailed, 0, "connect timed out", started);
         }
-        catch (OperationCanceledException) when (!callerAborted.IsCancellationRequested && (attemptSource is null || Stopwatch.GetElapsedTime(started) >= limit))
+        catch (OperationCanceledException) when (!callerAborted.IsCancellationRequested && attemptSource is not { Superseded: true })
         {
             // Not the caller, and not a hedge race cancelling the slower attempt (that ends in the exception): the timeout.
             return Failed(AttemptFailure.Timeout, 0, $"after {limit.TotalMilliseconds:0} ms", started);

