@@ -249,7 +249,11 @@ public sealed class ClusterLedgerReviewTests(ITestOutputHelper output)
         Assert.Equal(1, upstream.CountOf("/settle"));
     }
 
-    [Fact]
+    [Fact(Skip = "DEFECT: while a replica is slow, each instance's ledger commands for that primary queue behind WAITs on the ledger's one connection "
+        + "(WAIT blocks the client it runs on), reads included: the repeat of a settlement already finished is answered 503 'The settlement ledger "
+        + "(Redis) is unreachable' after ~3 s instead of its recorded success (observed 2985 ms with 24 new settles waiting), and with "
+        + "Redis:LocalSettlementFallback=true that read timeout sends the finished authorization to the local ledger and the upstream again. "
+        + "Cause: RedisSettlementStore.ReadAsync uses LedgerDatabase, the same multiplexer RedisReplicaAcknowledgement.AcknowledgedAsync sends WAIT on.")]
     public async Task Settle_ReplicaFrozenWhileManySettlesWait_AFinishedSettlementIsStillReplayed()
     {
         var (primary, replica) = await PrimaryWithReplicaAsync();
@@ -283,5 +287,38 @@ public sealed class ClusterLedgerReviewTests(ITestOutputHelper output)
 
         Assert.Equal(1, upstream.CountOf("/settle"));
         Assert.Equal(Settled, body);
+    }
+
+    [Fact(Skip = "DEFECT (also on main): with Redis:LocalSettlementFallback=true an authorization settled on the local ledger while Redis hung is "
+        + "settled again by the same instance once Redis returns (upstream saw 2): the claim queued behind the hang lands as this process's orphan, "
+        + "SettlementLedger.ClaimAsync claims on Redis first and takes the orphan over (SettlementTransitions.Claim, orphanClaimId) without asking the "
+        + "local ledger, which holds the success. README promises 'exactly once per instance'.")]
+    public async Task Settle_LocalFallbackOnAndRedisHangsThenReturns_SettledAtMostOncePerInstance()
+    {
+        // README: Redis:LocalSettlementFallback=true settles with each instance's local ledger "exactly once per instance only".
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        upstream.Answer("/settle", 200, Settled);
+        var settings = redis.GatewaySettings(("only", upstream.Url));
+        settings["Redis:LocalSettlementFallback"] = "true";
+        await using var a = await GatewayHost.StartAsync(settings);
+        var payment = Payment(781, 1);
+
+        await redis.PauseAsync();
+        using (var first = await a.PostAsync("/settle", payment))
+        {
+            output.WriteLine($"first (Redis hung): {(int)first.StatusCode} {await first.Content.ReadAsStringAsync()}; upstream saw {upstream.CountOf("/settle")}");
+        }
+
+        await redis.ResumeAsync();
+        await Eventually.TrueAsync(
+            async () => (await a.Client.GetStringAsync("/health")).Contains("\"redis\":\"ok\"", StringComparison.Ordinal), "the instance uses Redis again", 30_000);
+        for (var i = 0; i < 3; i++)
+        {
+            using var repeat = await a.PostAsync("/settle", payment);
+            output.WriteLine($"repeat {i} on the same instance: {(int)repeat.StatusCode} {await repeat.Content.ReadAsStringAsync()}; upstream saw {upstream.CountOf("/settle")}");
+        }
+
+        Assert.True(upstream.CountOf("/settle") <= 1, $"one authorization reached the upstream {upstream.CountOf("/settle")} times from one instance");
     }
 }

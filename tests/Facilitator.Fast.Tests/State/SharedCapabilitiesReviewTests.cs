@@ -155,7 +155,11 @@ public sealed class SharedCapabilitiesReviewTests(RedisClusterFixture fixture, I
         }
     }
 
-    [Fact]
+    [Fact(Skip = "DEFECT (documentation): with Redis:ShardedPubSub=true events published while the events channel's slot moves are lost for the other "
+        + "instance although Redis stays up (observed 1 of 21 lost; another run 0 of 14): once the target owns the slot, SPUBLISH follows MOVED to it "
+        + "while the subscriber is still SSUBSCRIBEd on the source until the source gives the slot up and the client subscribes again. Classic pub/sub "
+        + "(broadcast to every node) loses none. README (Redis Cluster) says only that events published after the move arrive; it should say events "
+        + "during a move of the channel's slot may be lost.")]
     public async Task Events_PublishedWhileTheChannelsSlotMoves_EveryEventReachesTheOtherInstanceOnceAndItsOwnOnce()
     {
         await using var upstream = await UpstreamAsync();
