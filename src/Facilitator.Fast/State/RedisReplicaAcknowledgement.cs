@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Net;
 using StackExchange.Redis;
 
 namespace Facilitator.Fast.State;
@@ -11,17 +9,18 @@ namespace Facilitator.Fast.State;
 /// repeat settle the authorization a second time.
 /// </summary>
 /// <remarks>
-/// How many replicas a primary has is read with <c>ROLE</c> and kept for a few seconds (read again after a shortfall):
-/// a primary without replicas cannot fail over, so its writes are not waited for. <c>WAIT</c> blocks the connection it
-/// runs on, which is why the ledger has a connection of its own (<see cref="RedisConnection.LedgerDatabase"/>).
+/// How many replicas each primary has comes from <see cref="RedisReplicaTopology"/>, read at start and when the
+/// topology changes, never on a settle: a primary without replicas cannot fail over, so its writes are not waited for.
+/// <c>WAIT</c> blocks the connection it runs on, which is why the ledger writes on a connection of its own
+/// (<see cref="RedisConnection.LedgerDatabase"/>).
 /// </remarks>
-public sealed class RedisReplicaAcknowledgement(Func<IConnectionMultiplexer> multiplexer, int required, TimeSpan timeout, TimeProvider time)
+public sealed class RedisReplicaAcknowledgement(Func<IConnectionMultiplexer> multiplexer, RedisReplicaTopology topology, int required, TimeSpan timeout)
 {
-    private static readonly TimeSpan RoleKeptFor = TimeSpan.FromSeconds(5);
-
-    private readonly ConcurrentDictionary<EndPoint, (int Replicas, long ReadAt)> _replicas = new();
     private long _waits;
     private long _shortfalls;
+
+    /// <summary>The replica counts waited by.</summary>
+    public RedisReplicaTopology Topology => topology;
 
     /// <summary><c>WAIT</c>s sent.</summary>
     public long Waits => Interlocked.Read(ref _waits);
@@ -41,7 +40,7 @@ public sealed class RedisReplicaAcknowledgement(Func<IConnectionMultiplexer> mul
         }
 
         var server = multiplexer().GetServer(key, null, CommandFlags.DemandMaster);
-        var wanted = Math.Min(required, await ReplicasAsync(server).ConfigureAwait(false));
+        var wanted = Math.Min(required, await topology.ReplicasOfAsync(server.EndPoint).ConfigureAwait(false) ?? required);
         if (wanted == 0)
         {
             return true;
@@ -55,21 +54,7 @@ public sealed class RedisReplicaAcknowledgement(Func<IConnectionMultiplexer> mul
         }
 
         Interlocked.Increment(ref _shortfalls);
-        _replicas.TryRemove(server.EndPoint, out _);
+        topology.Refresh();
         return false;
-    }
-
-    private async ValueTask<int> ReplicasAsync(IServer server)
-    {
-        var now = time.GetTimestamp();
-        if (_replicas.TryGetValue(server.EndPoint, out var known) && time.GetElapsedTime(known.ReadAt, now) < RoleKeptFor)
-        {
-            return known.Replicas;
-        }
-
-        var role = await server.RoleAsync().ConfigureAwait(false);
-        var replicas = role is Role.Master primary ? primary.Replicas.Count : 0;
-        _replicas[server.EndPoint] = (replicas, now);
-        return replicas;
     }
 }

@@ -139,11 +139,7 @@ public sealed class ClusterLedgerReviewTests(ITestOutputHelper output)
         Assert.Equal(1, upstream.CountOf("/settle"));
     }
 
-    [Fact(Skip = "DEFECT: with Redis:LocalSettlementFallback=true a replica shortfall (Redis reachable, replica frozen) is taken for an unreachable Redis: "
-        + "the settle is answered 200 from the local ledger and sent (README's settings table says 503, nothing sent), its unacknowledged claim stays "
-        + "in Redis as this process's orphan, and once the replica returns a repeat on the same instance takes the orphan over and sends the same "
-        + "authorization to the upstream a second time (upstream saw 2). Cause: SettlementLedger.ClaimAsync falls back on every "
-        + "SettlementLedgerUnavailableException, including the one RedisSettlementStore.ReplicatedAsync throws for a shortfall.")]
+    [Fact]
     public async Task Settle_LocalFallbackOnAndReplicaFrozen_RefusedUnsentAndNeverSettledTwice()
     {
         var (primary, replica) = await PrimaryWithReplicaAsync();
@@ -178,11 +174,7 @@ public sealed class ClusterLedgerReviewTests(ITestOutputHelper output)
         }
     }
 
-    [Fact(Skip = "DEFECT: a primary that refuses the outcome's write (NOREPLICAS under the min-replicas-to-write README recommends; also OOM, READONLY) "
-        + "loses the upstream's success: RedisSettlementStore.ReplaceAsync treats the error as an unconfirmed write, ReadBackAsync finds the record "
-        + "unchanged and returns null, SettlementClaim.ApplyAsync takes that for a conflict 8 times and returns false, EndAsync logs 1214 'taken over "
-        + "meanwhile' and schedules no retry. The record stays InFlight at the upstream, its lease lapses, and a repeat on B sends the same "
-        + "authorization to the upstream again (upstream saw 2).")]
+    [Fact]
     public async Task Settle_PrimaryRefusesWritesWithNoReplicasWhileTheUpstreamWorks_OutcomeKeptAndNeverSentAgain()
     {
         // README (Redis Cluster) recommends min-replicas-to-write on the primaries; here the replica lags while the upstream works.
@@ -228,10 +220,7 @@ public sealed class ClusterLedgerReviewTests(ITestOutputHelper output)
         Assert.Equal(Settled, body);
     }
 
-    [Fact(Skip = "DEFECT: with the default Redis:SettlementReplicas=1 every settle needs ROLE (ACL categories @admin and @dangerous) even on a Redis "
-        + "without replicas; a least-privilege Redis user (-@dangerous, -@admin, or -role) makes every settle 503 'did not say whether its replicas "
-        + "hold a write' while /health says healthy, settlement accepting. Cause: RedisReplicaAcknowledgement.ReplicasAsync (server.RoleAsync) on the "
-        + "settle path, no start-time check, README silent on the commands the ledger needs.")]
+    [Fact]
     public async Task Settle_RedisUserNotPermittedRole_NoReplicas_SettlesAsBeforeTheReplicaWait()
     {
         // A least-privilege ACL (ROLE is in @admin and @dangerous); the Redis has no replica, so there is nothing to wait for.
@@ -249,11 +238,33 @@ public sealed class ClusterLedgerReviewTests(ITestOutputHelper output)
         Assert.Equal(1, upstream.CountOf("/settle"));
     }
 
-    [Fact(Skip = "DEFECT: while a replica is slow, each instance's ledger commands for that primary queue behind WAITs on the ledger's one connection "
-        + "(WAIT blocks the client it runs on), reads included: the repeat of a settlement already finished is answered 503 'The settlement ledger "
-        + "(Redis) is unreachable' after ~3 s instead of its recorded success (observed 2985 ms with 24 new settles waiting), and with "
-        + "Redis:LocalSettlementFallback=true that read timeout sends the finished authorization to the local ledger and the upstream again. "
-        + "Cause: RedisSettlementStore.ReadAsync uses LedgerDatabase, the same multiplexer RedisReplicaAcknowledgement.AcknowledgedAsync sends WAIT on.")]
+    [Fact]
+    public async Task Settle_RedisUserNotPermittedRole_WithReplica_WaitsForTheReplicaAndNeverReadsRolePerSettle()
+    {
+        var (primary, replica) = await PrimaryWithReplicaAsync();
+        await using var _ = primary;
+        await using var __ = replica;
+        Assert.StartsWith("+OK", await primary.CommandAsync("ACL", "SETUSER", "default", "-role"), StringComparison.Ordinal);
+        await using var upstream = await FakeFacilitator.StartAsync();
+        upstream.Answer("/settle", 200, Settled);
+        await using var gateway = await GatewayHost.StartAsync(primary.GatewaySettings(("only", upstream.Url)));
+        var replication = gateway.Services.GetRequiredService<RedisSettlementStore>().Replication;
+        var readsAtStart = replication.Topology.Reads;
+
+        for (var i = 0; i < 8; i++)
+        {
+            using var response = await gateway.PostAsync("/settle", Payment(765 + i, 1));
+            Assert.Equal(Settled, await response.Content.ReadAsStringAsync());
+        }
+
+        // The replica was counted without ROLE (INFO replication), so every claim and outcome waited for it.
+        Assert.True(replication.Waits >= 16, $"{replication.Waits} replica waits for 8 settles");
+        Assert.Equal(0, replication.Shortfalls);
+        Assert.True(replication.Topology.Reads - readsAtStart < 8, $"the topology was read {replication.Topology.Reads - readsAtStart} times for 8 settles");
+        Assert.Equal(8, upstream.CountOf("/settle"));
+    }
+
+    [Fact]
     public async Task Settle_ReplicaFrozenWhileManySettlesWait_AFinishedSettlementIsStillReplayed()
     {
         var (primary, replica) = await PrimaryWithReplicaAsync();
@@ -289,10 +300,7 @@ public sealed class ClusterLedgerReviewTests(ITestOutputHelper output)
         Assert.Equal(Settled, body);
     }
 
-    [Fact(Skip = "DEFECT (also on main): with Redis:LocalSettlementFallback=true an authorization settled on the local ledger while Redis hung is "
-        + "settled again by the same instance once Redis returns (upstream saw 2): the claim queued behind the hang lands as this process's orphan, "
-        + "SettlementLedger.ClaimAsync claims on Redis first and takes the orphan over (SettlementTransitions.Claim, orphanClaimId) without asking the "
-        + "local ledger, which holds the success. README promises 'exactly once per instance'.")]
+    [Fact]
     public async Task Settle_LocalFallbackOnAndRedisHangsThenReturns_SettledAtMostOncePerInstance()
     {
         // README: Redis:LocalSettlementFallback=true settles with each instance's local ledger "exactly once per instance only".

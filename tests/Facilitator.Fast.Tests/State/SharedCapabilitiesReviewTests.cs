@@ -155,12 +155,13 @@ public sealed class SharedCapabilitiesReviewTests(RedisClusterFixture fixture, I
         }
     }
 
-    [Fact(Skip = "DEFECT (documentation): with Redis:ShardedPubSub=true events published while the events channel's slot moves are lost for the other "
-        + "instance although Redis stays up (observed 1 of 21 lost; another run 0 of 14): once the target owns the slot, SPUBLISH follows MOVED to it "
-        + "while the subscriber is still SSUBSCRIBEd on the source until the source gives the slot up and the client subscribes again. Classic pub/sub "
-        + "(broadcast to every node) loses none. README (Redis Cluster) says only that events published after the move arrive; it should say events "
-        + "during a move of the channel's slot may be lost.")]
-    public async Task Events_PublishedWhileTheChannelsSlotMoves_EveryEventReachesTheOtherInstanceOnceAndItsOwnOnce()
+    /// <summary>
+    /// README (Redis Cluster): with sharded pub/sub, events published while the events channel's slot moves may be lost
+    /// for the other instances (SPUBLISH follows the slot before their SSUBSCRIBE does): at most once, never twice nor
+    /// invented; the publishing instance's own subscribers get each event once.
+    /// </summary>
+    [Fact]
+    public async Task Events_PublishedWhileTheChannelsSlotMoves_AtMostOnceOnTheOtherInstanceAndOnceOnItsOwn()
     {
         await using var upstream = await UpstreamAsync();
         var settings = Cluster.GatewaySettings(("only", upstream.Url));
@@ -193,24 +194,26 @@ public sealed class SharedCapabilitiesReviewTests(RedisClusterFixture fixture, I
         await moving.CancelAsync();
         await publishing;
 
-        var missing = new List<string>();
-        try
-        {
-            await Eventually.TrueAsync(
-                () => ids.All(id => onA.OfType("payment:verified").Any(m => PaymentIdOf(m) == id)), "every event published during the move reaches A", 20_000);
-        }
-        catch (Exception)
-        {
-            missing = [.. ids.Where(id => !onA.OfType("payment:verified").Any(m => PaymentIdOf(m) == id))];
-        }
+        // Once the subscription has followed the slot, events reach the other instance again.
+        var after = new List<string>();
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                after.Add(await VerifiedIdAsync(b, Payment(813, nonce++)));
+                return onA.OfType("payment:verified").Any(m => after.Contains(PaymentIdOf(m)));
+            },
+            "an event published after the move reaches the other instance",
+            30_000);
 
-        output.WriteLine($"{ids.Count} events published during the move; {missing.Count} never reached the other instance");
-        Assert.Empty(missing);
+        var missing = ids.Count(id => !onA.OfType("payment:verified").Any(m => PaymentIdOf(m) == id));
+        output.WriteLine($"{ids.Count} events published during the move; {missing} never reached the other instance (at-most-once, README)");
         foreach (var id in ids)
         {
-            Assert.Single(onA.OfType("payment:verified"), m => PaymentIdOf(m) == id);
+            Assert.True(onA.OfType("payment:verified").Count(m => PaymentIdOf(m) == id) <= 1, $"{id} reached the other instance twice");
             Assert.Single(onB.OfType("payment:verified"), m => PaymentIdOf(m) == id);
         }
+
+        Assert.All(onA.OfType("payment:verified"), m => Assert.True(PaymentIdOf(m) == warm || after.Contains(PaymentIdOf(m)) || ids.Contains(PaymentIdOf(m))));
     }
 
     private static string PaymentIdOf(System.Text.Json.JsonElement message) => message.GetProperty("data").GetProperty("paymentId").GetString()!;
