@@ -67,6 +67,9 @@ public sealed partial class RedisConnection : IAsyncDisposable
 
     internal IConnectionMultiplexer LedgerMultiplexer => _ledger ?? _multiplexer;
 
+    /// <summary>The shared connection, for commands that must not queue behind the ledger's <c>WAIT</c>s.</summary>
+    internal IConnectionMultiplexer SharedMultiplexer => _multiplexer;
+
     /// <summary>Raised when the connection is restored, so shared state can be read again.</summary>
     public event Action? Restored;
 

@@ -47,7 +47,7 @@ public sealed partial class RedisSettlementStore : ISettlementStore, IDisposable
         _channel = redis.Channel("settle:changed");
         Replication = new RedisReplicaAcknowledgement(
             () => redis.LedgerMultiplexer,
-            new RedisReplicaTopology(() => redis.LedgerMultiplexer, time, logger),
+            new RedisReplicaTopology(() => redis.SharedMultiplexer, time, logger),
             options.SettlementReplicas,
             TimeSpan.FromMilliseconds(options.SettlementReplicaTimeoutMs));
         _waitsForReplicas = options.SettlementReplicas > 0;

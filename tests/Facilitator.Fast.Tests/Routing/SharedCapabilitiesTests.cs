@@ -1,4 +1,6 @@
+using Facilitator.Fast.State;
 using Facilitator.Fast.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using static Facilitator.Fast.Tests.Infrastructure.Responses;
 
 namespace Facilitator.Fast.Tests.Routing;
@@ -36,6 +38,10 @@ public sealed class SharedCapabilitiesTests
         settings["Aggregator:CheckHealthMinIntervalMs"] = "0";
         await using var a = await GatewayHost.StartAsync(settings);
         await Eventually.TrueAsync(() => primary.CountOf("/supported") == 1 && secondary.CountOf("/supported") == 1, "A probes both upstreams");
+        var shared = a.Services.GetRequiredService<RedisConnection>();
+        await Eventually.TrueAsync(
+            async () => await shared.Database.KeyExistsAsync(shared.Key("caps", "primary")) && await shared.Database.KeyExistsAsync(shared.Key("caps", "secondary")),
+            "A shares what it learned before B starts");
         await using var b = await GatewayHost.StartAsync(settings);
 
         await Eventually.TrueAsync(
