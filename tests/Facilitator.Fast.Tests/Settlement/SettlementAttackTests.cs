@@ -475,7 +475,8 @@ public sealed partial class SettlementAttackTests
 
     /// <summary>
     /// Redis pauses writers for longer than the client's timeout and its read-back (CLIENT PAUSE 8 s): the first settle
-    /// is refused with 503 (nothing sent, correctly), but its claim script runs when the pause ends and leaves an
+    /// is refused with 503 (nothing sent, correctly) unless a last read on the shared connection, after the pause, finds
+    /// its claim written and goes on; otherwise its claim script runs when the pause ends and leaves an
     /// in-flight claim with no owner and no upstream. The resource server's retry then waits on that orphan for the
     /// whole lease (here 30 s) and is answered 202 "in progress", though nothing was ever sent.
     /// </summary>
