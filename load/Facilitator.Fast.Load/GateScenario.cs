@@ -16,37 +16,66 @@ internal static class GateScenario
     public static Task<(List<LoadReport> Reports, List<string> Failures)> RunAsync(string binary, double rate, TimeSpan duration) =>
         WithServiceAsync(binary, (client, upstream) => AllAsync(client, upstream, rate, duration));
 
-    /// <summary>The <c>/v1</c> lifecycle alone, against the same service set-up.</summary>
-    public static Task<(List<LoadReport> Reports, List<string> Failures)> RunLifecycleAsync(string binary, double rate, TimeSpan duration) =>
+    /// <summary>
+    /// The <c>/v1</c> lifecycle alone, against the same service set-up: <paramref name="instances"/> instances sharing
+    /// one redis-server, or a three-primary Redis Cluster with <paramref name="cluster"/>, each request sent to the next
+    /// instance in turn (a payment's verify, settle and status land on different instances).
+    /// </summary>
+    public static Task<(List<LoadReport> Reports, List<string> Failures)> RunLifecycleAsync(string binary, double rate, TimeSpan duration, int instances = 1, bool cluster = false) =>
         WithServiceAsync(binary, async (client, upstream) =>
         {
             var failures = new List<string>();
             var reports = await LifecycleScenario.RunAsync(client, () => upstream.Settles, rate, duration, failures);
+            var setUp = $"{instances} instance{(instances == 1 ? "" : "s")}, {(cluster ? "Redis Cluster (3 primaries)" : "one redis-server")}";
+            foreach (var report in reports)
+            {
+                report.Facts["set-up"] = setUp;
+            }
+
             return (reports, failures);
-        });
+        }, instances, cluster);
 
     private static async Task<(List<LoadReport> Reports, List<string> Failures)> WithServiceAsync(
-        string binary, Func<HttpClient, LatencyUpstream, Task<(List<LoadReport> Reports, List<string> Failures)>> run)
+        string binary, Func<HttpClient, LatencyUpstream, Task<(List<LoadReport> Reports, List<string> Failures)>> run, int instances = 1, bool cluster = false)
     {
-        await using var redis = await LocalRedis.StartAsync();
+        await using var single = cluster ? null : await LocalRedis.StartAsync();
+        await using var redisCluster = cluster ? await LocalRedisCluster.StartAsync(3) : null;
+        var redisConnection = single?.ConnectionString ?? redisCluster!.ConnectionString;
         await using var upstream = await LatencyUpstream.StartAsync(TimeSpan.FromMilliseconds(2), TimeSpan.FromMilliseconds(2), 0);
-        await using var service = await ServiceProcess.StartAsync(binary, new Dictionary<string, string>
+        var services = new List<ServiceProcess>();
+        try
         {
-            ["FACILITATOR_1_URL"] = upstream.Url,
-            ["FACILITATOR_2_ENABLED"] = "false",
-            ["REDIS_URL"] = $"redis://127.0.0.1:{redis.Port}",
+            for (var i = 0; i < instances; i++)
+            {
+                services.Add(await ServiceProcess.StartAsync(binary, new Dictionary<string, string>
+                {
+                    ["FACILITATOR_1_URL"] = upstream.Url,
+                    ["FACILITATOR_2_ENABLED"] = "false",
+                    ["Redis__ConnectionString"] = redisConnection,
+                    ["Redis__ShardedPubSub"] = cluster ? "true" : "false",
 
-            // All of the load comes from one address: the default rate limits (on) must not throttle it; the
-            // connection limit per client is lifted because this client opens many.
-            ["Edge__Limits__MaxConnectionsPerClient"] = "0",
-        });
-        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512 })
+                    // All of the load comes from one address: the default rate limits (on) must not throttle it; the
+                    // connection limit per client is lifted because this client opens many.
+                    ["Edge__Limits__MaxConnectionsPerClient"] = "0",
+                }));
+            }
+
+            using var client = new HttpClient(new RoundRobinHandler([.. services.Select(static s => s.Port)], new SocketsHttpHandler { MaxConnectionsPerServer = 512 }))
+            {
+                BaseAddress = services[0].BaseAddress,
+                Timeout = TimeSpan.FromSeconds(10),
+            };
+            return await run(client, upstream);
+        }
+        finally
         {
-            BaseAddress = service.BaseAddress,
-            Timeout = TimeSpan.FromSeconds(10),
-        };
-        return await run(client, upstream);
+            foreach (var service in services)
+            {
+                await service.DisposeAsync();
+            }
+        }
     }
+
     private static async Task<(List<LoadReport> Reports, List<string> Failures)> AllAsync(HttpClient client, LatencyUpstream upstream, double rate, TimeSpan duration)
     {
         var perScenario = (int)(rate * duration.TotalSeconds) + 1;

@@ -25,6 +25,9 @@ internal sealed class LocalRedis : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
+    /// <summary>What <c>Redis:ConnectionString</c> is given.</summary>
+    public string ConnectionString => $"127.0.0.1:{Port}";
+
     /// <param name="appendOnlyDirectory">
     /// Where to keep an append-only file (<c>appendonly yes</c>, <c>appendfsync everysec</c>, as the README recommends),
     /// so a restart keeps every key; none: nothing persisted.
@@ -66,7 +69,10 @@ internal sealed class LocalRedis : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static async Task<Process> LaunchAsync(int port, string? directory)
+    /// <summary>Starts a redis-server on <paramref name="port"/> with <paramref name="arguments"/> besides the port and bind address.</summary>
+    internal static Task<Process> LaunchAsync(int port, params string[] arguments) => LaunchAsync(port, null, arguments);
+
+    private static async Task<Process> LaunchAsync(int port, string? directory, params string[] arguments)
     {
         var start = new ProcessStartInfo("redis-server")
         {
@@ -86,6 +92,11 @@ internal sealed class LocalRedis : IAsyncDisposable
             {
                 start.ArgumentList.Add(argument);
             }
+        }
+
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start (Debian package redis-server).");

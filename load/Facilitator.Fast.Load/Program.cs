@@ -6,7 +6,8 @@ namespace Facilitator.Fast.Load;
 
 /// <summary>
 /// The load suite: <c>dotnet run -c Release --project load/Facilitator.Fast.Load -- hedging|overhead|gate|lifecycle|chain|chaos [--set KEY=VALUE]|proxy [--https] [--compare binary]|profile|websocket [--rate 200]
-/// [--duration 20] [--binary artifacts/aot/Facilitator.Fast] [--max-error-rate 0.01] [--max-p99-ms 1000] [--out artifacts/load] [--stages 1000x100,10000x10] (websocket: subscribers × events/s)</c>. Prints a Markdown table, writes Markdown
+/// [--duration 20] [--binary artifacts/aot/Facilitator.Fast] [--max-error-rate 0.01] [--max-p99-ms 1000] [--out artifacts/load] [--stages 1000x100,10000x10] (websocket: subscribers × events/s)
+/// [--instances 2] [--cluster] (lifecycle: instances behind a round-robin client, a Redis Cluster)</c>. Prints a Markdown table, writes Markdown
 /// and JSON reports, and exits 1 when a threshold given on the command line is exceeded.
 /// </summary>
 public static class Program
@@ -37,7 +38,8 @@ public static class Program
                 (reports, failures) = await ChainScenario.RunAsync(Binary(args), rate, duration);
                 break;
             case "lifecycle":
-                (reports, failures) = await GateScenario.RunLifecycleAsync(Binary(args), rate, duration);
+                (reports, failures) = await GateScenario.RunLifecycleAsync(
+                    Binary(args), rate, duration, (int)Option(args, "--instances", 1), args.Contains("--cluster"));
                 break;
             case "chaos":
                 // --set KEY=VALUE (repeatable): a setting of both instances over the run's own, e.g. Redis__LocalSettlementFallback=true.

@@ -157,6 +157,7 @@ public static partial class Program
             host.ShutdownTimeout = host.ShutdownTimeout > needed ? host.ShutdownTimeout : needed;
         });
         services.AddSingleton<SupportedCatalog>();
+        services.AddHostedService<CapabilitySharing>();
         services.AddSingleton(localVerification);
         services.AddSingleton(sp => new RequestAuthenticator(auth, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new AuthenticationGate(sp.GetRequiredService<RequestAuthenticator>(), sp.GetRequiredService<RateLimiter>(), auth));

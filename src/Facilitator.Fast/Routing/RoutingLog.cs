@@ -36,6 +36,9 @@ internal static partial class RoutingLog
     [LoggerMessage(EventId = 1032, Level = LogLevel.Debug, Message = "[Facilitator] {Operation} attempt {Attempt} on {UpstreamId}: credentials still refused")]
     public static partial void CredentialsStillRefused(ILogger logger, string operation, int attempt, string upstreamId);
 
+    [LoggerMessage(EventId = 1021, Level = LogLevel.Information, Message = "[Facilitator] capabilities of {UpstreamId} learned from another instance ({Kinds} kinds)")]
+    public static partial void CapabilitiesLearned(ILogger logger, string upstreamId, int kinds);
+
     [LoggerMessage(EventId = 1020, Level = LogLevel.Warning, Message = "[Facilitator] /supported could not be read from {UpstreamId}: {Failure}")]
     public static partial void SupportedUnavailable(ILogger logger, string upstreamId, string failure);
 }

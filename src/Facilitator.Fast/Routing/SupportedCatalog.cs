@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Facilitator.Fast.Protocol;
+using Facilitator.Fast.State;
 
 namespace Facilitator.Fast.Routing;
 
@@ -22,6 +23,7 @@ public sealed class SupportedCatalog
     private readonly FailoverRouter _router;
     private readonly TimeProvider _time;
     private readonly ILogger<SupportedCatalog> _logger;
+    private readonly ICapabilityStore _shared;
     private readonly TimeSpan _cacheFor;
     private readonly int _maxResponseBytes;
     private readonly TimeSpan _checkHealthMinInterval;
@@ -29,8 +31,10 @@ public sealed class SupportedCatalog
     private SupportedAnswer? _cached;
     private Task<SupportedAnswer>? _refreshing;
 
-    public SupportedCatalog(RoutingTable table, FailoverRouter router, RoutingConfiguration configuration, TimeProvider time, ILogger<SupportedCatalog> logger)
+    public SupportedCatalog(
+        RoutingTable table, FailoverRouter router, RoutingConfiguration configuration, ICapabilityStore shared, TimeProvider time, ILogger<SupportedCatalog> logger)
     {
+        _shared = shared;
         _table = table;
         _router = router;
         _time = time;
@@ -82,6 +86,7 @@ public sealed class SupportedCatalog
                 if (TryParse(result.Body!.Span) is { } capabilities)
                 {
                     upstream.Capabilities = capabilities;
+                    _shared.Share(upstream.Id, JsonSerializer.SerializeToUtf8Bytes(capabilities, X402JsonContext.Default.SupportedResponse));
                 }
                 else
                 {
@@ -168,6 +173,27 @@ public sealed class SupportedCatalog
         var ordered = snapshot.Routes.Where(r => answered.Contains(r.Upstream)).OrderBy(static r => r.IsHealthy ? 0 : 1)
             .Select(static r => (r.Upstream.Id, r.Upstream.Capabilities!));
         return JsonSerializer.SerializeToUtf8Bytes(SupportedKindsMerger.Merge(ordered), X402JsonContext.Default.SupportedResponse);
+    }
+
+    /// <summary>
+    /// Takes what another instance learned of an upstream's capabilities (through <see cref="ICapabilityStore"/>), so
+    /// this one routes by them without probing.
+    /// </summary>
+    public void Learned(string upstreamId, byte[] supported)
+    {
+        if (TryParse(supported) is not { } capabilities)
+        {
+            return;
+        }
+
+        foreach (var route in _table.Current.Routes)
+        {
+            if (string.Equals(route.Upstream.Id, upstreamId, StringComparison.Ordinal))
+            {
+                route.Upstream.Capabilities = capabilities;
+                RoutingLog.CapabilitiesLearned(_logger, upstreamId, capabilities.Kinds.Count);
+            }
+        }
     }
 
     private static SupportedResponse? TryParse(ReadOnlySpan<byte> body)

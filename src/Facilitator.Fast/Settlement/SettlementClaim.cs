@@ -156,7 +156,7 @@ public sealed partial class SettlementClaim : ISettleAttemptGate
         catch (SettlementLedgerUnavailableException ex)
         {
             RecordDeferred(_ledger.Logger, outcome, upstreamId, ex.Message);
-            _ledger.Retries.Schedule(() => ApplyAsync(transition, notify: true, ending: true), outcome, upstreamId);
+            _ledger.Retries.Schedule(() => ApplyAsync(transition, notify: true, ending: true), outcome, upstreamId, _ledger.Policy.Lease / 4);
         }
     }
 

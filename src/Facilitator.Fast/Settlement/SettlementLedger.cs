@@ -45,16 +45,26 @@ public sealed partial class SettlementLedger
 
     /// <summary>Claims the settlement of <paramref name="identity"/>, or says how the request is to be answered instead.</summary>
     /// <param name="allowFallback">
-    /// Whether the local fallback may be used when the store is away; never for a settlement already seen in the
-    /// shared store, which the local one cannot see.
+    /// Whether the local fallback may be used when the store is out of reach; never for a settlement already seen in
+    /// the shared store, which the local one cannot see.
     /// </param>
+    /// <remarks>
+    /// A settlement the local fallback holds is claimed there, even once the store answers again: it was settled (or
+    /// is being settled) by this instance where the store cannot see, and the store may hold only the claim that was
+    /// queued when it stopped answering — taken over, it would send the authorization again.
+    /// </remarks>
     public async ValueTask<ClaimResult> ClaimAsync(SettlementIdentity identity, bool allowFallback = true)
     {
+        if (await HeldLocallyAsync(identity.Key).ConfigureAwait(false))
+        {
+            return await ClaimOnAsync(_fallback!, identity).ConfigureAwait(false);
+        }
+
         try
         {
             return await ClaimOnAsync(_store, identity).ConfigureAwait(false);
         }
-        catch (SettlementLedgerUnavailableException ex) when (_fallback is not null && allowFallback)
+        catch (SettlementLedgerUnavailableException ex) when (_fallback is not null && allowFallback && ex.Unreachable)
         {
             LocalFallback(_logger, ex.Message);
             return await ClaimOnAsync(_fallback, identity).ConfigureAwait(false);
@@ -64,18 +74,29 @@ public sealed partial class SettlementLedger
     /// <summary>The record under <paramref name="key"/>, without claiming anything.</summary>
     public async ValueTask<SettlementRecord?> FindAsync(Sha256Hash key) => (await ReadAsync(key).ConfigureAwait(false)).Record;
 
-    /// <summary>The record under <paramref name="key"/> with the store's clock, without claiming anything.</summary>
+    /// <summary>The record under <paramref name="key"/> with the store's clock, without claiming anything (the local fallback's when it holds one).</summary>
     public async ValueTask<StoredSettlement> ReadAsync(Sha256Hash key)
     {
+        if (_fallback is not null && await _fallback.ReadAsync(key).ConfigureAwait(false) is { Record: { } local } held && !IsFailure(local))
+        {
+            return held;
+        }
+
         try
         {
             return await _store.ReadAsync(key).ConfigureAwait(false);
         }
-        catch (SettlementLedgerUnavailableException) when (_fallback is not null)
+        catch (SettlementLedgerUnavailableException ex) when (_fallback is not null && ex.Unreachable)
         {
             return await _fallback.ReadAsync(key).ConfigureAwait(false);
         }
     }
+
+    /// <summary>Whether the local fallback holds a settlement of <paramref name="key"/> other than a failure (which spends nothing).</summary>
+    private async ValueTask<bool> HeldLocallyAsync(Sha256Hash key) =>
+        _fallback is not null && await _fallback.ReadAsync(key).ConfigureAwait(false) is { Record: { } local } && !IsFailure(local);
+
+    private static bool IsFailure(SettlementRecord record) => record is { State: SettlementState.Finished, Success: false };
 
     private async ValueTask<ClaimResult> ClaimOnAsync(ISettlementStore store, SettlementIdentity identity)
     {

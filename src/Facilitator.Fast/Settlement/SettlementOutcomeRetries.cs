@@ -35,7 +35,11 @@ public sealed partial class SettlementOutcomeRetries : IDisposable
     public long Landed => Interlocked.Read(ref _landed);
 
     /// <summary>Retries <paramref name="write"/> (true: written; false: refused; throws while the store is away).</summary>
-    public void Schedule(Func<ValueTask<bool>> write, string outcome, string upstreamId)
+    /// <param name="longestDelay">
+    /// The longest wait between tries (at most 30 s): a claim's outcome is retried more often than its lease lasts, so
+    /// once the store accepts writes again the outcome lands before another instance may take the lapsed claim over.
+    /// </param>
+    public void Schedule(Func<ValueTask<bool>> write, string outcome, string upstreamId, TimeSpan? longestDelay = null)
     {
         if (Interlocked.Increment(ref _pending) > Capacity)
         {
@@ -44,10 +48,11 @@ public sealed partial class SettlementOutcomeRetries : IDisposable
             return;
         }
 
-        _ = RetryAsync(write, outcome, upstreamId);
+        var longest = longestDelay is { } bound ? TimeSpan.FromTicks(Math.Clamp(bound.Ticks, FirstDelay.Ticks, LongestDelay.Ticks)) : LongestDelay;
+        _ = RetryAsync(write, outcome, upstreamId, longest);
     }
 
-    private async Task RetryAsync(Func<ValueTask<bool>> write, string outcome, string upstreamId)
+    private async Task RetryAsync(Func<ValueTask<bool>> write, string outcome, string upstreamId, TimeSpan longest)
     {
         var started = _time.GetTimestamp();
         var delay = FirstDelay;
@@ -68,7 +73,7 @@ public sealed partial class SettlementOutcomeRetries : IDisposable
                 }
                 catch (SettlementLedgerUnavailableException)
                 {
-                    delay = delay * 2 > LongestDelay ? LongestDelay : delay * 2;
+                    delay = delay * 2 > longest ? longest : delay * 2;
                 }
             }
 

@@ -11,18 +11,25 @@ public sealed partial class RedisConnection : IAsyncDisposable
 {
     private readonly ConnectionMultiplexer _multiplexer;
     private readonly string _prefix;
+    private readonly bool _shardedEvents;
     private readonly Lazy<ConnectionMultiplexer>? _events;
+    private readonly ConnectionMultiplexer? _ledger;
     private long _fallbacks;
 
-    private RedisConnection(ConnectionMultiplexer multiplexer, string prefix, RedisFailFast failFast, ConfigurationOptions? configuration = null)
+    private RedisConnection(ConnectionMultiplexer multiplexer, string prefix, RedisFailFast failFast, ConfigurationOptions? configuration = null, bool shardedEvents = false)
     {
         _multiplexer = multiplexer;
         _prefix = prefix;
+        _shardedEvents = shardedEvents;
         if (configuration is not null)
         {
             var events = configuration.Clone();
             events.ClientName = "facilitator-fast-events";
             _events = new Lazy<ConnectionMultiplexer>(() => ConnectionMultiplexer.Connect(events));
+            // At start, not on first use: a first settle burst must not block threads on a connection being made.
+            var ledger = configuration.Clone();
+            ledger.ClientName = "facilitator-fast-ledger";
+            _ledger = ConnectionMultiplexer.Connect(ledger);
         }
 
         FailFast = failFast;
@@ -52,6 +59,17 @@ public sealed partial class RedisConnection : IAsyncDisposable
     /// </summary>
     public ISubscriber EventsSubscriber => (_events?.Value ?? _multiplexer).GetSubscriber();
 
+    /// <summary>
+    /// The settlement ledger's connections: the <c>WAIT</c> after a ledger write blocks the connection it is sent on
+    /// until replicas answer, which must not hold up the rate limiter's, payment store's or health's commands.
+    /// </summary>
+    public IDatabase LedgerDatabase => LedgerMultiplexer.GetDatabase();
+
+    internal IConnectionMultiplexer LedgerMultiplexer => _ledger ?? _multiplexer;
+
+    /// <summary>The shared connection, for commands that must not queue behind the ledger's <c>WAIT</c>s.</summary>
+    internal IConnectionMultiplexer SharedMultiplexer => _multiplexer;
+
     /// <summary>Raised when the connection is restored, so shared state can be read again.</summary>
     public event Action? Restored;
 
@@ -66,7 +84,7 @@ public sealed partial class RedisConnection : IAsyncDisposable
         configuration.ReconnectRetryPolicy = new LinearRetry(500);
         configuration.ClientName = "facilitator-fast";
         var multiplexer = ConnectionMultiplexer.Connect(configuration);
-        var connection = new RedisConnection(multiplexer, options.KeyPrefix, new RedisFailFast(time, logger), configuration);
+        var connection = new RedisConnection(multiplexer, options.KeyPrefix, new RedisFailFast(time, logger), configuration, options.ShardedPubSub);
         multiplexer.ConnectionFailed += (_, e) => ConnectionLost(logger, e.FailureType.ToString());
         multiplexer.ConnectionRestored += (_, e) =>
         {
@@ -129,6 +147,9 @@ public sealed partial class RedisConnection : IAsyncDisposable
     public RedisKey Key(string tag, string rest) => $"{_prefix}{{{tag}}}:{rest}";
 
     public RedisChannel Channel(string name) => RedisChannel.Literal(_prefix + name);
+
+    /// <summary>The events channel: sharded when <see cref="RedisOptions.ShardedPubSub"/> is set, else like <see cref="Channel"/>.</summary>
+    public RedisChannel EventsChannel(string name) => _shardedEvents ? RedisChannel.Sharded(_prefix + name) : Channel(name);
 
     /// <summary>A connection failure or a timeout (<c>RedisTimeoutException</c> is a <see cref="TimeoutException"/>, not a <see cref="RedisException"/>).</summary>
     public static bool IsFault(Exception ex) => ex is RedisException or TimeoutException;
@@ -204,6 +225,11 @@ public sealed partial class RedisConnection : IAsyncDisposable
         if (_events is { IsValueCreated: true })
         {
             await _events.Value.CloseAsync().ConfigureAwait(false);
+        }
+
+        if (_ledger is not null)
+        {
+            await _ledger.CloseAsync().ConfigureAwait(false);
         }
 
         await _multiplexer.CloseAsync().ConfigureAwait(false);

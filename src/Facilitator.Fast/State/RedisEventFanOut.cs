@@ -3,7 +3,7 @@ using StackExchange.Redis;
 namespace Facilitator.Fast.State;
 
 /// <summary>
-/// Events shared through one Redis pub/sub channel (<c>{prefix}events</c>). Publishing never waits: the publish is
+/// Events shared through one Redis pub/sub channel (<c>{prefix}events</c>, sharded with <c>Redis:ShardedPubSub</c>). Publishing never waits: the publish is
 /// queued on the connection and its completion releases the bytes; at most <see cref="MaxInFlight"/> are under way, and
 /// past that — or while Redis fails fast, or fails — an event is not relayed and the fallback is counted. Local delivery
 /// never depends on it.
@@ -30,7 +30,7 @@ public sealed partial class RedisEventFanOut : IEventFanOut
     {
         _redis = redis;
         _logger = logger;
-        _channel = redis.Channel("events");
+        _channel = redis.EventsChannel("events");
         redis.Restored += () => _ = SubscribeAsync();
     }
 

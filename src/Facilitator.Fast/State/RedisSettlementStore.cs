@@ -15,7 +15,7 @@ namespace Facilitator.Fast.State;
 /// <para>Writes that end or release a claim publish the key on one channel; every instance relays it to its local
 /// <see cref="SettlementWaiters"/>, so callers waiting on another instance's settlement wake at once.</para>
 /// </remarks>
-public sealed partial class RedisSettlementStore : ISettlementStore
+public sealed partial class RedisSettlementStore : ISettlementStore, IDisposable
 {
     // No writes: it runs while Redis pauses writers (CLIENT PAUSE WRITE, failovers), so a read can still decide.
     private const string ReadScript = """
@@ -37,20 +37,35 @@ public sealed partial class RedisSettlementStore : ISettlementStore
     private readonly RedisConnection _redis;
     private readonly RedisChannel _channel;
     private readonly ILogger _logger;
+    private readonly bool _waitsForReplicas;
 
-    public RedisSettlementStore(RedisConnection redis, SettlementWaiters waiters, ILogger<RedisSettlementStore> logger)
+    public RedisSettlementStore(RedisConnection redis, SettlementWaiters waiters, RedisOptions options, TimeProvider time, ILogger<RedisSettlementStore> logger)
     {
         _redis = redis;
         Waiters = waiters;
         _logger = logger;
         _channel = redis.Channel("settle:changed");
+        Replication = new RedisReplicaAcknowledgement(
+            () => redis.LedgerMultiplexer,
+            new RedisReplicaTopology(() => redis.SharedMultiplexer, time, logger),
+            options.SettlementReplicas,
+            TimeSpan.FromMilliseconds(options.SettlementReplicaTimeoutMs));
+        _waitsForReplicas = options.SettlementReplicas > 0;
     }
 
     public SettlementWaiters Waiters { get; }
 
-    /// <summary>Subscribes to other instances' announcements of changed settlements.</summary>
+    /// <summary>The wait for replicas after each write, so a primary's failover cannot lose it.</summary>
+    public RedisReplicaAcknowledgement Replication { get; }
+
+    /// <summary>Subscribes to other instances' announcements of changed settlements and reads how many replicas each primary has.</summary>
     public async Task StartAsync()
     {
+        if (_waitsForReplicas)
+        {
+            await Replication.Topology.StartAsync().ConfigureAwait(false);
+        }
+
         try
         {
             await _redis.Subscriber.SubscribeAsync(_channel, (_, message) =>
@@ -68,18 +83,24 @@ public sealed partial class RedisSettlementStore : ISettlementStore
         }
     }
 
-    public async ValueTask<StoredSettlement> ReadAsync(Sha256Hash key)
+    /// <summary>
+    /// Reads on the shared connection, never behind the <c>WAIT</c>s that block the ledger's own connection while a
+    /// replica is slow: a finished settlement's repeat is answered while new settles wait for replicas.
+    /// </summary>
+    public ValueTask<StoredSettlement> ReadAsync(Sha256Hash key) => ReadOnAsync(_redis.Database, key);
+
+    private async ValueTask<StoredSettlement> ReadOnAsync(IDatabase database, Sha256Hash key)
     {
         try
         {
-            var result = (RedisResult[])(await _redis.Database.ScriptEvaluateAsync(ReadScript, [KeyOf(key)]).ConfigureAwait(false))!;
+            var result = (RedisResult[])(await database.ScriptEvaluateAsync(ReadScript, [KeyOf(key)]).ConfigureAwait(false))!;
             var value = (byte[]?)result[0];
             return new StoredSettlement(Deserialize(value), value ?? [], Milliseconds(result[1], result[2]));
         }
         catch (Exception ex) when (RedisConnection.IsFault(ex))
         {
             _redis.CountFallback();
-            throw new SettlementLedgerUnavailableException("The settlement ledger (Redis) is unreachable.", ex);
+            throw new SettlementLedgerUnavailableException("The settlement ledger (Redis) is unreachable.", ex, unreachable: ex is not RedisServerException);
         }
     }
 
@@ -90,7 +111,7 @@ public sealed partial class RedisSettlementStore : ISettlementStore
         var redisKey = KeyOf(key);
         try
         {
-            var result = await _redis.Database.ScriptEvaluateAsync(
+            var result = await _redis.LedgerDatabase.ScriptEvaluateAsync(
                 ReplaceScript,
                 [redisKey],
                 [
@@ -106,12 +127,20 @@ public sealed partial class RedisSettlementStore : ISettlementStore
             }
 
             var now = (RedisResult[])result!;
+            await ReplicatedAsync(redisKey).ConfigureAwait(false);
             if (notify)
             {
                 Waiters.Notify(key);
             }
 
             return new StoredSettlement(next, nextBytes, Milliseconds(now[0], now[1]));
+        }
+        catch (RedisServerException ex)
+        {
+            // Redis answered and refused the script before it ran (NOREPLICAS, OOM, READONLY, TRYAGAIN): nothing was
+            // written, and nothing may be concluded from that — an outcome is retried, a claim refused.
+            WriteRefused(_logger, redisKey.ToString(), ex.Message);
+            throw new SettlementLedgerUnavailableException("The settlement ledger (Redis) refused a write.", ex);
         }
         catch (Exception ex) when (RedisConnection.IsFault(ex))
         {
@@ -120,26 +149,70 @@ public sealed partial class RedisSettlementStore : ISettlementStore
         }
     }
 
-    /// <summary>After a write whose answer was lost: what is stored decides whether it happened.</summary>
+    /// <summary>
+    /// After a write whose answer was lost: what is stored decides whether it happened. Read on the ledger's own
+    /// connection, behind the write, so "not written" is conclusive; when that read fails too, the shared connection
+    /// tells a Redis that answers (the write may still be queued: unconfirmed) from one out of reach.
+    /// </summary>
     private async ValueTask<StoredSettlement?> ReadBackAsync(Sha256Hash key, SettlementRecord? next, byte[] nextBytes, Exception fault)
     {
         WriteUnconfirmed(_logger, key.ToString());
+        StoredSettlement read;
+        var ordered = true;
         try
         {
-            var read = await ReadAsync(key).ConfigureAwait(false);
-            var stored = (byte[])read.Version!;
-            if (stored.AsSpan().SequenceEqual(nextBytes))
-            {
-                Waiters.Notify(key);
-                return new StoredSettlement(next, nextBytes, read.NowMs);
-            }
-
-            // Not written (still what was expected, or changed by another caller): the caller decides again from a read.
-            return null;
+            read = await ReadOnAsync(_redis.LedgerDatabase, key).ConfigureAwait(false);
         }
         catch (SettlementLedgerUnavailableException)
         {
-            throw new SettlementLedgerUnavailableException("The settlement ledger (Redis) did not confirm a write and cannot be read.", fault);
+            ordered = false;
+            try
+            {
+                read = await ReadAsync(key).ConfigureAwait(false);
+            }
+            catch (SettlementLedgerUnavailableException unread)
+            {
+                throw new SettlementLedgerUnavailableException("The settlement ledger (Redis) did not confirm a write and cannot be read.", fault, unread.Unreachable);
+            }
+        }
+
+        var stored = (byte[])read.Version!;
+        if (stored.AsSpan().SequenceEqual(nextBytes))
+        {
+            // The ledger's connection wrote it: WAIT there covers it.
+            await ReplicatedAsync(KeyOf(key)).ConfigureAwait(false);
+            Waiters.Notify(key);
+            return new StoredSettlement(next, nextBytes, read.NowMs);
+        }
+
+        // Not written (still what was expected, or changed by another caller): the caller decides again from a read;
+        // unless the read could not come after the write, which may still land.
+        return ordered
+            ? null
+            : throw new SettlementLedgerUnavailableException("The settlement ledger (Redis) did not confirm a write in time.", fault);
+    }
+
+    /// <summary>
+    /// Throws unless the replicas waited for hold the write just made: one only the primary holds may be lost in a
+    /// failover, so the settlement does not go on (a claim not yet acted on lapses; a record is written again).
+    /// </summary>
+    private async ValueTask ReplicatedAsync(RedisKey key)
+    {
+        bool acknowledged;
+        try
+        {
+            acknowledged = await Replication.AcknowledgedAsync(key).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (RedisConnection.IsFault(ex))
+        {
+            _redis.CountFallback();
+            throw new SettlementLedgerUnavailableException("The settlement ledger (Redis) did not say whether its replicas hold a write.", ex);
+        }
+
+        if (!acknowledged)
+        {
+            NotReplicated(_logger, key.ToString());
+            throw new SettlementLedgerUnavailableException("A settlement ledger write was not acknowledged by a replica of its Redis primary in time (Redis:SettlementReplicaTimeoutMs); a failover could lose it.");
         }
     }
 
@@ -168,6 +241,14 @@ public sealed partial class RedisSettlementStore : ISettlementStore
             throw new SettlementLedgerUnavailableException("A settlement record in Redis is not readable.", ex);
         }
     }
+
+    public void Dispose() => Replication.Topology.Dispose();
+
+    [LoggerMessage(EventId = 4023, Level = LogLevel.Warning, Message = "Redis refused a settlement ledger write (key {Key}): {Error}; the settlement does not go on until it accepts writes again")]
+    private static partial void WriteRefused(ILogger logger, string key, string error);
+
+    [LoggerMessage(EventId = 4021, Level = LogLevel.Warning, Message = "A settlement ledger write (key {Key}) was not acknowledged by a replica in time; the settlement does not go on until Redis replicates again")]
+    private static partial void NotReplicated(ILogger logger, string key);
 
     [LoggerMessage(EventId = 4020, Level = LogLevel.Warning, Message = "A settlement ledger write to Redis was not confirmed (key {Key}); reading it back to learn whether it happened")]
     private static partial void WriteUnconfirmed(ILogger logger, string key);

@@ -54,10 +54,19 @@ public readonly record struct StoredSettlement(SettlementRecord? Record, object?
 /// The ledger cannot be used (Redis unreachable, or the in-memory ledger full of settlements that may not be
 /// dropped): nothing was sent, and the settle is refused rather than run without the ledger.
 /// </summary>
+/// <remarks>
+/// <see cref="Unreachable"/> is set only when the store could not be reached at all, so nothing it holds could be
+/// read: only then may a local fallback settle. A store that answered (a write refused, a replica that did not
+/// acknowledge a claim the primary holds, an unreadable record) may hold a claim the fallback cannot see.
+/// </remarks>
 public sealed class SettlementLedgerUnavailableException : Exception
 {
-    public SettlementLedgerUnavailableException(string reason, Exception? inner = null)
+    public SettlementLedgerUnavailableException(string reason, Exception? inner = null, bool unreachable = false)
         : base(reason, inner)
     {
+        Unreachable = unreachable;
     }
+
+    /// <summary>The store could not be reached (a lost connection, no answer in time), rather than answering with a refusal.</summary>
+    public bool Unreachable { get; }
 }

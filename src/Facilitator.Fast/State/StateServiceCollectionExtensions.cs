@@ -27,6 +27,16 @@ public static class StateServiceCollectionExtensions
         {
             // A malformed string must stop the start here, with one line, not when the connection is first used.
             _ = RedisConnection.ParseConfiguration(options.ConnectionString!, options.Setting);
+            if (options.SettlementReplicas is < 0 or > 16)
+            {
+                throw new InvalidSettingException("Redis:SettlementReplicas", "must be between 0 (never wait) and 16.");
+            }
+
+            // Below the connection's 2 s command timeout, so a WAIT that runs out answers rather than times out.
+            if (options.SettlementReplicaTimeoutMs is < 1 or > 1500)
+            {
+                throw new InvalidSettingException("Redis:SettlementReplicaTimeoutMs", "must be between 1 and 1500 (milliseconds).");
+            }
         }
 
         services.AddSingleton(options);
@@ -41,6 +51,7 @@ public static class StateServiceCollectionExtensions
             services.AddSingleton<IPaymentIdentifierStore>(sp => new InMemoryPaymentIdentifierStore(
                 sp.GetRequiredService<TimeProvider>(), Math.Max(settlementMemoryBytes / 4, 1024 * 1024)));
             services.AddSingleton<IProbeLock, LocalProbeLock>();
+            services.AddSingleton<ICapabilityStore, LocalCapabilityStore>();
             services.AddSingleton<IAnalyticsStore>(static _ => new InMemoryAnalyticsStore());
             return options;
         }
@@ -57,6 +68,8 @@ public static class StateServiceCollectionExtensions
         services.AddSingleton<ISettlementStore>(sp => sp.GetRequiredService<RedisSettlementStore>());
         services.AddSingleton<IPaymentIdentifierStore>(sp => new RedisPaymentIdentifierStore(sp.GetRequiredService<RedisConnection>()));
         services.AddSingleton<IProbeLock>(sp => new RedisProbeLock(sp.GetRequiredService<RedisConnection>()));
+        services.AddSingleton<ICapabilityStore>(sp => new RedisCapabilityStore(
+            sp.GetRequiredService<RedisConnection>(), upstreamIds, sp.GetRequiredService<ILogger<RedisCapabilityStore>>()));
         services.AddSingleton<IAnalyticsStore>(static sp => new RedisAnalyticsStore(sp.GetRequiredService<RedisConnection>()));
         services.AddHostedService<SharedStateService>();
         return options;

@@ -23,6 +23,10 @@ internal sealed class RedisServer : IAsyncDisposable
 
     public string ConnectionString => $"127.0.0.1:{_port}";
 
+    public int Port => _port;
+
+    public bool IsRunning => _process is { HasExited: false };
+
     /// <param name="arguments">More <c>redis-server</c> options, e.g. <c>--maxmemory-policy allkeys-lru</c>.</param>
     public static async Task<RedisServer> StartAsync(params string[] arguments)
     {

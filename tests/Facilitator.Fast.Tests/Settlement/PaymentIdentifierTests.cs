@@ -145,9 +145,15 @@ public sealed class PaymentIdentifierTests
     {
         await using var redis = await RedisServer.StartAsync();
         await using var upstream = await FakeFacilitator.StartAsync();
+
+        await AssertSameIdOnTwoInstancesAsync(redis.GatewaySettings(("only", upstream.Url)), upstream);
+    }
+
+    /// <summary>Two instances sharing <paramref name="settings"/>' Redis: one id names one request on both.</summary>
+    internal static async Task AssertSameIdOnTwoInstancesAsync(Dictionary<string, string?> settings, FakeFacilitator upstream)
+    {
         upstream.Answer("/verify", 200, Valid);
         upstream.Answer("/settle", 200, Settled);
-        var settings = redis.GatewaySettings(("only", upstream.Url));
         await using var a = await GatewayHost.StartAsync(settings);
         await using var b = await GatewayHost.StartAsync(settings);
 

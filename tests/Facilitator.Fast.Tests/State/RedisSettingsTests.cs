@@ -14,12 +14,17 @@ public sealed class RedisSettingsTests
     [InlineData("Redis:ConnectionString", "127.0.0.1:6379,password=hunter2,connectTimeout=soon", "Redis:ConnectionString")]
     [InlineData("Redis:ConnectionString", ",password=hunter2", "Redis:ConnectionString")]
     [InlineData("Redis:LocalSettlementFallback", "perhaps", "Redis:LocalSettlementFallback")]
+    [InlineData("Redis:SettlementReplicas", "-1", "Redis:SettlementReplicas")]
+    [InlineData("Redis:SettlementReplicas", "17", "Redis:SettlementReplicas")]
+    [InlineData("Redis:SettlementReplicaTimeoutMs", "0", "Redis:SettlementReplicaTimeoutMs")]
+    [InlineData("Redis:SettlementReplicaTimeoutMs", "2000", "Redis:SettlementReplicaTimeoutMs")]
+    [InlineData("Redis:ShardedPubSub", "maybe", "Redis:ShardedPubSub")]
     public async Task Start_UnusableRedisSetting_OneLineNamingItWithoutThePassword(string key, string value, string named)
     {
         await using var upstream = await FakeFacilitator.StartAsync();
         var settings = GatewayHost.Upstreams(("only", upstream.Url));
         settings[key] = value;
-        if (key == "Redis:LocalSettlementFallback")
+        if (key.StartsWith("Redis:", StringComparison.Ordinal) && key != "Redis:ConnectionString")
         {
             settings["Redis:ConnectionString"] = "127.0.0.1:1";
         }
@@ -29,6 +34,14 @@ public sealed class RedisSettingsTests
         Assert.Contains(named, ex.Message);
         Assert.DoesNotContain("hunter2", ex.Message);
         Assert.DoesNotContain('\n', ex.Message);
+    }
+
+    [Fact]
+    public void ConnectionString_ClusterSeedNodes_EveryNodeIsASeed()
+    {
+        var options = Facilitator.Fast.State.RedisConnection.ParseConfiguration("10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000,password=hunter2");
+
+        Assert.Equal(3, options.EndPoints.Count);
     }
 
     [Fact]

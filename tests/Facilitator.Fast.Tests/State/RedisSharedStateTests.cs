@@ -49,7 +49,8 @@ public sealed class RedisSharedStateTests
         (await a.PostAsync("/api/facilitator-status", """{"action":"check-health"}""")).Dispose();
         await Eventually.TrueAsync(async () => !await PrimaryHealthyAsync(b), "B sees the primary down");
 
-        primary.Answer("/supported", 200, """{"kinds":[]}""");
+        // The kinds A reads reach B too (shared capabilities): the primary lists the payment's kind.
+        primary.Answer("/supported", 200, """{"kinds":[{"x402Version":1,"scheme":"exact","network":"base-sepolia"}]}""");
         (await a.PostAsync("/api/facilitator-status", """{"action":"check-health"}""")).Dispose();
 
         await Eventually.TrueAsync(async () => await PrimaryHealthyAsync(b), "B sees the primary back");
