@@ -294,7 +294,8 @@ public sealed partial class SettlementCoordinator
     /// </summary>
     private async ValueTask<bool> ReconcileAsync(PendingSettlement pending)
     {
-        var read = await _ledger.ReadAsync(pending.Identity.Key).ConfigureAwait(false);
+        // The store's word only: with Redis out of reach, the local fallback's empty read would look like "resolved".
+        var read = await _ledger.ReadAsync(pending.Identity.Key, allowFallback: false).ConfigureAwait(false);
         if (read.Record is not { } record || record.Fingerprint != pending.Identity.Fingerprint || record.State == SettlementState.Finished)
         {
             return true;

@@ -17,6 +17,7 @@ public sealed partial class SettlementLedger
 
     private readonly ISettlementStore _store;
     private readonly ISettlementStore? _fallback;
+    private readonly InMemorySettlementStore? _copies;
     private readonly TimeProvider _time;
     private readonly ILogger<SettlementLedger> _logger;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Sha256Hash, string> _unconfirmed = new();
@@ -24,9 +25,17 @@ public sealed partial class SettlementLedger
     public SettlementLedger(
         ISettlementStore store, ISettlementStore? fallback, SettlementPolicy policy, SettlementOutcomeRetries retries, TimeProvider time, ILogger<SettlementLedger> logger)
     {
-        _store = store;
-        _fallback = fallback;
         Policy = policy;
+        _fallback = fallback;
+        if (fallback is not null)
+        {
+            // What the shared store says of each settlement this instance touches, for the fallback to answer repeats from.
+            var mirrored = new MirroredSettlementStore(store, new InMemorySettlementStore(time, store.Waiters, policy.MaxMemoryBytes), KeepCopyFor);
+            _copies = mirrored.Copies;
+            store = mirrored;
+        }
+
+        _store = store;
         Retries = retries;
         _time = time;
         _logger = logger;
@@ -51,7 +60,9 @@ public sealed partial class SettlementLedger
     /// <remarks>
     /// A settlement the local fallback holds is claimed there, even once the store answers again: it was settled (or
     /// is being settled) by this instance where the store cannot see, and the store may hold only the claim that was
-    /// queued when it stopped answering — taken over, it would send the authorization again.
+    /// queued when it stopped answering — taken over, it would send the authorization again. A settlement the store
+    /// recorded and this instance read or wrote is claimed on the fallback from that record: its outcome replayed, a
+    /// pending one retried at its holder only.
     /// </remarks>
     public async ValueTask<ClaimResult> ClaimAsync(SettlementIdentity identity, bool allowFallback = true)
     {
@@ -67,6 +78,7 @@ public sealed partial class SettlementLedger
         catch (SettlementLedgerUnavailableException ex) when (_fallback is not null && allowFallback && ex.Unreachable)
         {
             LocalFallback(_logger, ex.Message);
+            await SeedFallbackAsync(identity).ConfigureAwait(false);
             return await ClaimOnAsync(_fallback, identity).ConfigureAwait(false);
         }
     }
@@ -75,7 +87,11 @@ public sealed partial class SettlementLedger
     public async ValueTask<SettlementRecord?> FindAsync(Sha256Hash key) => (await ReadAsync(key).ConfigureAwait(false)).Record;
 
     /// <summary>The record under <paramref name="key"/> with the store's clock, without claiming anything (the local fallback's when it holds one).</summary>
-    public async ValueTask<StoredSettlement> ReadAsync(Sha256Hash key)
+    /// <param name="allowFallback">
+    /// Whether, with the store out of reach, the local fallback may answer (its record, else the last the store was seen
+    /// to hold); without it the read throws, so that an empty local read is never taken for the store's word.
+    /// </param>
+    public async ValueTask<StoredSettlement> ReadAsync(Sha256Hash key, bool allowFallback = true)
     {
         if (_fallback is not null && await _fallback.ReadAsync(key).ConfigureAwait(false) is { Record: { } local } held && !IsFailure(local))
         {
@@ -86,11 +102,33 @@ public sealed partial class SettlementLedger
         {
             return await _store.ReadAsync(key).ConfigureAwait(false);
         }
-        catch (SettlementLedgerUnavailableException ex) when (_fallback is not null && ex.Unreachable)
+        catch (SettlementLedgerUnavailableException ex) when (_fallback is not null && allowFallback && ex.Unreachable)
         {
-            return await _fallback.ReadAsync(key).ConfigureAwait(false);
+            var own = await _fallback.ReadAsync(key).ConfigureAwait(false);
+            return own.Record is null ? await _copies!.ReadAsync(key).ConfigureAwait(false) : own;
         }
     }
+
+    /// <summary>
+    /// Gives the local fallback the store's record of <paramref name="identity"/> as this instance last saw it, when the
+    /// fallback has none, so that the claim there follows it (a replay, a retry at the holder) rather than starting afresh.
+    /// </summary>
+    private async ValueTask SeedFallbackAsync(SettlementIdentity identity)
+    {
+        var local = await _fallback!.ReadAsync(identity.Key).ConfigureAwait(false);
+        if (local.Record is null && (await _copies!.ReadAsync(identity.Key).ConfigureAwait(false)).Record is { } seen)
+        {
+            await _fallback.ReplaceAsync(identity.Key, local, seen, Policy.KeepFor(seen, identity, local.NowMs), notify: false).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>How long a copy of a record read from the store is kept: a failure briefly, a claim for the settle it covers.</summary>
+    private TimeSpan KeepCopyFor(SettlementRecord record) => record switch
+    {
+        { State: SettlementState.Finished, Success: false } => Policy.FailureRetention,
+        { State: SettlementState.InFlight } => Policy.MinRetention,
+        _ => Policy.MaxRetention,
+    };
 
     /// <summary>Whether the local fallback holds a settlement of <paramref name="key"/> other than a failure (which spends nothing).</summary>
     private async ValueTask<bool> HeldLocallyAsync(Sha256Hash key) =>

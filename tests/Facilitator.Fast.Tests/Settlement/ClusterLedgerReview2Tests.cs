@@ -29,7 +29,7 @@ public sealed class ClusterLedgerReview2Tests(ITestOutputHelper output)
     /// invisible to the local ledger, so its repeat on the same instance while Redis is stopped is claimed locally
     /// and sent to the upstream a second time.
     /// </summary>
-    [Fact(Skip = "DEFECT: with Redis:LocalSettlementFallback=true a repeat of a settlement recorded in Redis is sent to the upstream again on the same instance while Redis is away — reproduction: settle once with Redis up, stop Redis, repeat on the same instance: the upstream sees 2 settles")]
+    [Fact]
     public async Task Settle_FallbackOnSettledInRedisThenRedisStops_RepeatOnTheSameInstanceIsNotSentAgain()
     {
         await using var redis = await RedisServer.StartAsync();
@@ -61,7 +61,7 @@ public sealed class ClusterLedgerReview2Tests(ITestOutputHelper output)
     /// stops; with the local fallback on, the repeat on the same instance is claimed afresh in the local ledger and
     /// routed like a new settle — the primary now refusing connections, to the secondary: one authorization sent to two upstreams by one instance.
     /// </summary>
-    [Fact(Skip = "DEFECT: with Redis:LocalSettlementFallback=true a settlement pending at one upstream in Redis is sent to a second upstream by the same instance while Redis is away — reproduction: primary hangs (202 pending at primary), primary then refuses connections, stop Redis, repeat on the same instance: the secondary receives it")]
+    [Fact]
     public async Task Settle_FallbackOnPendingInRedisThenRedisStops_RepeatNeverReachesASecondUpstream()
     {
         await using var redis = await RedisServer.StartAsync();
@@ -132,7 +132,7 @@ public sealed class ClusterLedgerReview2Tests(ITestOutputHelper output)
     /// </summary>
     [Theory]
     [InlineData(false)]
-    [InlineData(true, Skip = "DEFECT: with Redis:LocalSettlementFallback=true the reconciler takes the local ledger's empty read for the ledger's word and stops tracking a settlement pending in Redis while Redis is away — reproduction: primary hangs (202 pending), ReconcileAfterMs=100, stop Redis: PendingReconciler.Count drops to 0, Resolved 1")]
+    [InlineData(true)]
     public async Task Reconcile_RedisAwayWhileASettlementIsPending_TheReconcilerKeepsTrackingIt(bool localSettlementFallback)
     {
         await using var redis = await RedisServer.StartAsync();
