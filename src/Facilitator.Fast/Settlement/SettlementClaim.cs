@@ -133,18 +133,23 @@ public sealed partial class SettlementClaim : ISettleAttemptGate
         EndAsync(
             (current, now) => SettlementTransitions.Finish(current, ClaimId, _identity.Fingerprint, upstreamId, success, statusCode, contentType, body, now, extensionResponses),
             success ? "finished (success)" : "finished (failure)",
-            upstreamId);
+            upstreamId,
+            RecordOverheadBytes + body.LongLength + 2L * ((contentType?.Length ?? 0) + (extensionResponses?.Length ?? 0)));
 
     /// <summary>Records that <paramref name="upstreamId"/> may have processed the settlement and its outcome is unknown.</summary>
     public ValueTask MarkPendingAsync(string upstreamId, string? transaction = null) =>
-        EndAsync((current, now) => SettlementTransitions.MarkPending(current, ClaimId, upstreamId, now, transaction), "pending", upstreamId);
+        EndAsync((current, now) => SettlementTransitions.MarkPending(current, ClaimId, upstreamId, now, transaction), "pending", upstreamId, RecordOverheadBytes);
 
     /// <summary>Gives the settlement up: nothing was processed (a retry stays pending at its holder).</summary>
     public ValueTask ReleaseAsync() =>
-        EndAsync((current, now) => SettlementTransitions.Release(current, ClaimId, now), "released", Upstream ?? "none");
+        EndAsync((current, now) => SettlementTransitions.Release(current, ClaimId, now), "released", Upstream ?? "none", RecordOverheadBytes);
+
+    /// <summary>What a retried end holds besides the upstream's answer: the closure, the claim and the record's fields.</summary>
+    private const int RecordOverheadBytes = 1024;
 
     /// <summary>Applies the end of the claim; when the store cannot be written, keeps retrying in the background.</summary>
-    private async ValueTask EndAsync(Func<SettlementRecord?, long, SettlementChange> transition, string outcome, string upstreamId)
+    /// <param name="retainedBytes">What a retry of it holds (see <see cref="SettlementOutcomeRetries.Schedule"/>).</param>
+    private async ValueTask EndAsync(Func<SettlementRecord?, long, SettlementChange> transition, string outcome, string upstreamId, long retainedBytes)
     {
         try
         {
@@ -156,7 +161,7 @@ public sealed partial class SettlementClaim : ISettleAttemptGate
         catch (SettlementLedgerUnavailableException ex)
         {
             RecordDeferred(_ledger.Logger, outcome, upstreamId, ex.Message);
-            _ledger.Retries.Schedule(() => ApplyAsync(transition, notify: true, ending: true), outcome, upstreamId, _ledger.Policy.Lease / 4);
+            _ledger.Retries.Schedule(() => ApplyAsync(transition, notify: true, ending: true), outcome, upstreamId, retainedBytes, _ledger.Policy.Lease / 4);
         }
     }
 

@@ -9,8 +9,14 @@ namespace Facilitator.Fast.Settlement;
 /// </summary>
 public sealed partial class SettlementOutcomeRetries : IDisposable
 {
-    /// <summary>Retries kept at once; beyond it the oldest outcomes are not retried (logged), and memory stays bounded.</summary>
+    /// <summary>Retries kept at once; beyond it new outcomes are not retried (logged), and memory stays bounded.</summary>
     public const int Capacity = 10_000;
+
+    /// <summary>
+    /// Bytes the retries may hold at once (each keeps its record, with the upstream's answer of up to a megabyte):
+    /// beyond it new outcomes are not retried (logged), so ten thousand large answers cannot hold gigabytes.
+    /// </summary>
+    public const long MaxRetainedBytes = 64L * 1024 * 1024;
 
     private static readonly TimeSpan GiveUpAfter = TimeSpan.FromHours(1);
     private static readonly TimeSpan FirstDelay = TimeSpan.FromMilliseconds(250);
@@ -20,6 +26,7 @@ public sealed partial class SettlementOutcomeRetries : IDisposable
     private readonly ILogger<SettlementOutcomeRetries> _logger;
     private readonly CancellationTokenSource _stopping = new();
     private int _pending;
+    private long _retainedBytes;
     private long _landed;
 
     public SettlementOutcomeRetries(TimeProvider time, ILogger<SettlementOutcomeRetries> logger)
@@ -31,28 +38,34 @@ public sealed partial class SettlementOutcomeRetries : IDisposable
     /// <summary>Outcome writes still being retried.</summary>
     public int Pending => Volatile.Read(ref _pending);
 
+    /// <summary>Bytes the retries under way hold (as their callers stated).</summary>
+    public long RetainedBytes => Interlocked.Read(ref _retainedBytes);
+
     /// <summary>Outcome writes that landed on a retry.</summary>
     public long Landed => Interlocked.Read(ref _landed);
 
     /// <summary>Retries <paramref name="write"/> (true: written; false: refused; throws while the store is away).</summary>
+    /// <param name="retainedBytes">What <paramref name="write"/> holds until it is done (its record and the answer in it).</param>
     /// <param name="longestDelay">
     /// The longest wait between tries (at most 30 s): a claim's outcome is retried more often than its lease lasts, so
     /// once the store accepts writes again the outcome lands before another instance may take the lapsed claim over.
     /// </param>
-    public void Schedule(Func<ValueTask<bool>> write, string outcome, string upstreamId, TimeSpan? longestDelay = null)
+    public void Schedule(Func<ValueTask<bool>> write, string outcome, string upstreamId, long retainedBytes, TimeSpan? longestDelay = null)
     {
-        if (Interlocked.Increment(ref _pending) > Capacity)
+        retainedBytes = Math.Max(retainedBytes, 0);
+        if (Interlocked.Increment(ref _pending) > Capacity | Interlocked.Add(ref _retainedBytes, retainedBytes) > MaxRetainedBytes)
         {
             Interlocked.Decrement(ref _pending);
+            Interlocked.Add(ref _retainedBytes, -retainedBytes);
             Dropped(_logger, outcome, upstreamId);
             return;
         }
 
         var longest = longestDelay is { } bound ? TimeSpan.FromTicks(Math.Clamp(bound.Ticks, FirstDelay.Ticks, LongestDelay.Ticks)) : LongestDelay;
-        _ = RetryAsync(write, outcome, upstreamId, longest);
+        _ = RetryAsync(write, outcome, upstreamId, retainedBytes, longest);
     }
 
-    private async Task RetryAsync(Func<ValueTask<bool>> write, string outcome, string upstreamId, TimeSpan longest)
+    private async Task RetryAsync(Func<ValueTask<bool>> write, string outcome, string upstreamId, long retainedBytes, TimeSpan longest)
     {
         var started = _time.GetTimestamp();
         var delay = FirstDelay;
@@ -85,6 +98,7 @@ public sealed partial class SettlementOutcomeRetries : IDisposable
         }
         finally
         {
+            Interlocked.Add(ref _retainedBytes, -retainedBytes);
             Interlocked.Decrement(ref _pending);
         }
     }
