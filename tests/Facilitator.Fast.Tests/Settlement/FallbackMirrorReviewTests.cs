@@ -177,4 +177,74 @@ public sealed class FallbackMirrorReviewTests(ITestOutputHelper output)
         // Either replayed (the identical request within the failure's retention) or settled afresh: never a success unsent.
         Assert.True(body != Settled || upstream.CountOf("/settle") == 2, $"a success was answered that the upstream never gave: {body}");
     }
+    /// <summary>
+    /// The copies are bounded: a claim's copy fits, the outcome's (with its body) does not. "A copy that does not fit
+    /// is skipped" — but the older copy stays: the fallback then holds the claim of a settlement Redis records as
+    /// finished, and once its lease lapses a repeat there is a retry sent to the upstream again.
+    /// </summary>
+    [Fact(Skip = "DEFECT: when the outcome's copy does not fit in the bounded copy store the older copy (the claim, InFlight at X) is left in place, so the fallback later seeds a claim of a settlement Redis records as finished and retries it at X once the lease lapses — reproduction: copy store of 1000 bytes, write an InFlight claim (fits), then a Finished record with a 1000-byte body (does not fit): the copy still reads InFlight")]
+    public async Task Mirror_OutcomeCopyDoesNotFit_OlderClaimCopyNotLeftBehind()
+    {
+        var key = Sha256Hash.Of("mirror-full"u8);
+        var print = Sha256Hash.Of("print"u8);
+        var shared = new InMemorySettlementStore(TimeProvider.System, new SettlementWaiters(), 64 * 1024 * 1024);
+        var mirrored = new MirroredSettlementStore(shared, new InMemorySettlementStore(TimeProvider.System, new SettlementWaiters(), 1000), static _ => TimeSpan.FromHours(1));
+        var claim = new SettlementRecord(SettlementState.InFlight, print, true, "x", "claim", 1, false, false, 0, null, null, 1);
+        var stored = await mirrored.ReplaceAsync(key, await mirrored.ReadAsync(key), claim, TimeSpan.FromHours(1), notify: false);
+        Assert.Same(claim, (await mirrored.Copies.ReadAsync(key)).Record);
+
+        var finished = new SettlementRecord(SettlementState.Finished, print, true, "x", "claim", 0, false, true, 200, "application/json", new byte[1000], 2);
+        Assert.NotNull(await mirrored.ReplaceAsync(key, stored!.Value, finished, TimeSpan.FromHours(1), notify: false));
+        Assert.Same(finished, (await shared.ReadAsync(key)).Record);
+
+        var copy = (await mirrored.Copies.ReadAsync(key)).Record;
+        output.WriteLine($"copy after the outcome did not fit: {copy?.State.ToString() ?? "none"}");
+        Assert.True(copy is null || ReferenceEquals(copy, finished), $"the copy still holds a {copy?.State} record of a settlement the shared store records as finished");
+    }
+
+    /// <summary>
+    /// This instance owns a settle at the only upstream; Redis hangs while the upstream answers, so the success cannot
+    /// be written there (it is queued for retry). A repeat on the same instance once the lease lapses is seeded from
+    /// the copy of its own claim and retried at the upstream: the authorization this instance knows succeeded is sent again.
+    /// </summary>
+    [Fact(Skip = "DEFECT: the owner's outcome that could not be written to a hung Redis (queued for retry) is neither copied nor given to the local fallback, so a repeat on the same instance is seeded from the copy of its own claim and, the lease lapsed, sent to the upstream again — reproduction: LeaseMs=3000, settle with the upstream held, pause Redis, release (caller answered success), repeat on the same instance: upstream sees 2 settles")]
+    public async Task Settle_OwnOutcomeUnwrittenWhileRedisHangs_RepeatOnTheSameInstanceNotSentAgain()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        var release = upstream.Hold("/settle", 200, Settled);
+        var settings = redis.GatewaySettings(("only", upstream.Url));
+        settings["Redis:LocalSettlementFallback"] = "true";
+        settings["Settlement:LeaseMs"] = "3000";
+        settings["Settlement:WaitMs"] = "300";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        var payment = PaymentSigner.Request(PaymentSigner.CreatePayer(974), 2, Now - 600, Now + 1200, nonceSeed: 74);
+
+        var first = gateway.PostAsync("/settle", payment);
+        await Eventually.TrueAsync(() => upstream.CountOf("/settle") == 1, "the settle reaches the upstream");
+        await redis.PauseAsync();
+        try
+        {
+            release.SetResult();
+            using (var answered = await first)
+            {
+                output.WriteLine($"first (Redis hung when the upstream answered): {(int)answered.StatusCode} {await answered.Content.ReadAsStringAsync()}");
+            }
+
+            var last = "";
+            var deadline = DateTime.UtcNow.AddSeconds(25);
+            while (DateTime.UtcNow < deadline && upstream.CountOf("/settle") == 1)
+            {
+                using var repeat = await gateway.PostAsync("/settle", payment);
+                last = $"{(int)repeat.StatusCode} {await repeat.Content.ReadAsStringAsync()}";
+                output.WriteLine($"repeat while Redis hangs: {last}; upstream saw {upstream.CountOf("/settle")}");
+            }
+
+            Assert.True(upstream.CountOf("/settle") == 1, $"an authorization this instance settled was sent again: upstream saw {upstream.CountOf("/settle")}; answered {last}");
+        }
+        finally
+        {
+            await redis.ResumeAsync();
+        }
+    }
 }
