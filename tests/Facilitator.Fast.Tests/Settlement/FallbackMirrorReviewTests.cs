@@ -178,11 +178,11 @@ public sealed class FallbackMirrorReviewTests(ITestOutputHelper output)
         Assert.True(body != Settled || upstream.CountOf("/settle") == 2, $"a success was answered that the upstream never gave: {body}");
     }
     /// <summary>
-    /// The copies are bounded: a claim's copy fits, the outcome's (with its body) does not. "A copy that does not fit
-    /// is skipped" — but the older copy stays: the fallback then holds the claim of a settlement Redis records as
-    /// finished, and once its lease lapses a repeat there is a retry sent to the upstream again.
+    /// The copies are bounded: a claim's copy fits, the outcome's (with its body) does not. The older copy must not
+    /// stay: the fallback would then hold the claim of a settlement Redis records as finished, and once its lease
+    /// lapsed a repeat there would be a retry sent to the upstream again.
     /// </summary>
-    [Fact(Skip = "DEFECT: when the outcome's copy does not fit in the bounded copy store the older copy (the claim, InFlight at X) is left in place, so the fallback later seeds a claim of a settlement Redis records as finished and retries it at X once the lease lapses — reproduction: copy store of 1000 bytes, write an InFlight claim (fits), then a Finished record with a 1000-byte body (does not fit): the copy still reads InFlight")]
+    [Fact]
     public async Task Mirror_OutcomeCopyDoesNotFit_OlderClaimCopyNotLeftBehind()
     {
         var key = Sha256Hash.Of("mirror-full"u8);
