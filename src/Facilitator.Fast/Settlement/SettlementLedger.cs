@@ -145,6 +145,25 @@ public sealed partial class SettlementLedger
         return null;
     }
 
+    /// <summary>Copies an outcome of this instance's the store could not take (out of reach), when the fallback is on.</summary>
+    internal async ValueTask CopyUnwrittenAsync(Sha256Hash key, SettlementRecord outcome, TimeSpan keepFor)
+    {
+        if (_copies is null)
+        {
+            return;
+        }
+
+        try
+        {
+            var local = await _copies.ReadAsync(key).ConfigureAwait(false);
+            await _copies.ReplaceAsync(key, local, outcome, keepFor, notify: false).ConfigureAwait(false);
+        }
+        catch (SettlementLedgerUnavailableException)
+        {
+            // No room: the copy of the claim stays, and a repeat here is answered pending from it, never sent again.
+        }
+    }
+
     /// <summary>How long a copy of a record read from the store is kept: a failure briefly, a claim for the settle it covers.</summary>
     private TimeSpan KeepCopyFor(SettlementRecord record) => record switch
     {

@@ -204,8 +204,8 @@ public sealed class FallbackMirrorReviewTests(ITestOutputHelper output)
 
     /// <summary>
     /// This instance owns a settle at the only upstream; Redis hangs while the upstream answers, so the success cannot
-    /// be written there (it is queued for retry). A repeat on the same instance once the lease lapses is seeded from
-    /// the copy of its own claim and retried at the upstream: the authorization this instance knows succeeded is sent again.
+    /// be written there (it is queued for retry). A repeat on the same instance is answered from the copy of that
+    /// outcome (replayed), never retried at the upstream from the copy of its own claim.
     /// </summary>
     [Fact]
     public async Task Settle_OwnOutcomeUnwrittenWhileRedisHangs_RepeatOnTheSameInstanceNotSentAgain()
@@ -233,14 +233,17 @@ public sealed class FallbackMirrorReviewTests(ITestOutputHelper output)
 
             var last = "";
             var deadline = DateTime.UtcNow.AddSeconds(25);
-            while (DateTime.UtcNow < deadline && upstream.CountOf("/settle") == 1)
+            var body = "";
+            while (DateTime.UtcNow < deadline && upstream.CountOf("/settle") == 1 && body != Settled)
             {
                 using var repeat = await gateway.PostAsync("/settle", payment);
-                last = $"{(int)repeat.StatusCode} {await repeat.Content.ReadAsStringAsync()}";
+                body = await repeat.Content.ReadAsStringAsync();
+                last = $"{(int)repeat.StatusCode} {body}";
                 output.WriteLine($"repeat while Redis hangs: {last}; upstream saw {upstream.CountOf("/settle")}");
             }
 
             Assert.True(upstream.CountOf("/settle") == 1, $"an authorization this instance settled was sent again: upstream saw {upstream.CountOf("/settle")}; answered {last}");
+            Assert.Equal(Settled, body);
         }
         finally
         {
