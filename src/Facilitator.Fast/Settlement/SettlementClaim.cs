@@ -161,7 +161,33 @@ public sealed partial class SettlementClaim : ISettleAttemptGate
         catch (SettlementLedgerUnavailableException ex)
         {
             RecordDeferred(_ledger.Logger, outcome, upstreamId, ex.Message);
+            if (ex.Unreachable)
+            {
+                await CopyUnwrittenAsync(transition).ConfigureAwait(false);
+            }
+
             _ledger.Retries.Schedule(() => ApplyAsync(transition, notify: true, ending: true), outcome, upstreamId, retainedBytes, _ledger.Policy.Lease / 4);
+        }
+    }
+
+    /// <summary>
+    /// Gives the copy of the store's records (kept for the local fallback) the outcome the store could not take, so that
+    /// a repeat here while the store is out of reach is answered from it rather than from the copy of this claim.
+    /// </summary>
+    private async ValueTask CopyUnwrittenAsync(Func<SettlementRecord?, long, SettlementChange> transition)
+    {
+        await _writing.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var now = _known.NowMs + (long)_ledger.Time.GetElapsedTime(_knownAt).TotalMilliseconds;
+            if (transition(_known.Record, now) is { Allowed: true, Next: { State: not SettlementState.InFlight } next })
+            {
+                await _ledger.CopyUnwrittenAsync(_identity.Key, next, _ledger.Policy.KeepFor(next, _identity, now)).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _writing.Release();
         }
     }
 

@@ -21,6 +21,7 @@ public sealed partial class SettlementLedger
     private readonly TimeProvider _time;
     private readonly ILogger<SettlementLedger> _logger;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Sha256Hash, string> _unconfirmed = new();
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SettlementRecord, object> _seeded = new();
 
     public SettlementLedger(
         ISettlementStore store, ISettlementStore? fallback, SettlementPolicy policy, SettlementOutcomeRetries retries, TimeProvider time, ILogger<SettlementLedger> logger)
@@ -60,9 +61,12 @@ public sealed partial class SettlementLedger
     /// <remarks>
     /// A settlement the local fallback holds is claimed there, even once the store answers again: it was settled (or
     /// is being settled) by this instance where the store cannot see, and the store may hold only the claim that was
-    /// queued when it stopped answering — taken over, it would send the authorization again. A settlement the store
-    /// recorded and this instance read or wrote is claimed on the fallback from that record: its outcome replayed, a
-    /// pending one retried at its holder only.
+    /// queued when it stopped answering — taken over, it would send the authorization again. A record only seeded
+    /// there from the copy of the store's (nothing done with it locally) is not held: the store, answering again, is
+    /// asked. A settlement the store recorded as finished or pending and this instance read or wrote is claimed on the
+    /// fallback from that record: its outcome replayed, a pending one retried at its holder only. One the store
+    /// recorded in flight is never taken over on the fallback (its owner may be settling it, or have finished): it is
+    /// answered as in flight elsewhere.
     /// </remarks>
     public async ValueTask<ClaimResult> ClaimAsync(SettlementIdentity identity, bool allowFallback = true)
     {
@@ -78,7 +82,12 @@ public sealed partial class SettlementLedger
         catch (SettlementLedgerUnavailableException ex) when (_fallback is not null && allowFallback && ex.Unreachable)
         {
             LocalFallback(_logger, ex.Message);
-            await SeedFallbackAsync(identity).ConfigureAwait(false);
+            if (await SeedFallbackAsync(identity).ConfigureAwait(false) is { } copiedClaim)
+            {
+                // Another instance (or this one, its outcome unwritten) may be settling it or have finished: never taken over here.
+                return new ClaimResult(copiedClaim.Fingerprint == identity.Fingerprint ? ClaimKind.InFlight : ClaimKind.NonceReused, copiedClaim, null);
+            }
+
             return await ClaimOnAsync(_fallback, identity).ConfigureAwait(false);
         }
     }
@@ -93,7 +102,7 @@ public sealed partial class SettlementLedger
     /// </param>
     public async ValueTask<StoredSettlement> ReadAsync(Sha256Hash key, bool allowFallback = true)
     {
-        if (_fallback is not null && await _fallback.ReadAsync(key).ConfigureAwait(false) is { Record: { } local } held && !IsFailure(local))
+        if (_fallback is not null && await _fallback.ReadAsync(key).ConfigureAwait(false) is { Record: { } local } held && IsOwnLocal(local))
         {
             return held;
         }
@@ -110,15 +119,48 @@ public sealed partial class SettlementLedger
     }
 
     /// <summary>
-    /// Gives the local fallback the store's record of <paramref name="identity"/> as this instance last saw it, when the
-    /// fallback has none, so that the claim there follows it (a replay, a retry at the holder) rather than starting afresh.
+    /// Gives the local fallback the store's finished or pending record of <paramref name="identity"/> as this instance
+    /// last saw it, when the fallback has none, so that the claim there follows it (a replay, a retry at the holder)
+    /// rather than starting afresh.
     /// </summary>
-    private async ValueTask SeedFallbackAsync(SettlementIdentity identity)
+    /// <returns>The copy of a claim in flight, which is not seeded (it may have moved on where only the store can see).</returns>
+    private async ValueTask<SettlementRecord?> SeedFallbackAsync(SettlementIdentity identity)
     {
         var local = await _fallback!.ReadAsync(identity.Key).ConfigureAwait(false);
-        if (local.Record is null && (await _copies!.ReadAsync(identity.Key).ConfigureAwait(false)).Record is { } seen)
+        if (local.Record is not null || (await _copies!.ReadAsync(identity.Key).ConfigureAwait(false)).Record is not { } seen)
         {
-            await _fallback.ReplaceAsync(identity.Key, local, seen, Policy.KeepFor(seen, identity, local.NowMs), notify: false).ConfigureAwait(false);
+            return null;
+        }
+
+        if (seen.State == SettlementState.InFlight)
+        {
+            return seen;
+        }
+
+        if (await _fallback.ReplaceAsync(identity.Key, local, seen, Policy.KeepFor(seen, identity, local.NowMs), notify: false).ConfigureAwait(false) is not null)
+        {
+            _seeded.AddOrUpdate(seen, identity.Key);
+        }
+
+        return null;
+    }
+
+    /// <summary>Copies an outcome of this instance's the store could not take (out of reach), when the fallback is on.</summary>
+    internal async ValueTask CopyUnwrittenAsync(Sha256Hash key, SettlementRecord outcome, TimeSpan keepFor)
+    {
+        if (_copies is null)
+        {
+            return;
+        }
+
+        try
+        {
+            var local = await _copies.ReadAsync(key).ConfigureAwait(false);
+            await _copies.ReplaceAsync(key, local, outcome, keepFor, notify: false).ConfigureAwait(false);
+        }
+        catch (SettlementLedgerUnavailableException)
+        {
+            // No room: the copy of the claim stays, and a repeat here is answered pending from it, never sent again.
         }
     }
 
@@ -130,9 +172,15 @@ public sealed partial class SettlementLedger
         _ => Policy.MaxRetention,
     };
 
-    /// <summary>Whether the local fallback holds a settlement of <paramref name="key"/> other than a failure (which spends nothing).</summary>
+    /// <summary>
+    /// Whether the local fallback holds a settlement of <paramref name="key"/> it acted on, other than a failure (which
+    /// spends nothing).
+    /// </summary>
     private async ValueTask<bool> HeldLocallyAsync(Sha256Hash key) =>
-        _fallback is not null && await _fallback.ReadAsync(key).ConfigureAwait(false) is { Record: { } local } && !IsFailure(local);
+        _fallback is not null && await _fallback.ReadAsync(key).ConfigureAwait(false) is { Record: { } local } && IsOwnLocal(local);
+
+    /// <summary>A local record other than a failure, and not one only seeded from the copy of the store's.</summary>
+    private bool IsOwnLocal(SettlementRecord record) => !IsFailure(record) && !_seeded.TryGetValue(record, out _);
 
     private static bool IsFailure(SettlementRecord record) => record is { State: SettlementState.Finished, Success: false };
 

@@ -7,9 +7,9 @@ namespace Facilitator.Fast.State;
 /// </summary>
 /// <remarks>
 /// The copy is kept in an <see cref="InMemorySettlementStore"/> with its memory bound; a copy that does not fit is
-/// skipped (the shared store stays the record). A write's copy always replaces the local one; a read's copy never
-/// replaces a record that took its state later (a read that overtook a concurrent write), and a read that finds nothing
-/// removes nothing.
+/// skipped and the older copy of that key dropped (the shared store stays the record). A write's copy always replaces
+/// the local one; a read's copy never replaces a record that took its state later (a read that overtook a concurrent
+/// write), and a read that finds nothing removes nothing.
 /// </remarks>
 public sealed class MirroredSettlementStore : ISettlementStore
 {
@@ -71,7 +71,20 @@ public sealed class MirroredSettlementStore : ISettlementStore
         }
         catch (SettlementLedgerUnavailableException)
         {
-            // No room for the copy: the shared store keeps the record; the fallback knows as little as it did.
+            // No room for the copy: the older one is dropped, for the fallback to know nothing rather than something stale.
+            await ForgetAsync(key).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask ForgetAsync(Sha256Hash key)
+    {
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var local = await Copies.ReadAsync(key).ConfigureAwait(false);
+            if (local.Record is null || await Copies.ReplaceAsync(key, local, null, TimeSpan.Zero, notify: false).ConfigureAwait(false) is not null)
+            {
+                return;
+            }
         }
     }
 }
