@@ -17,6 +17,7 @@ public sealed partial class SettlementLedger
 
     private readonly ISettlementStore _store;
     private readonly ISettlementStore? _fallback;
+    private readonly MirroredSettlementStore? _mirror;
     private readonly InMemorySettlementStore? _copies;
     private readonly TimeProvider _time;
     private readonly ILogger<SettlementLedger> _logger;
@@ -32,6 +33,7 @@ public sealed partial class SettlementLedger
         {
             // What the shared store says of each settlement this instance touches, for the fallback to answer repeats from.
             var mirrored = new MirroredSettlementStore(store, new InMemorySettlementStore(time, store.Waiters, policy.MaxMemoryBytes), KeepCopyFor);
+            _mirror = mirrored;
             _copies = mirrored.Copies;
             store = mirrored;
         }
@@ -124,11 +126,27 @@ public sealed partial class SettlementLedger
     /// rather than starting afresh.
     /// </summary>
     /// <returns>The copy of a claim in flight, which is not seeded (it may have moved on where only the store can see).</returns>
+    /// <exception cref="SettlementLedgerUnavailableException">
+    /// Neither holds the key while the copies are incomplete: it may be one the store holds, so it is not claimed afresh.
+    /// </exception>
     private async ValueTask<SettlementRecord?> SeedFallbackAsync(SettlementIdentity identity)
     {
         var local = await _fallback!.ReadAsync(identity.Key).ConfigureAwait(false);
-        if (local.Record is not null || (await _copies!.ReadAsync(identity.Key).ConfigureAwait(false)).Record is not { } seen)
+        if (local.Record is not null)
         {
+            return null;
+        }
+
+        var copy = await _copies!.ReadAsync(identity.Key).ConfigureAwait(false);
+        if (copy.Record is not { } seen)
+        {
+            if (!_mirror!.IsComplete(copy.NowMs))
+            {
+                // A copy was dropped for room: this key may be one the store holds as settled or started.
+                throw new SettlementLedgerUnavailableException(
+                    "The settlement ledger is out of reach and its local copies are incomplete (Settlement:MaxMemoryBytes); retry once it answers.");
+            }
+
             return null;
         }
 

@@ -35,6 +35,7 @@ public sealed class InMemorySettlementStore : ISettlementStore
     private long _recordBytes;
     private long _unverifiedBytes;
     private long _evicted;
+    private long _evictedSuccessUntilMs;
 
     public InMemorySettlementStore(TimeProvider time, SettlementWaiters waiters, long maxBytes)
     {
@@ -72,6 +73,12 @@ public sealed class InMemorySettlementStore : ISettlementStore
 
     /// <summary>Finished records dropped to stay under <see cref="MaxBytes"/>.</summary>
     public long Evicted => Interlocked.Read(ref _evicted);
+
+    /// <summary>
+    /// Until when (this store's clock, Unix milliseconds) a successful settlement dropped to make room would have been
+    /// kept: before then, a key this store does not hold may be one it was told had settled.
+    /// </summary>
+    public long EvictedSuccessUntilMs => Interlocked.Read(ref _evictedSuccessUntilMs);
 
     private long CountedBytes => _recordBytes + (long)QueueItems * QueueItemBytes;
 
@@ -219,6 +226,11 @@ public sealed class InMemorySettlementStore : ISettlementStore
                 entry.FinishedQueuedAtMs = entry.ExpiresAtMs;
                 queue.Enqueue(key, entry.ExpiresAtMs);
                 continue;
+            }
+
+            if (entry.Record.Success && entry.ExpiresAtMs > _evictedSuccessUntilMs)
+            {
+                Interlocked.Exchange(ref _evictedSuccessUntilMs, entry.ExpiresAtMs);
             }
 
             Remove(key, entry);

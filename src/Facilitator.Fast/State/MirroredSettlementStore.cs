@@ -6,15 +6,19 @@ namespace Facilitator.Fast.State;
 /// answers a repeat it has seen from that record — a replay, a retry at the holder only — instead of settling it afresh.
 /// </summary>
 /// <remarks>
-/// The copy is kept in an <see cref="InMemorySettlementStore"/> with its memory bound; a copy that does not fit is
-/// skipped and the older copy of that key dropped (the shared store stays the record). A write's copy always replaces
-/// the local one; a read's copy never replaces a record that took its state later (a read that overtook a concurrent
-/// write), and a read that finds nothing removes nothing.
+/// The copy is kept in an <see cref="InMemorySettlementStore"/> with its memory bound. A copy that does not fit is
+/// skipped; if the settlement had been started (the record or the older copy unfinished), the older copy is replaced by
+/// a bodiless in-flight mark of it — an in-flight copy is never taken over by the fallback, so a repeat is answered as
+/// in flight rather than sent again — and otherwise dropped, with the copies marked incomplete (<see cref="IsComplete"/>)
+/// for as long as the skipped record, or a settled one evicted to make room, would have been kept. A write's copy
+/// always replaces the local one; a read's copy never replaces a record that took its state later (a read that overtook
+/// a concurrent write), and a read that finds nothing removes nothing.
 /// </remarks>
 public sealed class MirroredSettlementStore : ISettlementStore
 {
     private readonly ISettlementStore _shared;
     private readonly Func<SettlementRecord, TimeSpan> _keepReadFor;
+    private long _skippedUntilMs;
 
     /// <param name="keepReadFor">How long to keep the copy of a record that was read (a write names its own time).</param>
     public MirroredSettlementStore(ISettlementStore shared, InMemorySettlementStore copies, Func<SettlementRecord, TimeSpan> keepReadFor)
@@ -28,6 +32,13 @@ public sealed class MirroredSettlementStore : ISettlementStore
     public InMemorySettlementStore Copies { get; }
 
     public SettlementWaiters Waiters => _shared.Waiters;
+
+    /// <summary>
+    /// Whether at <paramref name="nowMs"/> (the copies' clock) every record this instance saw in the shared store that is
+    /// still to be kept has a copy: when not, a key without a copy may be one the shared store holds as settled or
+    /// started, and the fallback must not claim it afresh.
+    /// </summary>
+    public bool IsComplete(long nowMs) => nowMs >= Math.Max(Interlocked.Read(ref _skippedUntilMs), Copies.EvictedSuccessUntilMs);
 
     public async ValueTask<StoredSettlement> ReadAsync(Sha256Hash key)
     {
@@ -71,20 +82,71 @@ public sealed class MirroredSettlementStore : ISettlementStore
         }
         catch (SettlementLedgerUnavailableException)
         {
-            // No room for the copy: the older one is dropped, for the fallback to know nothing rather than something stale.
-            await ForgetAsync(key).ConfigureAwait(false);
+            await KeepStartedOrForgetAsync(key, record, keepFor).ConfigureAwait(false);
         }
     }
 
-    private async ValueTask ForgetAsync(Sha256Hash key)
+    /// <summary>
+    /// After <paramref name="record"/>'s copy did not fit: replaces the older copy by an in-flight mark when the settlement
+    /// was started (never settled afresh by the fallback), else drops it and marks the copies incomplete.
+    /// </summary>
+    private async ValueTask KeepStartedOrForgetAsync(Sha256Hash key, SettlementRecord? record, TimeSpan keepFor)
     {
         for (var attempt = 0; attempt < 3; attempt++)
         {
             var local = await Copies.ReadAsync(key).ConfigureAwait(false);
-            if (local.Record is null || await Copies.ReplaceAsync(key, local, null, TimeSpan.Zero, notify: false).ConfigureAwait(false) is not null)
+            var started = record is { State: not SettlementState.Finished } ? record
+                : local.Record is { State: not SettlementState.Finished } older ? older
+                : null;
+            if (started is null)
+            {
+                MarkSkipped(local.NowMs, record is null ? TimeSpan.Zero : keepFor);
+                if (local.Record is null || await Copies.ReplaceAsync(key, local, null, TimeSpan.Zero, notify: false).ConfigureAwait(false) is not null)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            var mark = started with
+            {
+                State = SettlementState.InFlight, Retry = false, Success = false, StatusCode = 0, ContentType = null, Body = null,
+                Transaction = null, ExtensionResponses = null,
+            };
+            try
+            {
+                if (await Copies.ReplaceAsync(key, local, mark, keepFor, notify: false).ConfigureAwait(false) is not null)
+                {
+                    return;
+                }
+            }
+            catch (SettlementLedgerUnavailableException)
+            {
+                MarkSkipped(local.NowMs, keepFor);
+                if (local.Record is null || await Copies.ReplaceAsync(key, local, null, TimeSpan.Zero, notify: false).ConfigureAwait(false) is not null)
+                {
+                    return;
+                }
+            }
+        }
+
+        // The copy kept changing under concurrent writers: whatever it now says, it is not known to be this record's.
+        MarkSkipped((await Copies.ReadAsync(key).ConfigureAwait(false)).NowMs, keepFor);
+    }
+
+    private void MarkSkipped(long nowMs, TimeSpan keepFor)
+    {
+        var until = nowMs + (long)keepFor.TotalMilliseconds;
+        for (var seen = Interlocked.Read(ref _skippedUntilMs); until > seen;)
+        {
+            var found = Interlocked.CompareExchange(ref _skippedUntilMs, until, seen);
+            if (found == seen)
             {
                 return;
             }
+
+            seen = found;
         }
     }
 }

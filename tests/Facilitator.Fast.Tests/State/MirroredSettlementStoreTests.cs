@@ -1,4 +1,5 @@
 using Facilitator.Fast.State;
+using Facilitator.Fast.Tests.Infrastructure;
 
 namespace Facilitator.Fast.Tests.State;
 
@@ -69,5 +70,60 @@ public sealed class MirroredSettlementStoreTests
         Assert.NotNull(await mirrored.ReplaceAsync(Key, await mirrored.ReadAsync(Key), claim, Hour, notify: false));
         Assert.Same(claim, (await shared.ReadAsync(Key)).Record);
         Assert.Null((await mirrored.Copies.ReadAsync(Key)).Record);
+    }
+
+    [Fact]
+    public async Task Replace_PendingThenOutcomeDoesNotFit_CopyBecomesAnInFlightMark()
+    {
+        var shared = Store();
+        var mirrored = new MirroredSettlementStore(shared, Store(maxBytes: 1500), static _ => Hour);
+        var pending = Record(SettlementState.Pending, 1);
+        var stored = await mirrored.ReplaceAsync(Key, await mirrored.ReadAsync(Key), pending, Hour, notify: false);
+        var finished = Record(SettlementState.Finished, 2) with { Body = new byte[4000] };
+
+        Assert.NotNull(await mirrored.ReplaceAsync(Key, stored!.Value, finished, Hour, notify: false));
+
+        var copy = (await mirrored.Copies.ReadAsync(Key)).Record;
+        Assert.Equal(SettlementState.InFlight, copy?.State);
+        Assert.Equal(pending.Fingerprint, copy!.Fingerprint);
+        Assert.Null(copy.Body);
+        Assert.True(mirrored.IsComplete((await mirrored.Copies.ReadAsync(Key)).NowMs));
+    }
+
+    [Fact]
+    public async Task Read_FinishedCopyDoesNotFitWithNoOlderCopy_IncompleteUntilItWouldHaveExpired()
+    {
+        var clock = new ManualTimeProvider();
+        var shared = Store();
+        var mirrored = new MirroredSettlementStore(shared, new InMemorySettlementStore(clock, new SettlementWaiters(), 1500), static _ => Hour);
+        await shared.ReplaceAsync(Key, await shared.ReadAsync(Key), Record(SettlementState.Finished, 2) with { Body = new byte[4000] }, Hour, notify: false);
+
+        await mirrored.ReadAsync(Key);
+
+        Assert.Null((await mirrored.Copies.ReadAsync(Key)).Record);
+        Assert.False(mirrored.IsComplete((await mirrored.Copies.ReadAsync(Key)).NowMs));
+        clock.Advance(Hour - TimeSpan.FromSeconds(1));
+        Assert.False(mirrored.IsComplete((await mirrored.Copies.ReadAsync(Key)).NowMs));
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(mirrored.IsComplete((await mirrored.Copies.ReadAsync(Key)).NowMs));
+    }
+
+    [Fact]
+    public async Task Replace_SuccessEvictedForRoom_IncompleteUntilItWouldHaveExpired()
+    {
+        var clock = new ManualTimeProvider();
+        var shared = Store();
+        var mirrored = new MirroredSettlementStore(shared, new InMemorySettlementStore(clock, new SettlementWaiters(), 2000), static _ => Hour);
+        var first = Sha256Hash.Of("first"u8);
+        await mirrored.ReplaceAsync(first, await mirrored.ReadAsync(first), Record(SettlementState.Finished, 1) with { Body = new byte[1000] }, Hour, notify: false);
+        Assert.True(mirrored.IsComplete((await mirrored.Copies.ReadAsync(Key)).NowMs));
+
+        await mirrored.ReplaceAsync(Key, await mirrored.ReadAsync(Key), Record(SettlementState.Finished, 2) with { Body = new byte[1000] }, TimeSpan.FromMinutes(1), notify: false);
+
+        Assert.Null((await mirrored.Copies.ReadAsync(first)).Record);
+        Assert.NotNull((await mirrored.Copies.ReadAsync(Key)).Record);
+        Assert.False(mirrored.IsComplete((await mirrored.Copies.ReadAsync(Key)).NowMs));
+        clock.Advance(Hour);
+        Assert.True(mirrored.IsComplete((await mirrored.Copies.ReadAsync(Key)).NowMs));
     }
 }

@@ -1,0 +1,106 @@
+using System.Net;
+using Facilitator.Fast.State;
+using Facilitator.Fast.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Facilitator.Fast.Tests.Settlement;
+
+/// <summary>
+/// The local settlement fallback when its copies of Redis's records run out of room (<c>Settlement:MaxMemoryBytes</c>
+/// at its least, answers larger than it): a settlement whose copy did not fit is never settled afresh while Redis is away.
+/// </summary>
+public sealed class FallbackCopyBoundTests(ITestOutputHelper output)
+{
+    private static readonly long Now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+    /// <summary>A successful settle answer larger than the copies' whole bound (1 MiB).</summary>
+    private static readonly string LargeSettled =
+        $$"""{"success":true,"transaction":"0xfeed","network":"eip155:84532","receipt":"{{new string('r', 1_200_000)}}"}""";
+
+    private static Dictionary<string, string?> Settings(RedisServer redis, FakeFacilitator upstream)
+    {
+        var settings = redis.GatewaySettings(("only", upstream.Url));
+        settings["Redis:LocalSettlementFallback"] = "true";
+        settings["Settlement:MaxMemoryBytes"] = (1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["Aggregator:MaxResponseBodyBytes"] = (4 * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["Settlement:WaitMs"] = "300";
+        return settings;
+    }
+
+    private static async Task StopRedisAsync(RedisServer redis, params GatewayHost[] gateways)
+    {
+        await redis.StopAsync();
+        foreach (var gateway in gateways)
+        {
+            var connection = gateway.Services.GetRequiredService<RedisConnection>();
+            await Eventually.TrueAsync(() => !connection.IsConnected, "the instance sees Redis gone");
+        }
+    }
+
+    /// <summary>
+    /// This instance settles; the success is in Redis but its copy does not fit, so the copy of the claim would be all
+    /// the fallback knows. Redis stops: a repeat is answered pending from that mark, never sent to the upstream again.
+    /// </summary>
+    [Fact]
+    public async Task Settle_OwnOutcomeCopyDoesNotFitThenRedisStops_RepeatAnsweredPendingNotSentAgain()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        upstream.Answer("/settle", 200, LargeSettled);
+        await using var gateway = await GatewayHost.StartAsync(Settings(redis, upstream));
+        var payment = PaymentSigner.Request(PaymentSigner.CreatePayer(981), 2, Now - 600, Now + 1200, nonceSeed: 81);
+
+        using (var first = await gateway.PostAsync("/settle", payment))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+            Assert.Equal(LargeSettled, await first.Content.ReadAsStringAsync());
+        }
+
+        await StopRedisAsync(redis, gateway);
+        using var repeat = await gateway.PostAsync("/settle", payment);
+        var answer = await repeat.Content.ReadAsStringAsync();
+        output.WriteLine($"repeat while Redis is away: {(int)repeat.StatusCode} {answer[..Math.Min(200, answer.Length)]}; upstream saw {upstream.CountOf("/settle")}");
+        Assert.Equal(1, upstream.CountOf("/settle"));
+        Assert.Equal(HttpStatusCode.Accepted, repeat.StatusCode);
+        Assert.Contains("settlement_pending", answer, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Instance B settles; a repeat on A is replayed from Redis, and A's copy of that success does not fit (A has no older
+    /// copy of it). Redis stops: A must not settle it afresh on its fallback — it refuses (503), as it then does any key
+    /// it holds no copy of until the dropped copy would have expired.
+    /// </summary>
+    [Fact]
+    public async Task Settle_ReadCopyDoesNotFitThenRedisStops_RepeatRefusedNotSentAgain()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        upstream.Answer("/settle", 200, LargeSettled);
+        var settings = Settings(redis, upstream);
+        await using var a = await GatewayHost.StartAsync(settings);
+        await using var b = await GatewayHost.StartAsync(settings);
+        var payment = PaymentSigner.Request(PaymentSigner.CreatePayer(982), 2, Now - 600, Now + 1200, nonceSeed: 82);
+
+        using (var onB = await b.PostAsync("/settle", payment))
+        {
+            Assert.Equal(HttpStatusCode.OK, onB.StatusCode);
+        }
+
+        using (var replayed = await a.PostAsync("/settle", payment))
+        {
+            Assert.Equal(LargeSettled, await replayed.Content.ReadAsStringAsync());
+        }
+
+        await StopRedisAsync(redis, a, b);
+        using var repeat = await a.PostAsync("/settle", payment);
+        var answer = await repeat.Content.ReadAsStringAsync();
+        output.WriteLine($"repeat on A while Redis is away: {(int)repeat.StatusCode} {answer[..Math.Min(200, answer.Length)]}; upstream saw {upstream.CountOf("/settle")}");
+        Assert.Equal(1, upstream.CountOf("/settle"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, repeat.StatusCode);
+
+        var fresh = PaymentSigner.Request(PaymentSigner.CreatePayer(983), 2, Now - 600, Now + 1200, nonceSeed: 83);
+        using var other = await a.PostAsync("/settle", fresh);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, other.StatusCode);
+        Assert.Equal(1, upstream.CountOf("/settle"));
+    }
+}
