@@ -54,7 +54,11 @@ internal static class ProfileScenario
         "Interop+Sys.Poll", "Console", "StreamReader", "EventPipe", "DiagnosticServer", "PosixSignal", "TimerQueue.TimerThread", "WaitOneNoCheck", "Sleep",
     ];
 
-    public static async Task<int> RunAsync(string binary, string jitAssembly, string tools, string output, TimeSpan duration, int connections)
+    /// <param name="refusals">
+    /// Profile refusing wrongly signed payments instead (local verification <c>enforce</c>, answered without the
+    /// upstream): the Native AOT binary only.
+    /// </param>
+    public static async Task<int> RunAsync(string binary, string jitAssembly, string tools, string output, TimeSpan duration, int connections, bool refusals = false)
     {
         foreach (var tool in new[] { "nginx", "wrk", "taskset", "perf" })
         {
@@ -76,6 +80,26 @@ internal static class ProfileScenario
             var backupPort = ProxyScenario.FreePort();
             await using var upstream = await ProxyScenario.NginxAsync(work, "upstream", "1", ProxyScenario.UpstreamConfig(upstreamPort), upstreamPort);
             var script = ProxyScenario.WrkScript(work, "forward.lua", valid);
+            if (refusals)
+            {
+                var refused = await ProfileAotAsync(
+                    binary, output, upstreamPort, backupPort, ProxyScenario.WrkScript(work, "refuse.lua", ProxyScenario.Tamper(valid)), duration, connections, "enforce");
+                Console.WriteLine($"## Where refusing a wrongly signed /verify's CPU goes ({duration.TotalSeconds:0} s under wrk, {connections} connections; gateway on core 0)");
+                Console.WriteLine();
+                Console.WriteLine($"AOT: {refused.Measurement.RequestsPerSecond:0} refusals/s, {refused.Measurement.CpuPerRequestUs:0.0} µs CPU per refusal (profiled).");
+                Console.WriteLine();
+                Console.WriteLine("| component | AOT share (perf) | AOT µs/refusal |");
+                Console.WriteLine("|---|---:|---:|");
+                foreach (var component in s_components.Select(c => c.Component).Concat(s_fallbacks.Select(c => c.Component)).Append("other"))
+                {
+                    var a = refused.Shares.GetValueOrDefault(component);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {component} | {a:P1} | {a * refused.Measurement.CpuPerRequestUs:0.0} |"));
+                }
+
+                Console.WriteLine();
+                Console.WriteLine($"Profile and the hottest functions: {output}");
+                return 0;
+            }
 
             var jit = await ProfileJitAsync(jitAssembly, tools, output, upstreamPort, backupPort, script, duration, connections);
             var aot = await ProfileAotAsync(binary, output, upstreamPort, backupPort, script, duration, connections);
@@ -147,10 +171,10 @@ internal static class ProfileScenario
     }
 
     private static async Task<Profile> ProfileAotAsync(
-        string binary, string output, int upstreamPort, int backupPort, string script, TimeSpan duration, int connections)
+        string binary, string output, int upstreamPort, int backupPort, string script, TimeSpan duration, int connections, string localVerification = "off")
     {
         var port = ProxyScenario.FreePort();
-        using var gateway = await ProxyScenario.StartGatewayAsync(binary, null, port, upstreamPort, backupPort, "off");
+        using var gateway = await ProxyScenario.StartGatewayAsync(binary, null, port, upstreamPort, backupPort, localVerification);
         try
         {
             await ProxyScenario.RunWrkAsync(port, script, TimeSpan.FromSeconds(2), connections);

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Configuration;
 namespace Facilitator.Fast.Load;
 
 /// <summary>
-/// The load suite: <c>dotnet run -c Release --project load/Facilitator.Fast.Load -- hedging|overhead|gate|lifecycle|chain|chaos [--set KEY=VALUE]|proxy [--https] [--compare binary]|profile|websocket [--rate 200]
+/// The load suite: <c>dotnet run -c Release --project load/Facilitator.Fast.Load -- hedging|overhead|gate|lifecycle|chain|chaos [--set KEY=VALUE]|proxy [--https] [--compare binary]|profile [--refusals]|websocket [--rate 200]
 /// [--duration 20] [--binary artifacts/aot/Facilitator.Fast] [--max-error-rate 0.01] [--max-p99-ms 1000] [--out artifacts/load] [--stages 1000x100,10000x10] (websocket: subscribers × events/s)
 /// [--instances 2] [--cluster] (lifecycle: instances behind a round-robin client, a Redis Cluster)</c>. Prints a Markdown table, writes Markdown
 /// and JSON reports, and exits 1 when a threshold given on the command line is exceeded.
@@ -70,7 +70,8 @@ public static class Program
                     args.SkipWhile(a => a != "--tools").Skip(1).FirstOrDefault() ?? Path.Combine("artifacts", "tools"),
                     args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault() ?? Path.Combine("artifacts", "profile"),
                     TimeSpan.FromSeconds(Option(args, "--duration", 10)),
-                    (int)Option(args, "--connections", 64));
+                    (int)Option(args, "--connections", 64),
+                    args.Contains("--refusals"));
             default:
                 Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: hedging, overhead, gate, lifecycle, chain, chaos, proxy, profile, websocket.");
                 return 2;
