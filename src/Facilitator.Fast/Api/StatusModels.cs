@@ -28,7 +28,8 @@ internal sealed record EventsSection(
     long PublishDropped,
     long RelayFailures,
     long BadFrames,
-    long RefusedConnections);
+    long RefusedConnections,
+    long DirectWriteConnections);
 
 /// <summary>Local verification: verdicts by check and cause, and in shadow mode how they compared with the upstreams.</summary>
 internal sealed record LocalVerificationReport(

@@ -152,7 +152,8 @@ internal sealed class StatusReportBuilder(
             stats.PublishDropped,
             stats.RelayFailures,
             stats.BadFrames,
-            stats.Refused);
+            stats.Refused,
+            stats.DirectConnections);
     }
 
     private LocalVerificationReport LocalVerification()

@@ -22,6 +22,7 @@ internal sealed partial class EventConnection(
 
     public async Task RunAsync()
     {
+        stream?.WentDirect = hub.Statistics.CountDirectConnection;
         subscriber.Enqueue(ControlFrames.Connected(subscriber.ClientId, subscriber.State, Now));
         var sending = SendLoopAsync();
         var receiving = new EventReceiver(socket, subscriber, hub, options, logger).RunAsync();
@@ -51,6 +52,12 @@ internal sealed partial class EventConnection(
             {
                 if (frames.Count == 0 && !(subscriber.Closing is null && subscriber.HasDropped))
                 {
+                    if (stream is not null && subscriber.Closing is null)
+                    {
+                        // Idle: a moment to prove Kestrel's pipe empty, for the writes to move to the socket.
+                        await stream.ProbeAsync().ConfigureAwait(false);
+                    }
+
                     if (!await frames.WaitToReadAsync().ConfigureAwait(false))
                     {
                         break;

@@ -13,6 +13,7 @@ internal sealed class EventStatistics
     private long _badFrames;
     private long _refused;
     private long _relayFailures;
+    private long _directConnections;
 
     /// <summary>Events this instance produced and fanned out (its payments, errors and stats).</summary>
     public long Published => Volatile.Read(ref _published);
@@ -43,6 +44,11 @@ internal sealed class EventStatistics
 
     /// <summary>Events that could not be published to Redis (delivered locally all the same).</summary>
     public long RelayFailures => Volatile.Read(ref _relayFailures);
+
+    /// <summary>Connections whose writes moved from Kestrel's output pipe to the socket itself (<c>Events:DirectWrites</c>).</summary>
+    public long DirectConnections => Volatile.Read(ref _directConnections);
+
+    public void CountDirectConnection() => Interlocked.Increment(ref _directConnections);
 
     public void CountPublished() => Interlocked.Increment(ref _published);
 

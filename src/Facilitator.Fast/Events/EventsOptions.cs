@@ -57,6 +57,12 @@ public sealed class EventsOptions
     /// <summary>Events waiting to be serialised and fanned out; when full a new event is dropped and counted, never waited for.</summary>
     public int PublishQueueCapacity { get; set; } = 65_536;
 
+    /// <summary>
+    /// Over plain HTTP/1.1, write frames to the connection's socket itself once Kestrel's pipe is proven empty (a ping
+    /// through Kestrel answered with nothing written since); false keeps every write on Kestrel's path.
+    /// </summary>
+    public bool DirectWrites { get; set; } = true;
+
     /// <summary>Reads and validates section <c>Events</c>; throws <see cref="InvalidSettingException"/> naming the first bad setting.</summary>
     public static EventsOptions Load(IConfiguration configuration)
     {

@@ -57,7 +57,7 @@ public static class EventsServiceCollectionExtensions
             context => EventStreamCredentials.IsStreamPath(context.Request.Path, path),
             branch =>
             {
-                branch.Use(CoalescingUpgradeFeature.For(path));
+                branch.Use(CoalescingUpgradeFeature.For(path, settings.Options.DirectWrites));
                 branch.UseWebSockets();
                 branch.Use(credentials.InvokeAsync);
             });
