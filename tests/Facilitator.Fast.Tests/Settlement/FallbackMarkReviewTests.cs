@@ -1,0 +1,209 @@
+using System.Net;
+using Facilitator.Fast.State;
+using Facilitator.Fast.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Facilitator.Fast.Tests.Settlement;
+
+/// <summary>
+/// The local settlement fallback answering from an in-flight mark (a copy that did not fit) or from incomplete copies,
+/// attacked end to end: two authorizations of one nonce, Redis coming back, and a repeat whose authorization expired.
+/// </summary>
+public sealed class FallbackMarkReviewTests(ITestOutputHelper output)
+{
+    private static readonly long Now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+    /// <summary>A successful settle answer larger than the copies' whole bound (1 MiB).</summary>
+    private static readonly string LargeSettled =
+        $$"""{"success":true,"transaction":"0xfeed","network":"eip155:84532","receipt":"{{new string('r', 1_200_000)}}"}""";
+
+    private const string Refused = """{"success":false,"errorReason":"insufficient_funds","transaction":"","network":"eip155:84532"}""";
+
+    private static Dictionary<string, string?> Settings(RedisServer redis, FakeFacilitator upstream)
+    {
+        var settings = redis.GatewaySettings(("only", upstream.Url));
+        settings["Redis:LocalSettlementFallback"] = "true";
+        settings["Settlement:MaxMemoryBytes"] = (1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["Aggregator:MaxResponseBodyBytes"] = (4 * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["Settlement:WaitMs"] = "300";
+        return settings;
+    }
+
+    private static async Task StopRedisAsync(RedisServer redis, params GatewayHost[] gateways)
+    {
+        await redis.StopAsync();
+        foreach (var gateway in gateways)
+        {
+            var connection = gateway.Services.GetRequiredService<RedisConnection>();
+            await Eventually.TrueAsync(() => !connection.IsConnected, "the instance sees Redis gone");
+        }
+    }
+
+    private static string Short(string text) => text[..Math.Min(200, text.Length)];
+
+    /// <summary>
+    /// B settles Y (held at the upstream); a repeat of Y on A copies B's claim. Y fails; X — the payer's other
+    /// authorization with the same nonce — settles on B with an answer too large to copy; a repeat of X on A is
+    /// replayed from Redis and its copy does not fit. Redis stops. A repeat of X on A must not be refused as a reuse of
+    /// the nonce (answered from Y's claim): X succeeded. Pending, or refused for now (503), is all A may say.
+    /// </summary>
+    [Fact(Skip = "DEFECT: MirroredSettlementStore.KeepStartedOrForgetAsync makes the in-flight mark from the older copy (Y's claim) when X's finished record does not fit; SettlementLedger.ClaimAsync (fallback) then answers X — settled in Redis — as a nonce reuse (200 success:false invalid_exact_evm_payload_authorization_nonce... from Y's record) while Redis is away — reproduction: remove Skip and run this test")]
+    public async Task Settle_OtherAuthorizationOfTheNonceSettledAndCopyDoesNotFit_NotRefusedAsNonceReuse()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        var release = upstream.Hold("/settle", 200, Refused);
+        var settings = Settings(redis, upstream);
+        await using var a = await GatewayHost.StartAsync(settings);
+        await using var b = await GatewayHost.StartAsync(settings);
+        var payer = PaymentSigner.CreatePayer(991);
+        var y = PaymentSigner.Request(payer, 2, Now - 600, Now + 1200, nonceSeed: 91);
+        var x = PaymentSigner.Request(payer, 2, Now - 600, Now + 1200, value: "20000", amount: "20000", nonceSeed: 91);
+
+        var yOnB = b.PostAsync("/settle", y);
+        await Eventually.TrueAsync(() => upstream.CountOf("/settle") == 1, "B's settle of Y reaches the upstream");
+        using (var seen = await a.PostAsync("/settle", y))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, seen.StatusCode);
+        }
+
+        upstream.Answer("/settle", 200, LargeSettled);
+        release.SetResult();
+        using (var failed = await yOnB)
+        {
+            Assert.Equal(Refused, await failed.Content.ReadAsStringAsync());
+        }
+
+        using (var settled = await b.PostAsync("/settle", x))
+        {
+            Assert.Equal(LargeSettled, await settled.Content.ReadAsStringAsync());
+        }
+
+        using (var replayed = await a.PostAsync("/settle", x))
+        {
+            Assert.Equal(LargeSettled, await replayed.Content.ReadAsStringAsync());
+        }
+
+        Assert.Equal(2, upstream.CountOf("/settle"));
+        await StopRedisAsync(redis, a, b);
+        using var repeat = await a.PostAsync("/settle", x);
+        var answer = await repeat.Content.ReadAsStringAsync();
+        output.WriteLine($"X on A while Redis is away: {(int)repeat.StatusCode} {Short(answer)} ({Responses.Header(repeat, "X-Facilitator-Settlement")})");
+        Assert.Equal(2, upstream.CountOf("/settle"));
+        Assert.DoesNotContain("nonce", answer, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains(repeat.StatusCode, new[] { HttpStatusCode.Accepted, HttpStatusCode.ServiceUnavailable });
+    }
+
+    /// <summary>
+    /// This instance settles; the success's copy does not fit (the claim's copy becomes a mark). Redis hangs: a repeat
+    /// is answered pending from the mark. Redis answers again: the mark is no settlement of the local ledger's, so the
+    /// repeat is replayed from Redis, and the upstream saw one settle throughout.
+    /// </summary>
+    [Fact]
+    public async Task Settle_MarkThenRedisHangsAndReturns_RepeatReplayedFromRedisNotSentAgain()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        upstream.Answer("/settle", 200, LargeSettled);
+        await using var gateway = await GatewayHost.StartAsync(Settings(redis, upstream));
+        var payment = PaymentSigner.Request(PaymentSigner.CreatePayer(992), 2, Now - 600, Now + 1200, nonceSeed: 92);
+
+        using (var first = await gateway.PostAsync("/settle", payment))
+        {
+            Assert.Equal(LargeSettled, await first.Content.ReadAsStringAsync());
+        }
+
+        await redis.PauseAsync();
+        try
+        {
+            using var during = await gateway.PostAsync("/settle", payment);
+            var answer = await during.Content.ReadAsStringAsync();
+            output.WriteLine($"repeat while Redis hangs: {(int)during.StatusCode} {Short(answer)}");
+            Assert.Equal(HttpStatusCode.Accepted, during.StatusCode);
+            Assert.Contains("settlement_pending", answer, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await redis.ResumeAsync();
+        }
+
+        var last = "";
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                using var repeat = await gateway.PostAsync("/settle", payment);
+                last = await repeat.Content.ReadAsStringAsync();
+                return last == LargeSettled;
+            },
+            "the repeat is replayed from Redis once it answers",
+            30_000);
+        output.WriteLine($"after Redis returned: {Short(last)}; upstream saw {upstream.CountOf("/settle")}");
+        Assert.Equal(1, upstream.CountOf("/settle"));
+    }
+
+    /// <summary>
+    /// The authorization expires after it was settled; Redis stops. A repeat of it (refused locally for its validity
+    /// window, then looked up in the ledger) is answered from the mark: pending, never its success, never a failure.
+    /// </summary>
+    [Fact]
+    public async Task Settle_ExpiredRepeatOfMarkedSettlementWhileRedisAway_AnsweredPendingNotFailed()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        upstream.Answer("/settle", 200, LargeSettled);
+        await using var gateway = await GatewayHost.StartAsync(Settings(redis, upstream));
+        var validBefore = DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 8;
+        var payment = PaymentSigner.Request(PaymentSigner.CreatePayer(993), 2, Now - 600, validBefore, nonceSeed: 93);
+
+        using (var first = await gateway.PostAsync("/settle", payment))
+        {
+            Assert.Equal(LargeSettled, await first.Content.ReadAsStringAsync());
+        }
+
+        await StopRedisAsync(redis, gateway);
+        await Eventually.TrueAsync(() => DateTimeOffset.UtcNow.ToUnixTimeSeconds() > validBefore + 1, "the authorization expires", 20_000);
+        using var repeat = await gateway.PostAsync("/settle", payment);
+        var answer = await repeat.Content.ReadAsStringAsync();
+        output.WriteLine($"expired repeat while Redis is away: {(int)repeat.StatusCode} {Short(answer)}");
+        Assert.Equal(1, upstream.CountOf("/settle"));
+        Assert.Equal(HttpStatusCode.Accepted, repeat.StatusCode);
+        Assert.Contains("settlement_pending", answer, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// B settles; A replays it from Redis and its copy does not fit (no older copy on A): A's copies are incomplete and
+    /// A refuses to settle what it holds nothing of. The authorization then expires and Redis stops: a repeat on A is
+    /// looked up in the ledger for its expired window. A holds nothing of it but knows its copies are incomplete; it
+    /// must not tell the resource server this settled payment failed (expired) — Redis would have replayed its success.
+    /// </summary>
+    [Fact(Skip = "DEFECT: SettlementLedger.ReadAsync (fallback) answers 'no record' from incomplete copies (it does not consult MirroredSettlementStore.IsComplete as SeedFallbackAsync does), so SettlementCoordinator.LookUpSameAsync/FindSameAsync report nothing held and PaymentHandler answers an expired repeat of a settlement this instance read from Redis as failed (200 success:false, validBefore) while Redis is away — reproduction: remove Skip and run this test")]
+    public async Task Settle_ExpiredRepeatWithCopiesIncompleteWhileRedisAway_NotAnsweredAsFailed()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        upstream.Answer("/settle", 200, LargeSettled);
+        var settings = Settings(redis, upstream);
+        await using var a = await GatewayHost.StartAsync(settings);
+        await using var b = await GatewayHost.StartAsync(settings);
+        var validBefore = DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 8;
+        var payment = PaymentSigner.Request(PaymentSigner.CreatePayer(994), 2, Now - 600, validBefore, nonceSeed: 94);
+
+        using (var onB = await b.PostAsync("/settle", payment))
+        {
+            Assert.Equal(LargeSettled, await onB.Content.ReadAsStringAsync());
+        }
+
+        using (var replayed = await a.PostAsync("/settle", payment))
+        {
+            Assert.Equal(LargeSettled, await replayed.Content.ReadAsStringAsync());
+        }
+
+        await StopRedisAsync(redis, a, b);
+        await Eventually.TrueAsync(() => DateTimeOffset.UtcNow.ToUnixTimeSeconds() > validBefore + 1, "the authorization expires", 20_000);
+        using var repeat = await a.PostAsync("/settle", payment);
+        var answer = await repeat.Content.ReadAsStringAsync();
+        output.WriteLine($"expired repeat on A while Redis is away: {(int)repeat.StatusCode} {Short(answer)}");
+        Assert.Equal(1, upstream.CountOf("/settle"));
+        Assert.DoesNotContain("\"success\":false", answer, StringComparison.Ordinal);
+    }
+}
