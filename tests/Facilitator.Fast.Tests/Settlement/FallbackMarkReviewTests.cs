@@ -273,4 +273,33 @@ public sealed class FallbackMarkReviewTests(ITestOutputHelper output)
             await redis.ResumeAsync();
         }
     }
+    /// <summary>
+    /// Redis is away; the fallback settles P1 and then P2, whose answers do not both fit its bound: P1's success is
+    /// dropped from the local ledger for room (the copies never held it). A repeat of P1 must not be settled afresh —
+    /// the fallback knows it dropped a success it settled, as the copies know when they drop one.
+    /// </summary>
+    [Fact(Skip = "DEFECT: SettlementLedger.SeedFallbackAsync consults only the copies' completeness (MirroredSettlementStore.IsComplete); the local fallback ledger's own InMemorySettlementStore.EvictedSuccessUntilMs is ignored, so a success the fallback settled and then evicted for room is claimed afresh on a repeat and sent to an upstream again while Redis is away — reproduction: remove Skip and run this test (upstream sees P1 twice)")]
+    public async Task Settle_FallbacksOwnSuccessEvictedForRoom_RepeatNotSentAgain()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        var medium = $$"""{"success":true,"transaction":"0xfeed","network":"eip155:84532","receipt":"{{new string('m', 600_000)}}"}""";
+        upstream.Answer("/settle", 200, medium);
+        await using var gateway = await GatewayHost.StartAsync(Settings(redis, upstream));
+        var p1 = PaymentSigner.Request(PaymentSigner.CreatePayer(996), 2, Now - 600, Now + 1200, nonceSeed: 96);
+        var p2 = PaymentSigner.Request(PaymentSigner.CreatePayer(997), 2, Now - 600, Now + 1200, nonceSeed: 97);
+
+        await StopRedisAsync(redis, gateway);
+        foreach (var payment in new[] { p1, p2 })
+        {
+            using var settled = await gateway.PostAsync("/settle", payment);
+            Assert.Equal(medium, await settled.Content.ReadAsStringAsync());
+        }
+
+        Assert.Equal(2, upstream.CountOf("/settle"));
+        using var repeat = await gateway.PostAsync("/settle", p1);
+        var answer = await repeat.Content.ReadAsStringAsync();
+        output.WriteLine($"P1 again while Redis is away: {(int)repeat.StatusCode} {Short(answer)}; upstream saw {upstream.CountOf("/settle")}");
+        Assert.True(upstream.CountOf("/settle") == 2, $"a success the fallback settled was sent again: upstream saw {upstream.CountOf("/settle")}");
+    }
 }
