@@ -302,4 +302,35 @@ public sealed class FallbackMarkReviewTests(ITestOutputHelper output)
         output.WriteLine($"P1 again while Redis is away: {(int)repeat.StatusCode} {Short(answer)}; upstream saw {upstream.CountOf("/settle")}");
         Assert.True(upstream.CountOf("/settle") == 2, $"a success the fallback settled was sent again: upstream saw {upstream.CountOf("/settle")}");
     }
+    /// <summary>
+    /// A /v1 payment settles with an answer too large to copy (a mark left behind). Redis stops: /v1 settle and status
+    /// of that payment answer 503 (the payment store is out of reach), never a 500, and nothing is sent again.
+    /// </summary>
+    [Fact]
+    public async Task V1Settle_MarkedSettlementWhileRedisAway_503NotSentAgain()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        upstream.Answer("/verify", 200, Payments.PaymentLifecycleTests.Valid);
+        upstream.Answer("/settle", 200, LargeSettled);
+        await using var gateway = await GatewayHost.StartAsync(Settings(redis, upstream));
+        var payment = PaymentSigner.Request(PaymentSigner.CreatePayer(998), 2, Now - 600, Now + 1200, "1500000", "1500000", 98);
+        using var verified = await gateway.PostAsync("/v1/verify", payment);
+        Assert.Equal(HttpStatusCode.OK, verified.StatusCode);
+        var id = Responses.Json(await verified.Content.ReadAsStringAsync()).GetProperty("paymentId").GetString()!;
+        using (var settled = await gateway.PostAsync("/v1/settle", $$"""{"paymentId":"{{id}}"}"""))
+        {
+            var text = await settled.Content.ReadAsStringAsync();
+            output.WriteLine($"/v1 settle: {(int)settled.StatusCode} {Short(text)}");
+            Assert.Equal("settled", Responses.Json(text).GetProperty("status").GetString());
+        }
+
+        await StopRedisAsync(redis, gateway);
+        using var again = await gateway.PostAsync("/v1/settle", $$"""{"paymentId":"{{id}}"}""");
+        using var status = await gateway.Client.GetAsync($"/v1/status/{id}");
+        output.WriteLine($"while Redis is away: settle {(int)again.StatusCode} {Short(await again.Content.ReadAsStringAsync())}; status {(int)status.StatusCode}");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, again.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status.StatusCode);
+        Assert.Equal(1, upstream.CountOf("/settle"));
+    }
 }
