@@ -333,4 +333,61 @@ public sealed class FallbackMarkReviewTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status.StatusCode);
         Assert.Equal(1, upstream.CountOf("/settle"));
     }
+    /// <summary>
+    /// A copy of an authorization whose <c>from</c> is in a case no reference agrees on (unchecked: its own key, the
+    /// payer's nonce consulted) reaches the upstream from A, which drops the connection: pending there. The payer's real
+    /// authorization then settles on B with an answer too large to copy; A replays it from Redis (its copies now
+    /// incomplete). Redis stops. Another such copy on A must not be sent: Redis would have answered it from the payer's
+    /// settled authorization. A looks the payer's nonce up in its incomplete copies, finds nothing, and retries the
+    /// copy's pending record at the upstream.
+    /// </summary>
+    [Fact(Skip = "DEFECT: SettlementCoordinator.SettleAsync reads the payer's nonce key through SettlementLedger.FindAsync, whose fallback read answers 'nothing' from incomplete copies (MirroredSettlementStore.IsComplete not consulted); the unchecked copy's own key holds a copied pending record, so SeedFallbackAsync seeds it (its incompleteness refusal is for keys with no copy) and the authorization Redis recorded as settled (read by this instance) is sent again — reproduction: remove Skip and run this test (upstream sees 3 settles)")]
+    public async Task Settle_UncheckedCopyAfterPayersSettlementWithCopiesIncomplete_NotSentAgain()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        upstream.Drop("/settle");
+        var settings = Settings(redis, upstream);
+        settings["Settlement:ReconcileAfterMs"] = "3600000";
+        await using var a = await GatewayHost.StartAsync(settings);
+        await using var b = await GatewayHost.StartAsync(settings);
+        var payer = PaymentSigner.CreatePayer(999);
+        var payment = PaymentSigner.Request(payer, 2, Now - 600, Now + 1200, nonceSeed: 99);
+        var letters = payer.Address.Select((c, i) => (c, i)).Where(static p => p.i >= 2 && p.c is >= 'a' and <= 'f').Select(static p => p.i).ToArray();
+        string Recased(int letter)
+        {
+            var from = payer.Address.ToCharArray();
+            from[letters[letter]] = char.ToUpperInvariant(from[letters[letter]]);
+            return payment.Replace(payer.Address, new string(from), StringComparison.Ordinal);
+        }
+
+        using (var dropped = await a.PostAsync("/settle", Recased(0)))
+        {
+            output.WriteLine($"unchecked copy 1: {(int)dropped.StatusCode} {Responses.Header(dropped, "X-Facilitator-Local-Verdict")} {Short(await dropped.Content.ReadAsStringAsync())}");
+            Assert.Equal(1, upstream.CountOf("/settle"));
+        }
+
+        upstream.Answer("/settle", 200, LargeSettled);
+        using (var onB = await b.PostAsync("/settle", payment))
+        {
+            Assert.Equal(LargeSettled, await onB.Content.ReadAsStringAsync());
+        }
+
+        using (var replayed = await a.PostAsync("/settle", payment))
+        {
+            Assert.Equal(LargeSettled, await replayed.Content.ReadAsStringAsync());
+        }
+
+        using (var followed = await a.PostAsync("/settle", Recased(1)))
+        {
+            output.WriteLine($"unchecked copy 2 with Redis up: {(int)followed.StatusCode} {Short(await followed.Content.ReadAsStringAsync())}");
+        }
+
+        Assert.Equal(2, upstream.CountOf("/settle"));
+        await StopRedisAsync(redis, a, b);
+        using var repeat = await a.PostAsync("/settle", Recased(2));
+        var answer = await repeat.Content.ReadAsStringAsync();
+        output.WriteLine($"unchecked copy 3 on A while Redis is away: {(int)repeat.StatusCode} {Short(answer)}; upstream saw {upstream.CountOf("/settle")}");
+        Assert.True(upstream.CountOf("/settle") == 2, $"an authorization Redis recorded as settled (read by A) was sent again: upstream saw {upstream.CountOf("/settle")}");
+    }
 }
