@@ -36,8 +36,9 @@ internal sealed class CoalescingStream(Stream inner, Socket? socket = null) : St
     public const int MaxProbes = 16;
 
     private readonly SemaphoreSlim _lock = new(1, 1);
-    private readonly PongWatcher? _pongs = socket is null ? null : new PongWatcher();
-    private readonly CancellationTokenSource? _aborted = socket is null ? null : new CancellationTokenSource();
+    private PongWatcher _pongs;
+    private CancellationTokenSource? _aborted;
+    private volatile bool _abortRequested;
     private byte[]? _pending;
     private int _length;
     private bool _batching;
@@ -52,7 +53,7 @@ internal sealed class CoalescingStream(Stream inner, Socket? socket = null) : St
     public bool IsDirect => _direct;
 
     /// <summary>Pongs with an 8-byte payload read from the client so far (any ping's).</summary>
-    public long PongsSeen => _pongs?.Pongs ?? 0;
+    public long PongsSeen => _pongs.Pongs;
 
     /// <summary>Told once, when writes move to the socket.</summary>
     public Action? WentDirect { get; set; }
@@ -143,7 +144,7 @@ internal sealed class CoalescingStream(Stream inner, Socket? socket = null) : St
     /// </summary>
     public async ValueTask ProbeAsync()
     {
-        if (_pongs is null || _direct || _probes >= MaxProbes || (Volatile.Read(ref _probeWrites) >= 0 && !_probeAnswered))
+        if (socket is null || _direct || _probes >= MaxProbes || (Volatile.Read(ref _probeWrites) >= 0 && !_probeAnswered))
         {
             return;
         }
@@ -265,6 +266,7 @@ internal sealed class CoalescingStream(Stream inner, Socket? socket = null) : St
     {
         if (!_direct && _probeAnswered && _kestrelWrites == Volatile.Read(ref _probeWrites))
         {
+            Volatile.Write(ref _aborted, new CancellationTokenSource());
             _direct = true;
             WentDirect?.Invoke();
         }
@@ -274,6 +276,11 @@ internal sealed class CoalescingStream(Stream inner, Socket? socket = null) : St
             _kestrelWrites++;
             await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
             return;
+        }
+
+        if (_abortRequested)
+        {
+            throw new ObjectDisposedException(nameof(CoalescingStream));
         }
 
         try
@@ -294,7 +301,7 @@ internal sealed class CoalescingStream(Stream inner, Socket? socket = null) : St
     /// <summary>A pong answering this stream's ping, with nothing written through Kestrel since, lets the next write go direct.</summary>
     private void Observe(ReadOnlySpan<byte> read)
     {
-        if (_pongs is null || _direct || read.IsEmpty)
+        if (socket is null || _direct || read.IsEmpty)
         {
             return;
         }
@@ -310,9 +317,10 @@ internal sealed class CoalescingStream(Stream inner, Socket? socket = null) : St
     /// <summary>Cancels a direct write under way (the connection is being torn down; a stalled peer must not hold it).</summary>
     private void Abort()
     {
+        _abortRequested = true;
         try
         {
-            _aborted?.Cancel();
+            Volatile.Read(ref _aborted)?.Cancel();
         }
         catch (ObjectDisposedException)
         {

@@ -1,28 +1,30 @@
-using System.Buffers.Binary;
-
 namespace Facilitator.Fast.Events;
 
 /// <summary>
 /// Follows the frames a client sends (RFC 6455 §5.2, as they pass beneath the WebSocket, unchanged) for just one thing:
 /// the 8-byte payload of each pong, so the connection learns that the client has read everything written before the
-/// ping it answers. It keeps a few bytes of state across reads, allocates nothing and never throws: bytes it cannot
-/// make sense of are the WebSocket's to refuse.
+/// ping it answers. A few fields of state across reads (it lives inside its stream: no arrays, nothing allocated), and it
+/// never throws: bytes it cannot make sense of are the WebSocket's to refuse.
 /// </summary>
-internal sealed class PongWatcher
+internal struct PongWatcher
 {
     private const byte PongOpcode = 0xA;
 
-    private readonly byte[] _header = new byte[14];
-    private readonly byte[] _payload = new byte[8];
+    private byte _first;
+    private byte _second;
+    private int _headerRead;
     private int _headerLength;
-    private int _headerNeeded = 2;
+    private ulong _extendedLength;
+    private uint _mask;
     private long _payloadLeft;
     private int _payloadTaken;
+    private ulong _payload;
     private bool _collecting;
 
-    /// <summary>The payload of the last 8-byte pong seen, and how many such pongs were seen.</summary>
+    /// <summary>The payload of the last 8-byte pong seen.</summary>
     public long LastPong { get; private set; }
 
+    /// <summary>8-byte pongs seen.</summary>
     public long Pongs { get; private set; }
 
     /// <summary>Follows <paramref name="bytes"/>, the next bytes read from the client.</summary>
@@ -35,10 +37,10 @@ internal sealed class PongWatcher
                 var take = (int)Math.Min(_payloadLeft, bytes.Length);
                 if (_collecting)
                 {
-                    var mask = _header.AsSpan(_headerNeeded - 4, 4);
                     for (var i = 0; i < take; i++, _payloadTaken++)
                     {
-                        _payload[_payloadTaken] = (byte)(bytes[i] ^ mask[_payloadTaken & 3]);
+                        var maskByte = (byte)(_mask >> (8 * (3 - (_payloadTaken & 3))));
+                        _payload = (_payload << 8) | (byte)(bytes[i] ^ maskByte);
                     }
                 }
 
@@ -52,32 +54,53 @@ internal sealed class PongWatcher
                 continue;
             }
 
-            _header[_headerLength++] = bytes[0];
+            HeaderByte(bytes[0]);
             bytes = bytes[1..];
-            if (_headerLength == 2)
-            {
-                var length = _header[1] & 0x7F;
-                _headerNeeded = 2 + (length == 126 ? 2 : length == 127 ? 8 : 0) + ((_header[1] & 0x80) != 0 ? 4 : 0);
-            }
-
-            if (_headerLength == _headerNeeded)
-            {
-                StartPayload();
-            }
         }
     }
 
+    private void HeaderByte(byte value)
+    {
+        var index = _headerRead++;
+        if (index == 0)
+        {
+            _first = value;
+            _headerLength = 2;
+            return;
+        }
+
+        if (index == 1)
+        {
+            _second = value;
+            var length = value & 0x7F;
+            _headerLength = 2 + (length == 126 ? 2 : length == 127 ? 8 : 0) + ((value & 0x80) != 0 ? 4 : 0);
+            _extendedLength = 0;
+            _mask = 0;
+        }
+        else if (index < _headerLength - (Masked ? 4 : 0))
+        {
+            _extendedLength = (_extendedLength << 8) | value;
+        }
+        else
+        {
+            _mask = (_mask << 8) | value;
+        }
+
+        if (_headerRead == _headerLength)
+        {
+            StartPayload();
+        }
+    }
+
+    private readonly bool Masked => (_second & 0x80) != 0;
+
     private void StartPayload()
     {
-        var length = _header[1] & 0x7F;
-        _payloadLeft = length switch
-        {
-            126 => BinaryPrimitives.ReadUInt16BigEndian(_header.AsSpan(2)),
-            127 => (long)Math.Min(BinaryPrimitives.ReadUInt64BigEndian(_header.AsSpan(2)), long.MaxValue),
-            _ => length,
-        };
-        _collecting = (_header[0] & 0x0F) == PongOpcode && _payloadLeft == 8 && (_header[1] & 0x80) != 0;
+        var length = _second & 0x7F;
+        _payloadLeft = length >= 126 ? (long)Math.Min(_extendedLength, long.MaxValue) : length;
+        _collecting = (_first & 0x0F) == PongOpcode && _payloadLeft == 8 && Masked;
         _payloadTaken = 0;
+        _payload = 0;
         if (_payloadLeft == 0)
         {
             EndFrame();
@@ -88,12 +111,11 @@ internal sealed class PongWatcher
     {
         if (_collecting)
         {
-            LastPong = BinaryPrimitives.ReadInt64BigEndian(_payload);
+            LastPong = (long)_payload;
             Pongs++;
         }
 
         _collecting = false;
-        _headerLength = 0;
-        _headerNeeded = 2;
+        _headerRead = 0;
     }
 }

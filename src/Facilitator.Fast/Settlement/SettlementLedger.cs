@@ -116,14 +116,26 @@ public sealed partial class SettlementLedger
         catch (SettlementLedgerUnavailableException ex) when (_fallback is not null && allowFallback && ex.Unreachable)
         {
             var own = await _fallback.ReadAsync(key).ConfigureAwait(false);
-            return own.Record is null ? await _copies!.ReadAsync(key).ConfigureAwait(false) : own;
+            var copy = await _copies!.ReadAsync(key).ConfigureAwait(false);
+            if (copy.Record is { } seen && (own.Record is null || NewerThanLocal(seen, own.Record)))
+            {
+                return copy;
+            }
+
+            if (copy.Record is null && !_mirror!.IsComplete(copy.NowMs))
+            {
+                // A copy was dropped for room: the store may hold more of this key than the local ledger says.
+                throw IncompleteCopies();
+            }
+
+            return own;
         }
     }
 
     /// <summary>
     /// Gives the local fallback the store's finished or pending record of <paramref name="identity"/> as this instance
-    /// last saw it, when the fallback has none, so that the claim there follows it (a replay, a retry at the holder)
-    /// rather than starting afresh.
+    /// last saw it, when the fallback has none of its own or only an older one (a failure, a record seeded in an earlier
+    /// outage), so that the claim there follows it (a replay, a retry at the holder) rather than starting afresh.
     /// </summary>
     /// <returns>The copy of a claim in flight, which is not seeded (it may have moved on where only the store can see).</returns>
     /// <exception cref="SettlementLedgerUnavailableException">
@@ -132,21 +144,23 @@ public sealed partial class SettlementLedger
     private async ValueTask<SettlementRecord?> SeedFallbackAsync(SettlementIdentity identity)
     {
         var local = await _fallback!.ReadAsync(identity.Key).ConfigureAwait(false);
-        if (local.Record is not null)
-        {
-            return null;
-        }
-
         var copy = await _copies!.ReadAsync(identity.Key).ConfigureAwait(false);
         if (copy.Record is not { } seen)
         {
-            if (!_mirror!.IsComplete(copy.NowMs))
+            if (!_mirror!.IsComplete(copy.NowMs)
+                || (local.Record is null && _fallback is InMemorySettlementStore own && copy.NowMs < own.EvictedSuccessUntilMs))
             {
-                // A copy was dropped for room: this key may be one the store holds as settled or started.
-                throw new SettlementLedgerUnavailableException(
-                    "The settlement ledger is out of reach and its local copies are incomplete (Settlement:MaxMemoryBytes); retry once it answers.");
+                // A copy was dropped for room: this key may be one the store holds as settled or started (what the local
+                // ledger holds of it here is a failure or a seeded record, which the dropped copy may have outdated). Or
+                // the local ledger dropped a success of its own for room: this key may be that one.
+                throw IncompleteCopies();
             }
 
+            return null;
+        }
+
+        if (local.Record is { } held && !NewerThanLocal(seen, held))
+        {
             return null;
         }
 
@@ -181,6 +195,18 @@ public sealed partial class SettlementLedger
             // No room: the copy of the claim stays, and a repeat here is answered pending from it, never sent again.
         }
     }
+
+    /// <summary>
+    /// Whether the copy of the store's record says more than the local ledger's <paramref name="local"/>: always, unless the
+    /// local one is this instance's own (acted on while the store was away), the very record seeded from the copy, or the
+    /// copy is a failure (which spends nothing, so it changes no claim). A copy only ever moves forward, so one that is
+    /// not the record seeded from it was taken from the store after it — an outage's seeded record never shadows it.
+    /// </summary>
+    private bool NewerThanLocal(SettlementRecord copy, SettlementRecord local) =>
+        !ReferenceEquals(copy, local) && !IsFailure(copy) && !IsOwnLocal(local);
+
+    private static SettlementLedgerUnavailableException IncompleteCopies() => new(
+        "The settlement ledger is out of reach and the local ledger has dropped records for room (Settlement:MaxMemoryBytes); retry once it answers.");
 
     /// <summary>How long a copy of a record read from the store is kept: a failure briefly, a claim for the settle it covers.</summary>
     private TimeSpan KeepCopyFor(SettlementRecord record) => record switch

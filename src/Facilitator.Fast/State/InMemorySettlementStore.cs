@@ -134,6 +134,12 @@ public sealed class InMemorySettlementStore : ISettlementStore
     private void Write(Sha256Hash key, Entry? entry, SettlementRecord next, long expiresAtMs)
     {
         var size = RecordOverheadBytes + (next.Body?.Length ?? 0) + (next.ContentType?.Length ?? 0) * 2;
+        if (size + 2L * QueueItemBytes > (next.Verified ? _maxBytes : _maxBytes / 2))
+        {
+            // Larger than the whole bound: refused before anything is evicted for it.
+            throw new SettlementLedgerUnavailableException("The settlement record is larger than the ledger's bound (Settlement:MaxMemoryBytes).");
+        }
+
         var unverifiedGrowth = (next.Verified ? 0 : size) - (entry is { Record.Verified: false } ? entry.Size : 0);
         if (unverifiedGrowth > 0 && !MakeRoom(unverifiedGrowth, key, unverifiedOnly: true))
         {

@@ -6,11 +6,11 @@ namespace Facilitator.Fast.State;
 /// answers a repeat it has seen from that record — a replay, a retry at the holder only — instead of settling it afresh.
 /// </summary>
 /// <remarks>
-/// The copy is kept in an <see cref="InMemorySettlementStore"/> with its memory bound. A copy that does not fit is
-/// skipped; if the settlement had been started (the record or the older copy unfinished), the older copy is replaced by
-/// a bodiless in-flight mark of it — an in-flight copy is never taken over by the fallback, so a repeat is answered as
-/// in flight rather than sent again — and otherwise dropped, with the copies marked incomplete (<see cref="IsComplete"/>)
-/// for as long as the skipped record, or a settled one evicted to make room, would have been kept. A write's copy
+/// The copy is kept in an <see cref="InMemorySettlementStore"/> with its memory bound. A record whose copy does not fit
+/// is copied as a bodiless in-flight mark of itself (its authorization, its time) — an in-flight copy is never taken
+/// over by the fallback, so a repeat is answered as in flight rather than sent again; when even the mark does not fit,
+/// the older copy is dropped and the copies are marked incomplete (<see cref="IsComplete"/>) for as long as the record,
+/// or a settled one evicted to make room, would have been kept. A write's copy
 /// always replaces the local one; a read's copy never replaces a record that took its state later (a read that overtook
 /// a concurrent write), and a read that finds nothing removes nothing.
 /// </remarks>
@@ -82,38 +82,30 @@ public sealed class MirroredSettlementStore : ISettlementStore
         }
         catch (SettlementLedgerUnavailableException)
         {
-            await KeepStartedOrForgetAsync(key, record, keepFor).ConfigureAwait(false);
+            await MarkOrForgetAsync(key, record!, keepFor, written).ConfigureAwait(false);
         }
     }
 
     /// <summary>
-    /// After <paramref name="record"/>'s copy did not fit: replaces the older copy by an in-flight mark when the settlement
-    /// was started (never settled afresh by the fallback), else drops it and marks the copies incomplete.
+    /// After <paramref name="record"/>'s copy did not fit: replaces the older copy by a bodiless in-flight mark of that
+    /// record (its authorization, its time), which the fallback never takes over; when even that does not fit, drops the
+    /// older copy and marks the copies incomplete.
     /// </summary>
-    private async ValueTask KeepStartedOrForgetAsync(Sha256Hash key, SettlementRecord? record, TimeSpan keepFor)
+    private async ValueTask MarkOrForgetAsync(Sha256Hash key, SettlementRecord record, TimeSpan keepFor, bool written)
     {
+        var mark = record with
+        {
+            State = SettlementState.InFlight, Retry = false, Success = false, StatusCode = 0, ContentType = null, Body = null,
+            Transaction = null, ExtensionResponses = null,
+        };
         for (var attempt = 0; attempt < 3; attempt++)
         {
             var local = await Copies.ReadAsync(key).ConfigureAwait(false);
-            var started = record is { State: not SettlementState.Finished } ? record
-                : local.Record is { State: not SettlementState.Finished } older ? older
-                : null;
-            if (started is null)
+            if (!written && local.Record is { } held && held.SinceMs > record.SinceMs)
             {
-                MarkSkipped(local.NowMs, record is null ? TimeSpan.Zero : keepFor);
-                if (local.Record is null || await Copies.ReplaceAsync(key, local, null, TimeSpan.Zero, notify: false).ConfigureAwait(false) is not null)
-                {
-                    return;
-                }
-
-                continue;
+                return;
             }
 
-            var mark = started with
-            {
-                State = SettlementState.InFlight, Retry = false, Success = false, StatusCode = 0, ContentType = null, Body = null,
-                Transaction = null, ExtensionResponses = null,
-            };
             try
             {
                 if (await Copies.ReplaceAsync(key, local, mark, keepFor, notify: false).ConfigureAwait(false) is not null)

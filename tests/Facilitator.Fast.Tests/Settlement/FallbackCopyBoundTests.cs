@@ -65,42 +65,48 @@ public sealed class FallbackCopyBoundTests(ITestOutputHelper output)
         Assert.Contains("settlement_pending", answer, StringComparison.Ordinal);
     }
 
+    /// <summary>A successful settle answer of about 600 KB: one fits the copies' bound (1 MiB), two do not.</summary>
+    private static readonly string HalfBoundSettled =
+        $$"""{"success":true,"transaction":"0xfeed","network":"eip155:84532","receipt":"{{new string('h', 600_000)}}"}""";
+
     /// <summary>
-    /// Instance B settles; a repeat on A is replayed from Redis, and A's copy of that success does not fit (A has no older
-    /// copy of it). Redis stops: A must not settle it afresh on its fallback — it refuses (503), as it then does any key
-    /// it holds no copy of until the dropped copy would have expired.
+    /// Instance B settles two payments; repeats on A are replayed from Redis and A copies both, the second copy evicting
+    /// the first (A then holds nothing of it). Redis stops: A must not settle the first afresh on its fallback — it
+    /// refuses (503), as it then does any key it holds nothing of until the evicted copy would have expired.
     /// </summary>
     [Fact]
-    public async Task Settle_ReadCopyDoesNotFitThenRedisStops_RepeatRefusedNotSentAgain()
+    public async Task Settle_ReadCopyEvictedForRoomThenRedisStops_RepeatRefusedNotSentAgain()
     {
         await using var redis = await RedisServer.StartAsync();
         await using var upstream = await FakeFacilitator.StartAsync();
-        upstream.Answer("/settle", 200, LargeSettled);
+        upstream.Answer("/settle", 200, HalfBoundSettled);
         var settings = Settings(redis, upstream);
         await using var a = await GatewayHost.StartAsync(settings);
         await using var b = await GatewayHost.StartAsync(settings);
-        var payment = PaymentSigner.Request(PaymentSigner.CreatePayer(982), 2, Now - 600, Now + 1200, nonceSeed: 82);
+        var first = PaymentSigner.Request(PaymentSigner.CreatePayer(982), 2, Now - 600, Now + 1200, nonceSeed: 82);
+        var second = PaymentSigner.Request(PaymentSigner.CreatePayer(984), 2, Now - 600, Now + 1200, nonceSeed: 84);
 
-        using (var onB = await b.PostAsync("/settle", payment))
+        foreach (var payment in new[] { first, second })
         {
-            Assert.Equal(HttpStatusCode.OK, onB.StatusCode);
-        }
+            using (var onB = await b.PostAsync("/settle", payment))
+            {
+                Assert.Equal(HttpStatusCode.OK, onB.StatusCode);
+            }
 
-        using (var replayed = await a.PostAsync("/settle", payment))
-        {
-            Assert.Equal(LargeSettled, await replayed.Content.ReadAsStringAsync());
+            using var replayed = await a.PostAsync("/settle", payment);
+            Assert.Equal(HalfBoundSettled, await replayed.Content.ReadAsStringAsync());
         }
 
         await StopRedisAsync(redis, a, b);
-        using var repeat = await a.PostAsync("/settle", payment);
+        using var repeat = await a.PostAsync("/settle", first);
         var answer = await repeat.Content.ReadAsStringAsync();
         output.WriteLine($"repeat on A while Redis is away: {(int)repeat.StatusCode} {answer[..Math.Min(200, answer.Length)]}; upstream saw {upstream.CountOf("/settle")}");
-        Assert.Equal(1, upstream.CountOf("/settle"));
+        Assert.Equal(2, upstream.CountOf("/settle"));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, repeat.StatusCode);
 
         var fresh = PaymentSigner.Request(PaymentSigner.CreatePayer(983), 2, Now - 600, Now + 1200, nonceSeed: 83);
         using var other = await a.PostAsync("/settle", fresh);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, other.StatusCode);
-        Assert.Equal(1, upstream.CountOf("/settle"));
+        Assert.Equal(2, upstream.CountOf("/settle"));
     }
 }

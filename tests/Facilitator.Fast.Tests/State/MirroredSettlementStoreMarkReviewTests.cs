@@ -36,7 +36,7 @@ public sealed class MirroredSettlementStoreMarkReviewTests(ITestOutputHelper out
     /// record's time), so it replaces it — the copy says pending again while the shared store says settled, and the
     /// fallback would seed it and retry the settled authorization at its holder.
     /// </summary>
-    [Fact(Skip = "DEFECT: MirroredSettlementStore.KeepStartedOrForgetAsync builds the in-flight mark from the older copy with that copy's SinceMs, so a read of that older (pending) record answered late passes CopyAsync's 'held.SinceMs > record.SinceMs' check and replaces the mark with a seedable Pending copy while the shared store holds the success; SettlementLedger.SeedFallbackAsync then seeds it and the fallback retries a settled authorization at its holder — reproduction: remove Skip (copy is Pending)")]
+    [Fact]
     public async Task Read_LateReadOfPendingLandsAfterMark_CopyStaysInFlight()
     {
         var shared = Store();
@@ -71,7 +71,7 @@ public sealed class MirroredSettlementStoreMarkReviewTests(ITestOutputHelper out
     /// the nonce and settled, with an answer too large to copy. The mark left behind must not be Y's: X's repeat on the
     /// fallback would be refused as a reuse of the nonce by Y (X answered with Y's record), and Y's answered in flight.
     /// </summary>
-    [Fact(Skip = "DEFECT: MirroredSettlementStore.KeepStartedOrForgetAsync makes the mark from the older copy (another authorization's claim of the key) when the new record is finished, so the mark carries Y's fingerprint while the shared store holds X's success; SettlementLedger.ClaimAsync then answers X NonceReused (with Y's record) and Y in flight — reproduction: remove Skip (mark fingerprint is Y's)")]
+    [Fact]
     public async Task Read_FinishedCopyOfAnotherAuthorizationDoesNotFit_MarkIsNotTheOlderAuthorizations()
     {
         var printY = Sha256Hash.Of("authorization-y"u8);

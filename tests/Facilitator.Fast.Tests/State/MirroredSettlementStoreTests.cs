@@ -91,11 +91,29 @@ public sealed class MirroredSettlementStoreTests
     }
 
     [Fact]
-    public async Task Read_FinishedCopyDoesNotFitWithNoOlderCopy_IncompleteUntilItWouldHaveExpired()
+    public async Task Read_FinishedCopyDoesNotFit_CopiedAsAnInFlightMarkOfItself()
+    {
+        var shared = Store();
+        var mirrored = new MirroredSettlementStore(shared, Store(maxBytes: 1500), static _ => Hour);
+        var finished = Record(SettlementState.Finished, 2) with { Body = new byte[4000] };
+        await shared.ReplaceAsync(Key, await shared.ReadAsync(Key), finished, Hour, notify: false);
+
+        await mirrored.ReadAsync(Key);
+
+        var copy = (await mirrored.Copies.ReadAsync(Key)).Record;
+        Assert.Equal(SettlementState.InFlight, copy?.State);
+        Assert.Equal(finished.Fingerprint, copy!.Fingerprint);
+        Assert.Equal(finished.SinceMs, copy.SinceMs);
+        Assert.Null(copy.Body);
+        Assert.True(mirrored.IsComplete((await mirrored.Copies.ReadAsync(Key)).NowMs));
+    }
+
+    [Fact]
+    public async Task Read_NotEvenTheMarkFits_NoCopyAndIncompleteUntilTheRecordWouldHaveExpired()
     {
         var clock = new ManualTimeProvider();
         var shared = Store();
-        var mirrored = new MirroredSettlementStore(shared, new InMemorySettlementStore(clock, new SettlementWaiters(), 1500), static _ => Hour);
+        var mirrored = new MirroredSettlementStore(shared, new InMemorySettlementStore(clock, new SettlementWaiters(), 200), static _ => Hour);
         await shared.ReplaceAsync(Key, await shared.ReadAsync(Key), Record(SettlementState.Finished, 2) with { Body = new byte[4000] }, Hour, notify: false);
 
         await mirrored.ReadAsync(Key);
