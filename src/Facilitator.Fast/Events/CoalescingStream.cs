@@ -47,10 +47,13 @@ internal sealed class CoalescingStream(Stream inner, Socket? socket = null) : St
     private long _probePayload;
     private long _probeWrites = -1;
     private int _probes;
-    private volatile bool _probeAnswered;
+    private long _answeredPayload;
 
     /// <summary>Whether writes now go to the socket itself (see the remarks).</summary>
     public bool IsDirect => _direct;
+
+    /// <summary>Whether the client answered the current probe's ping.</summary>
+    private bool ProbeAnswered => Interlocked.Read(ref _answeredPayload) == Interlocked.Read(ref _probePayload);
 
     /// <summary>Pongs with an 8-byte payload read from the client so far (any ping's).</summary>
     public long PongsSeen => _pongs.Pongs;
@@ -144,7 +147,7 @@ internal sealed class CoalescingStream(Stream inner, Socket? socket = null) : St
     /// </summary>
     public async ValueTask ProbeAsync()
     {
-        if (socket is null || _direct || _probes >= MaxProbes || (Volatile.Read(ref _probeWrites) >= 0 && !_probeAnswered))
+        if (socket is null || _direct || _probes >= MaxProbes || (Volatile.Read(ref _probeWrites) >= 0 && !ProbeAnswered))
         {
             return;
         }
@@ -152,7 +155,7 @@ internal sealed class CoalescingStream(Stream inner, Socket? socket = null) : St
         await _lock.WaitAsync().ConfigureAwait(false);
         try
         {
-            if (_direct || _batching || (_probeWrites >= 0 && !_probeAnswered))
+            if (_direct || _batching || (_probeWrites >= 0 && !ProbeAnswered))
             {
                 return;
             }
@@ -163,7 +166,6 @@ internal sealed class CoalescingStream(Stream inner, Socket? socket = null) : St
             var payload = Random.Shared.NextInt64(1, long.MaxValue);
             BinaryPrimitives.WriteInt64BigEndian(ping.AsSpan(2), payload);
             _probes++;
-            _probeAnswered = false;
             Volatile.Write(ref _probePayload, payload);
             await WriteOutAsync(ping, CancellationToken.None).ConfigureAwait(false);
             Volatile.Write(ref _probeWrites, _kestrelWrites);
@@ -264,7 +266,7 @@ internal sealed class CoalescingStream(Stream inner, Socket? socket = null) : St
     /// </summary>
     private async ValueTask WriteOutAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
     {
-        if (!_direct && _probeAnswered && _kestrelWrites == Volatile.Read(ref _probeWrites))
+        if (!_direct && ProbeAnswered && _kestrelWrites == Volatile.Read(ref _probeWrites))
         {
             Volatile.Write(ref _aborted, new CancellationTokenSource());
             _direct = true;
@@ -308,9 +310,11 @@ internal sealed class CoalescingStream(Stream inner, Socket? socket = null) : St
 
         var before = _pongs.Pongs;
         _pongs.Observe(read);
-        if (_pongs.Pongs != before && _pongs.LastPong == Volatile.Read(ref _probePayload))
+        if (_pongs.Pongs != before)
         {
-            _probeAnswered = true;
+            // Whichever ping it answers: only the current probe's payload counts (each is random), so a late pong of an
+            // earlier probe can never stand for a later one.
+            Interlocked.Exchange(ref _answeredPayload, _pongs.LastPong);
         }
     }
 
