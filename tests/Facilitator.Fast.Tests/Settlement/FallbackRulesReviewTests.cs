@@ -157,4 +157,65 @@ public sealed class FallbackRulesReviewTests(ITestOutputHelper output)
         Assert.Contains(repeat.StatusCode, new[] { HttpStatusCode.Accepted, HttpStatusCode.ServiceUnavailable });
         Assert.DoesNotContain("valid_before", answer, StringComparison.Ordinal);
     }
+    /// <summary>
+    /// This instance settles P1 (about to expire) and P2 with Redis up; P2's copy drops P1's for room, so the copies are
+    /// incomplete. Redis stops and P1 expires. A repeat of P1 is looked up in the ledger for its validity window: the
+    /// ledger refuses to answer "no record" from incomplete copies (it throws) — and that refusal must not become the
+    /// answer that this settled payment failed.
+    /// </summary>
+    [Fact(Skip = "DEFECT: PaymentHandler (Api/PaymentHandler.cs, the expired-repeat lookup) calls SettlementCoordinator.FindSameAsync, which turns an unreadable ledger (LookUpSameAsync Read=false, here SettlementLedger.ReadAsync throwing for incomplete copies) into 'no record', so an expired repeat of a payment settled in Redis is answered 200 invalid_..._valid_before while Redis is away; rule (b) changes nothing for this caller (reproduction: this test)")]
+    public async Task Settle_ExpiredRepeatWhoseCopyWasEvicted_NotAnsweredAsFailed()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        upstream.Answer("/settle", 200, Medium);
+        await using var gateway = await GatewayHost.StartAsync(Settings(redis, upstream));
+        var validBefore = DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 12;
+        var p1 = PaymentSigner.Request(PaymentSigner.CreatePayer(9407), 2, Now - 600, validBefore, nonceSeed: 47);
+        var p2 = PaymentSigner.Request(PaymentSigner.CreatePayer(9408), 2, Now - 600, Now + 1200, nonceSeed: 48);
+
+        foreach (var payment in new[] { p1, p2 })
+        {
+            using var settled = await gateway.PostAsync("/settle", payment);
+            Assert.Equal(Medium, await settled.Content.ReadAsStringAsync());
+        }
+
+        await StopRedisAsync(redis, gateway);
+        await Eventually.TrueAsync(() => DateTimeOffset.UtcNow.ToUnixTimeSeconds() > validBefore + 1, "P1 expires", 30_000);
+        using var repeat = await gateway.PostAsync("/settle", p1);
+        var answer = await repeat.Content.ReadAsStringAsync();
+        output.WriteLine($"expired P1 again while Redis is away: {(int)repeat.StatusCode} {Short(answer)}");
+        Assert.Equal(2, upstream.CountOf("/settle"));
+        Assert.Contains(repeat.StatusCode, new[] { HttpStatusCode.Accepted, HttpStatusCode.ServiceUnavailable });
+        Assert.DoesNotContain("valid_before", answer, StringComparison.Ordinal);
+    }
+    /// <summary>
+    /// The same with the fallback off: P1 settles in Redis, Redis stops, P1 expires. The ledger cannot be read; a repeat
+    /// of P1 must be refused for now (503), not told that this settled payment failed.
+    /// </summary>
+    [Fact(Skip = "DEFECT: with Redis:LocalSettlementFallback off too, PaymentHandler's expired-repeat lookup (SettlementCoordinator.FindSameAsync) takes an unreachable ledger for 'no record' and answers an expired repeat of a settled payment 200 invalid_..._valid_before instead of 503 (reproduction: this test)")]
+    public async Task Settle_ExpiredRepeatWhileRedisAwayFallbackOff_NotAnsweredAsFailed()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        upstream.Answer("/settle", 200, Medium);
+        var settings = Settings(redis, upstream);
+        settings["Redis:LocalSettlementFallback"] = "false";
+        await using var gateway = await GatewayHost.StartAsync(settings);
+        var validBefore = DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 10;
+        var p1 = PaymentSigner.Request(PaymentSigner.CreatePayer(9409), 2, Now - 600, validBefore, nonceSeed: 49);
+
+        using (var settled = await gateway.PostAsync("/settle", p1))
+        {
+            Assert.Equal(Medium, await settled.Content.ReadAsStringAsync());
+        }
+
+        await StopRedisAsync(redis, gateway);
+        await Eventually.TrueAsync(() => DateTimeOffset.UtcNow.ToUnixTimeSeconds() > validBefore + 1, "P1 expires", 30_000);
+        using var repeat = await gateway.PostAsync("/settle", p1);
+        var answer = await repeat.Content.ReadAsStringAsync();
+        output.WriteLine($"expired P1 again while Redis is away (fallback off): {(int)repeat.StatusCode} {Short(answer)}");
+        Assert.Equal(1, upstream.CountOf("/settle"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, repeat.StatusCode);
+    }
 }
