@@ -218,4 +218,46 @@ public sealed class FallbackRulesReviewTests(ITestOutputHelper output)
         Assert.Equal(1, upstream.CountOf("/settle"));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, repeat.StatusCode);
     }
+    /// <summary>
+    /// Redis is away; the fallback settles X and then P2, whose success drops X's for room. An unchecked copy of X (its
+    /// <c>from</c> recased: its own key, the payer's nonce consulted) and Y — the payer's other authorization with X's
+    /// nonce — must neither be sent nor answered with X's success: the fallback holds nothing of them and knows it
+    /// dropped a success.
+    /// </summary>
+    [Fact]
+    public async Task Settle_FallbacksOwnSuccessEvicted_UncheckedCopyAndOtherAuthorizationNotSent()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        upstream.Answer("/settle", 200, Medium);
+        await using var gateway = await GatewayHost.StartAsync(Settings(redis, upstream));
+        var payer = PaymentSigner.CreatePayer(9410);
+        var x = PaymentSigner.Request(payer, 2, Now - 600, Now + 1200, nonceSeed: 50);
+        var y = PaymentSigner.Request(payer, 2, Now - 600, Now + 1200, value: "20000", amount: "20000", nonceSeed: 50);
+        var p2 = PaymentSigner.Request(PaymentSigner.CreatePayer(9411), 2, Now - 600, Now + 1200, nonceSeed: 51);
+        var letter = payer.Address.Select((c, i) => (c, i)).First(static p => p.i >= 2 && p.c is >= 'a' and <= 'f').i;
+        var from = payer.Address.ToCharArray();
+        from[letter] = char.ToUpperInvariant(from[letter]);
+        var unchecked1 = x.Replace(payer.Address, new string(from), StringComparison.Ordinal);
+
+        await StopRedisAsync(redis, gateway);
+        foreach (var payment in new[] { x, p2 })
+        {
+            using var settled = await gateway.PostAsync("/settle", payment);
+            Assert.Equal(Medium, await settled.Content.ReadAsStringAsync());
+        }
+
+        foreach (var (name, payment) in new[] { ("unchecked copy of X", unchecked1), ("Y", y) })
+        {
+            using var repeat = await gateway.PostAsync("/settle", payment);
+            var answer = await repeat.Content.ReadAsStringAsync();
+            output.WriteLine($"{name} while Redis is away: {(int)repeat.StatusCode} {Responses.Header(repeat, "X-Facilitator-Local-Verdict")} {Short(answer)}");
+            Assert.True(upstream.CountOf("/settle") == 2, $"{name} was sent: upstream saw {upstream.CountOf("/settle")}");
+            Assert.NotEqual(HttpStatusCode.InternalServerError, repeat.StatusCode);
+            if (name == "Y")
+            {
+                Assert.NotEqual(Medium, answer);
+            }
+        }
+    }
 }
