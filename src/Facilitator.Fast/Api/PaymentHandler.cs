@@ -85,12 +85,26 @@ internal sealed class PaymentHandler(
         if (local.AnswersLocally(verdict))
         {
             // A repeat of a settled (or pending, or in-flight) authorization that has expired since keeps its answer;
-            // nothing else the ledger holds changes a local rejection.
-            if (operation == FacilitatorOperation.Settle && verdict.FailedCheck is LocalCheck.ValidBefore or LocalCheck.ValidAfter
-                && await settlements.FindSameAsync(body.Memory, view, facts).ConfigureAwait(false) is { } settled)
+            // nothing else the ledger holds changes a local rejection. A ledger that cannot be read cannot say it was not
+            // settled: the expiry is then no answer either.
+            if (operation == FacilitatorOperation.Settle && verdict.FailedCheck is LocalCheck.ValidBefore or LocalCheck.ValidAfter)
             {
-                await WriteRecordedAsync(context, settled, view, body).ConfigureAwait(false);
-                return;
+                var (read, settled) = await settlements.LookUpSameAsync(body.Memory, view, facts).ConfigureAwait(false);
+                if (settled is not null)
+                {
+                    await WriteRecordedAsync(context, settled, view, body).ConfigureAwait(false);
+                    return;
+                }
+
+                if (!read)
+                {
+                    context.Response.Headers.RetryAfter = "1";
+                    await WriteFailureAsync(
+                        context, operation, StatusCodes.Status503ServiceUnavailable, X402Reasons.UnexpectedSettleError,
+                        "The settlement ledger cannot be read, so whether this expired authorization was settled is unknown; nothing was sent. Retry later.",
+                        view, body, trace).ConfigureAwait(false);
+                    return;
+                }
             }
 
             trace?.JudgedBy = PaymentEventTrace.Local;

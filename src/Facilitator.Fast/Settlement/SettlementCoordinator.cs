@@ -45,12 +45,9 @@ public sealed partial class SettlementCoordinator
 
     /// <summary>
     /// The ledger's record of this very authorization, for a repeat that local verification now refuses for its
-    /// validity window (it expired meanwhile): a settled, pending or in-flight payment must not be told it failed.
+    /// validity window (it expired meanwhile): a settled, pending or in-flight payment must not be told it failed. Read
+    /// is false when the ledger could not be read (which is not "no record").
     /// </summary>
-    public async ValueTask<SettlementRecord?> FindSameAsync(ReadOnlyMemory<byte> body, PaymentRequestView view, AuthorizationFacts facts) =>
-        (await LookUpSameAsync(body, view, facts).ConfigureAwait(false)).Record;
-
-    /// <summary>As <see cref="FindSameAsync"/>, telling a ledger that could not be read (Read false) from one without a record.</summary>
     public async ValueTask<(bool Read, SettlementRecord? Record)> LookUpSameAsync(ReadOnlyMemory<byte> body, PaymentRequestView view, AuthorizationFacts facts)
     {
         if (!SettlementIdentity.TryCreate(body.Span, view, facts, out var identity))

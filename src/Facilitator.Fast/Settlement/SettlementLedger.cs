@@ -117,6 +117,11 @@ public sealed partial class SettlementLedger
         {
             var own = await _fallback.ReadAsync(key).ConfigureAwait(false);
             var copy = await _copies!.ReadAsync(key).ConfigureAwait(false);
+            if (own.Record is null && LocalDropped(copy.NowMs))
+            {
+                throw IncompleteCopies();
+            }
+
             if (copy.Record is { } seen && (own.Record is null || NewerThanLocal(seen, own.Record)))
             {
                 return copy;
@@ -145,14 +150,18 @@ public sealed partial class SettlementLedger
     {
         var local = await _fallback!.ReadAsync(identity.Key).ConfigureAwait(false);
         var copy = await _copies!.ReadAsync(identity.Key).ConfigureAwait(false);
+        if (local.Record is null && LocalDropped(copy.NowMs))
+        {
+            // The local ledger dropped a success of its own for room: this key may be that one, whatever the copy says.
+            throw IncompleteCopies();
+        }
+
         if (copy.Record is not { } seen)
         {
-            if (!_mirror!.IsComplete(copy.NowMs)
-                || (local.Record is null && _fallback is InMemorySettlementStore own && copy.NowMs < own.EvictedSuccessUntilMs))
+            if (!_mirror!.IsComplete(copy.NowMs))
             {
                 // A copy was dropped for room: this key may be one the store holds as settled or started (what the local
-                // ledger holds of it here is a failure or a seeded record, which the dropped copy may have outdated). Or
-                // the local ledger dropped a success of its own for room: this key may be that one.
+                // ledger holds of it here is a failure or a seeded record, which the dropped copy may have outdated).
                 throw IncompleteCopies();
             }
 
@@ -204,6 +213,9 @@ public sealed partial class SettlementLedger
     /// </summary>
     private bool NewerThanLocal(SettlementRecord copy, SettlementRecord local) =>
         !ReferenceEquals(copy, local) && !IsFailure(copy) && !IsOwnLocal(local);
+
+    /// <summary>Whether the local ledger dropped a success of its own for room that it would still be keeping at <paramref name="nowMs"/>.</summary>
+    private bool LocalDropped(long nowMs) => _fallback is InMemorySettlementStore own && nowMs < own.EvictedSuccessUntilMs;
 
     private static SettlementLedgerUnavailableException IncompleteCopies() => new(
         "The settlement ledger is out of reach and the local ledger has dropped records for room (Settlement:MaxMemoryBytes); retry once it answers.");

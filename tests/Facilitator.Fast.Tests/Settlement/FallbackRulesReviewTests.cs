@@ -49,7 +49,7 @@ public sealed class FallbackRulesReviewTests(ITestOutputHelper output)
     /// repeat of P1 must not be sent again: the fallback settled it, and refuses fresh claims of keys it dropped a
     /// success of — yet the copy of the earlier failure is seeded, and a failure lets any other request settle afresh.
     /// </summary>
-    [Fact(Skip = "DEFECT: SettlementLedger.SeedFallbackAsync checks the fallback's EvictedSuccessUntilMs only when the copies hold nothing of the key; a copy of an earlier failure is seeded and the failure lets another request claim afresh, so a success the fallback settled and dropped for room is sent again (reproduction: this test; upstream sees 4 settles, not 3)")]
+    [Fact]
     public async Task Settle_OwnSuccessEvictedWhileCopyHoldsEarlierFailure_RepeatNotSentAgain()
     {
         await using var redis = await RedisServer.StartAsync();
@@ -90,7 +90,7 @@ public sealed class FallbackRulesReviewTests(ITestOutputHelper output)
     /// repeat of P1 must not be sent again: the fallback learned its success — yet the copy of the pending record is
     /// seeded again and retried at the holder.
     /// </summary>
-    [Fact(Skip = "DEFECT: SettlementLedger.SeedFallbackAsync re-seeds the copy of a pending record after the fallback's own success of that key was dropped for room (EvictedSuccessUntilMs ignored when a copy exists), so the settled authorization is retried at its holder again (reproduction: this test; upstream sees 4 settles, not 3)")]
+    [Fact]
     public async Task Settle_OwnRetrySuccessEvictedWhileCopyHoldsPending_RepeatNotSentAgain()
     {
         await using var redis = await RedisServer.StartAsync();
@@ -131,7 +131,7 @@ public sealed class FallbackRulesReviewTests(ITestOutputHelper output)
     /// has expired, a repeat of it is looked up in the ledger for its validity window: the fallback knows it dropped a
     /// success and holds nothing of P1, so it must not tell the resource server that this settled payment failed.
     /// </summary>
-    [Fact(Skip = "DEFECT: SettlementLedger.ReadAsync's fallback path does not consult the fallback ledger's own EvictedSuccessUntilMs (only the copies' IsComplete), so an expired repeat of a success the fallback settled and dropped for room is answered 200 invalid_..._valid_before (a failure) instead of 202/503 (reproduction: this test)")]
+    [Fact]
     public async Task Settle_ExpiredRepeatAfterFallbacksOwnSuccessEvicted_NotAnsweredAsFailed()
     {
         await using var redis = await RedisServer.StartAsync();
@@ -163,7 +163,7 @@ public sealed class FallbackRulesReviewTests(ITestOutputHelper output)
     /// ledger refuses to answer "no record" from incomplete copies (it throws) — and that refusal must not become the
     /// answer that this settled payment failed.
     /// </summary>
-    [Fact(Skip = "DEFECT: PaymentHandler (Api/PaymentHandler.cs, the expired-repeat lookup) calls SettlementCoordinator.FindSameAsync, which turns an unreadable ledger (LookUpSameAsync Read=false, here SettlementLedger.ReadAsync throwing for incomplete copies) into 'no record', so an expired repeat of a payment settled in Redis is answered 200 invalid_..._valid_before while Redis is away; rule (b) changes nothing for this caller (reproduction: this test)")]
+    [Fact]
     public async Task Settle_ExpiredRepeatWhoseCopyWasEvicted_NotAnsweredAsFailed()
     {
         await using var redis = await RedisServer.StartAsync();
@@ -193,7 +193,7 @@ public sealed class FallbackRulesReviewTests(ITestOutputHelper output)
     /// The same with the fallback off: P1 settles in Redis, Redis stops, P1 expires. The ledger cannot be read; a repeat
     /// of P1 must be refused for now (503), not told that this settled payment failed.
     /// </summary>
-    [Fact(Skip = "DEFECT: with Redis:LocalSettlementFallback off too, PaymentHandler's expired-repeat lookup (SettlementCoordinator.FindSameAsync) takes an unreachable ledger for 'no record' and answers an expired repeat of a settled payment 200 invalid_..._valid_before instead of 503 (reproduction: this test)")]
+    [Fact]
     public async Task Settle_ExpiredRepeatWhileRedisAwayFallbackOff_NotAnsweredAsFailed()
     {
         await using var redis = await RedisServer.StartAsync();
