@@ -3,6 +3,8 @@ using Facilitator.Fast.State;
 using Facilitator.Fast.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
+using static Facilitator.Fast.Tests.Settlement.SmallFallback;
+
 namespace Facilitator.Fast.Tests.Settlement;
 
 /// <summary>
@@ -15,27 +17,7 @@ public sealed class FallbackCopyBoundTests(ITestOutputHelper output)
 
     /// <summary>A successful settle answer larger than the copies' whole bound (1 MiB).</summary>
     private static readonly string LargeSettled =
-        $$"""{"success":true,"transaction":"0xfeed","network":"eip155:84532","receipt":"{{new string('r', 1_200_000)}}"}""";
-
-    private static Dictionary<string, string?> Settings(RedisServer redis, FakeFacilitator upstream)
-    {
-        var settings = redis.GatewaySettings(("only", upstream.Url));
-        settings["Redis:LocalSettlementFallback"] = "true";
-        settings["Settlement:MaxMemoryBytes"] = (1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        settings["Aggregator:MaxResponseBodyBytes"] = (4 * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        settings["Settlement:WaitMs"] = "300";
-        return settings;
-    }
-
-    private static async Task StopRedisAsync(RedisServer redis, params GatewayHost[] gateways)
-    {
-        await redis.StopAsync();
-        foreach (var gateway in gateways)
-        {
-            var connection = gateway.Services.GetRequiredService<RedisConnection>();
-            await Eventually.TrueAsync(() => !connection.IsConnected, "the instance sees Redis gone");
-        }
-    }
+        SettledWithReceipt(1_200_000, 'r');
 
     /// <summary>
     /// This instance settles; the success is in Redis but its copy does not fit, so the copy of the claim would be all
@@ -67,7 +49,7 @@ public sealed class FallbackCopyBoundTests(ITestOutputHelper output)
 
     /// <summary>A successful settle answer of about 600 KB: one fits the copies' bound (1 MiB), two do not.</summary>
     private static readonly string HalfBoundSettled =
-        $$"""{"success":true,"transaction":"0xfeed","network":"eip155:84532","receipt":"{{new string('h', 600_000)}}"}""";
+        SettledWithReceipt(600_000, 'h');
 
     /// <summary>
     /// Instance B settles two payments; repeats on A are replayed from Redis and A copies both, the second copy evicting

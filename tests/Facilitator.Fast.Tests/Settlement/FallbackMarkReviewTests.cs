@@ -3,6 +3,8 @@ using Facilitator.Fast.State;
 using Facilitator.Fast.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
+using static Facilitator.Fast.Tests.Settlement.SmallFallback;
+
 namespace Facilitator.Fast.Tests.Settlement;
 
 /// <summary>
@@ -15,31 +17,9 @@ public sealed class FallbackMarkReviewTests(ITestOutputHelper output)
 
     /// <summary>A successful settle answer larger than the copies' whole bound (1 MiB).</summary>
     private static readonly string LargeSettled =
-        $$"""{"success":true,"transaction":"0xfeed","network":"eip155:84532","receipt":"{{new string('r', 1_200_000)}}"}""";
+        SettledWithReceipt(1_200_000, 'r');
 
     private const string Refused = """{"success":false,"errorReason":"insufficient_funds","transaction":"","network":"eip155:84532"}""";
-
-    private static Dictionary<string, string?> Settings(RedisServer redis, FakeFacilitator upstream)
-    {
-        var settings = redis.GatewaySettings(("only", upstream.Url));
-        settings["Redis:LocalSettlementFallback"] = "true";
-        settings["Settlement:MaxMemoryBytes"] = (1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        settings["Aggregator:MaxResponseBodyBytes"] = (4 * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        settings["Settlement:WaitMs"] = "300";
-        return settings;
-    }
-
-    private static async Task StopRedisAsync(RedisServer redis, params GatewayHost[] gateways)
-    {
-        await redis.StopAsync();
-        foreach (var gateway in gateways)
-        {
-            var connection = gateway.Services.GetRequiredService<RedisConnection>();
-            await Eventually.TrueAsync(() => !connection.IsConnected, "the instance sees Redis gone");
-        }
-    }
-
-    private static string Short(string text) => text[..Math.Min(200, text.Length)];
 
     /// <summary>
     /// B settles Y (held at the upstream); a repeat of Y on A copies B's claim. Y fails; X — the payer's other
@@ -286,7 +266,7 @@ public sealed class FallbackMarkReviewTests(ITestOutputHelper output)
     {
         await using var redis = await RedisServer.StartAsync();
         await using var upstream = await FakeFacilitator.StartAsync();
-        var medium = $$"""{"success":true,"transaction":"0xfeed","network":"eip155:84532","receipt":"{{new string('m', 600_000)}}"}""";
+        var medium = SettledWithReceipt(600_000, 'm');
         upstream.Answer("/settle", 200, medium);
         await using var gateway = await GatewayHost.StartAsync(Settings(redis, upstream));
         var p1 = PaymentSigner.Request(PaymentSigner.CreatePayer(996), 2, Now - 600, Now + 1200, nonceSeed: 96);

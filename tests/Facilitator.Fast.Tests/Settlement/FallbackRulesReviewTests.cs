@@ -3,6 +3,8 @@ using Facilitator.Fast.State;
 using Facilitator.Fast.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
+using static Facilitator.Fast.Tests.Settlement.SmallFallback;
+
 namespace Facilitator.Fast.Tests.Settlement;
 
 /// <summary>
@@ -15,33 +17,17 @@ public sealed class FallbackRulesReviewTests(ITestOutputHelper output)
 
     /// <summary>A successful answer of which the fallback's 1 MiB bound holds one, not two.</summary>
     private static readonly string Medium =
-        $$"""{"success":true,"transaction":"0xfeed","network":"eip155:84532","receipt":"{{new string('m', 600_000)}}"}""";
+        SettledWithReceipt(600_000, 'm');
 
     private const string Refused = """{"success":false,"errorReason":"insufficient_funds","transaction":"","network":"eip155:84532"}""";
 
     private static Dictionary<string, string?> Settings(RedisServer redis, FakeFacilitator upstream)
     {
-        var settings = redis.GatewaySettings(("only", upstream.Url));
-        settings["Redis:LocalSettlementFallback"] = "true";
-        settings["Settlement:MaxMemoryBytes"] = (1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        settings["Aggregator:MaxResponseBodyBytes"] = (4 * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        settings["Settlement:WaitMs"] = "300";
+        var settings = SmallFallback.Settings(redis, upstream);
         settings["Settlement:FailureRetentionMs"] = "120000";
         settings["Settlement:ReconcileAfterMs"] = "3600000";
         return settings;
     }
-
-    private static async Task StopRedisAsync(RedisServer redis, params GatewayHost[] gateways)
-    {
-        await redis.StopAsync();
-        foreach (var gateway in gateways)
-        {
-            var connection = gateway.Services.GetRequiredService<RedisConnection>();
-            await Eventually.TrueAsync(() => !connection.IsConnected, "the instance sees Redis gone");
-        }
-    }
-
-    private static string Short(string text) => text[..Math.Min(200, text.Length)];
 
     /// <summary>
     /// P1 fails with Redis up (the failure copied, kept two minutes). Redis stops; P1 sent again as another request (the
