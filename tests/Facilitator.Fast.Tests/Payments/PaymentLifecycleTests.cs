@@ -294,7 +294,8 @@ public sealed class PaymentLifecycleTests
         var time = new ManualTimeProvider(DateTimeOffset.UtcNow);
         await using var upstream = await UpstreamAsync();
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("only", upstream.Url)), time);
-        var id = await VerifiedIdAsync(gateway, Payment(212, 1, validBefore: Now + 120));
+        // From this test's own clock: the class's Now is taken when another test first touches the class, maybe minutes ago.
+        var id = await VerifiedIdAsync(gateway, Payment(212, 1, validBefore: time.GetUtcNow().ToUnixTimeSeconds() + 120));
 
         time.Advance(TimeSpan.FromSeconds(200));
         using var response = await SettleAsync(gateway, id);
@@ -312,7 +313,8 @@ public sealed class PaymentLifecycleTests
         var time = new ManualTimeProvider(DateTimeOffset.UtcNow);
         await using var upstream = await UpstreamAsync();
         await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("only", upstream.Url)), time);
-        var id = await VerifiedIdAsync(gateway, Payment(213, 1, validBefore: Now + 120));
+        // From this test's own clock: the class's Now is taken when another test first touches the class, maybe minutes ago.
+        var id = await VerifiedIdAsync(gateway, Payment(213, 1, validBefore: time.GetUtcNow().ToUnixTimeSeconds() + 120));
 
         time.Advance(TimeSpan.FromSeconds(121));
         using var status = await gateway.Client.GetAsync($"/v1/status/{id}");
