@@ -101,7 +101,7 @@ internal sealed class PaymentHandler(
                     context.Response.Headers.RetryAfter = "1";
                     await WriteFailureAsync(
                         context, operation, StatusCodes.Status503ServiceUnavailable, X402Reasons.UnexpectedSettleError,
-                        "The settlement ledger cannot be read, so whether this expired authorization was settled is unknown; nothing was sent. Retry later.",
+                        "The settlement ledger cannot be read, so whether this authorization, now outside its validity window, was settled is unknown; nothing was sent. Retry later.",
                         view, body, trace).ConfigureAwait(false);
                     return;
                 }

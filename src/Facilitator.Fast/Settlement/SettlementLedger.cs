@@ -117,7 +117,7 @@ public sealed partial class SettlementLedger
         {
             var own = await _fallback.ReadAsync(key).ConfigureAwait(false);
             var copy = await _copies!.ReadAsync(key).ConfigureAwait(false);
-            if (own.Record is null && LocalDropped(copy.NowMs))
+            if (own.Record is null && !IsSuccess(copy.Record) && LocalDropped(copy.NowMs))
             {
                 throw IncompleteCopies();
             }
@@ -150,9 +150,10 @@ public sealed partial class SettlementLedger
     {
         var local = await _fallback!.ReadAsync(identity.Key).ConfigureAwait(false);
         var copy = await _copies!.ReadAsync(identity.Key).ConfigureAwait(false);
-        if (local.Record is null && LocalDropped(copy.NowMs))
+        if (local.Record is null && !IsSuccess(copy.Record) && LocalDropped(copy.NowMs))
         {
-            // The local ledger dropped a success of its own for room: this key may be that one, whatever the copy says.
+            // The local ledger dropped a success of its own for room: this key may be that one, whatever the copy says —
+            // unless the copy is a success, which is final (replaying it spends nothing, and nothing local outdates it).
             throw IncompleteCopies();
         }
 
@@ -239,6 +240,8 @@ public sealed partial class SettlementLedger
     private bool IsOwnLocal(SettlementRecord record) => !IsFailure(record) && !_seeded.TryGetValue(record, out _);
 
     private static bool IsFailure(SettlementRecord record) => record is { State: SettlementState.Finished, Success: false };
+
+    private static bool IsSuccess(SettlementRecord? record) => record is { State: SettlementState.Finished, Success: true };
 
     private async ValueTask<ClaimResult> ClaimOnAsync(ISettlementStore store, SettlementIdentity identity)
     {
