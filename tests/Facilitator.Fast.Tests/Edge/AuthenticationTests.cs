@@ -39,7 +39,7 @@ public sealed class AuthenticationTests
             Audience = audience,
             Subject = new System.Security.Claims.ClaimsIdentity([new System.Security.Claims.Claim("sub", "dashboard")]),
             NotBefore = (expires ?? DateTime.UtcNow.AddMinutes(5)).AddMinutes(-10),
-            Expires = expires ?? DateTime.UtcNow.AddMinutes(5),
+            Expires = expires ?? DateTime.UtcNow.AddHours(2),
             IssuedAt = (expires ?? DateTime.UtcNow.AddMinutes(5)).AddMinutes(-10),
             SigningCredentials = credentials,
         });
@@ -195,7 +195,7 @@ public sealed class AuthenticationTests
     private static string NoneToken()
     {
         static string Encode(string json) => Base64UrlEncoder.Encode(json);
-        var expires = DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeSeconds();
+        var expires = DateTimeOffset.UtcNow.AddHours(2).ToUnixTimeSeconds();
         return Encode("""{"alg":"none","typ":"JWT"}""") + "." + Encode($$"""{"iss":"https://issuer.example.com","aud":"facilitator","exp":{{expires}},"sub":"x"}""") + ".";
     }
 }
