@@ -73,7 +73,11 @@ public sealed class RateLimiter
             ? next(context)
             : LimitAsync(context, next, name, policy);
 
-    private async Task LimitAsync(HttpContext context, RequestDelegate next, string name, RateLimitPolicy policy)
+    /// <remarks>
+    /// Decided without waiting (the local buckets), the request's own task is returned: nothing of the limiter stays
+    /// alive while the request runs, which for a WebSocket held open is the connection's whole life.
+    /// </remarks>
+    private Task LimitAsync(HttpContext context, RequestDelegate next, string name, RateLimitPolicy policy)
     {
         var client = context.Items[AuthenticationGate.ClientNameItem] as string ?? AddressKey(context);
         if (_clientPolicies.Count > 0 && _clientPolicies.TryGetValue(client, out var own))
@@ -81,21 +85,31 @@ public sealed class RateLimiter
             policy = own[name];
         }
 
-        var decision = await DecideAsync(policy, client).ConfigureAwait(false);
+        var deciding = DecideAsync(policy, client);
+        return deciding.IsCompletedSuccessfully
+            ? Apply(context, next, policy, deciding.Result)
+            : ApplyWhenDecidedAsync(context, next, policy, deciding);
+    }
+
+    private async Task ApplyWhenDecidedAsync(HttpContext context, RequestDelegate next, RateLimitPolicy policy, ValueTask<RateLimitDecision> deciding) =>
+        await Apply(context, next, policy, await deciding.ConfigureAwait(false)).ConfigureAwait(false);
+
+    /// <summary>Lets the request through (its own task) or refuses it with 429.</summary>
+    private Task Apply(HttpContext context, RequestDelegate next, RateLimitPolicy policy, RateLimitDecision decision)
+    {
         WriteHeaders(context.Response, policy, decision);
         if (decision.Allowed)
         {
-            await next(context).ConfigureAwait(false);
-            return;
+            return next(context);
         }
 
         Interlocked.Increment(ref _refusals);
         Telemetry.FacilitatorTelemetry.RateLimitRefusals.Add(1, new KeyValuePair<string, object?>("facilitator.policy", policy.Name));
         var retryAfter = Math.Max(1, (int)Math.Ceiling(decision.SecondsUntilToken));
         context.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
-        await EdgeRefusal.WriteAsync(
+        return EdgeRefusal.WriteAsync(
             context, StatusCodes.Status429TooManyRequests, ApiErrorWriter.TooManyRequests,
-            $"Rate limited: the '{policy.Name}' limit of {policy.Capacity} requests, {policy.RefillPerSecond.ToString(CultureInfo.InvariantCulture)} more per second, is exceeded; retry in {retryAfter} s.").ConfigureAwait(false);
+            $"Rate limited: the '{policy.Name}' limit of {policy.Capacity} requests, {policy.RefillPerSecond.ToString(CultureInfo.InvariantCulture)} more per second, is exceeded; retry in {retryAfter} s.");
     }
 
     /// <summary>

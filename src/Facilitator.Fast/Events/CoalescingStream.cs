@@ -123,7 +123,14 @@ internal sealed class CoalescingStream(Stream inner, Socket? socket = null) : St
 
     public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer, offset, count).GetAwaiter().GetResult();
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The inner stream's read, watched for the probe's pong only while that can matter; the WebSocket's zero-byte read
+    /// of an idle connection goes straight through, holding nothing of this stream while it waits.
+    /// </summary>
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        buffer.IsEmpty || socket is null || _direct ? inner.ReadAsync(buffer, cancellationToken) : ReadObservedAsync(buffer, cancellationToken);
+
+    private async ValueTask<int> ReadObservedAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         var read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
         Observe(buffer.Span[..read]);
