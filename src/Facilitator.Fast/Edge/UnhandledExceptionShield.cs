@@ -1,4 +1,5 @@
 using Facilitator.Fast.Protocol;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Facilitator.Fast.Edge;
 
@@ -55,7 +56,44 @@ public sealed partial class UnhandledExceptionShield(ILogger logger)
 
             await ApiErrorWriter.WriteAsync(context, StatusCodes.Status500InternalServerError, ApiErrorWriter.InternalError, "Internal error.").ConfigureAwait(false);
         }
+        finally
+        {
+            TagServerError(context);
+        }
     }
+
+    /// <summary>
+    /// A 5xx answer's <c>http.server.request.duration</c> gets <c>error.type</c> (its status code), as the semantic
+    /// conventions ask: ASP.NET Core sets it only for an exception that escapes the pipeline, which this shield never lets
+    /// happen. Only when the metric is listened to (its tags feature is there).
+    /// </summary>
+    internal static void TagServerError(HttpContext context)
+    {
+        var status = context.Response.StatusCode;
+        if (status is < 500 or > 599 || context.Features.Get<IHttpMetricsTagsFeature>() is not { } metrics)
+        {
+            return;
+        }
+
+        foreach (var tag in metrics.Tags)
+        {
+            if (tag.Key == ErrorType)
+            {
+                return;
+            }
+        }
+
+        metrics.Tags.Add(new(ErrorType, status switch
+        {
+            500 => "500",
+            502 => "502",
+            503 => "503",
+            504 => "504",
+            _ => status.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        }));
+    }
+
+    private const string ErrorType = "error.type";
 
     private static partial class Log
     {

@@ -32,6 +32,19 @@ public static class OpenTelemetrySetup
             : throw new InvalidSettingException(PrometheusSetting, $"'{text}' is not true or false.");
     }
 
+    /// <summary>
+    /// ASP.NET Core's meters listened to: the request duration and active requests, Kestrel's connections, and exceptions.
+    /// Not the memory pool's (a measurement on every buffer rented) nor routing's (one on every request), and not through
+    /// OpenTelemetry's <c>AddAspNetCoreInstrumentation</c>, which adds those and a middleware to every request in order
+    /// to tag 5xx answers with <c>error.type</c> — done once by <see cref="Edge.UnhandledExceptionShield"/> instead.
+    /// </summary>
+    internal static readonly string[] AspNetCoreMeters =
+    [
+        "Microsoft.AspNetCore.Hosting",
+        "Microsoft.AspNetCore.Server.Kestrel",
+        "Microsoft.AspNetCore.Diagnostics",
+    ];
+
     /// <summary>Registers what is enabled; true when traces and metrics go to an OTLP endpoint.</summary>
     public static bool AddFacilitatorTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
@@ -53,7 +66,7 @@ public static class OpenTelemetrySetup
 
         telemetry.WithMetrics(metrics =>
         {
-            metrics.AddMeter(FacilitatorTelemetry.Name).AddAspNetCoreInstrumentation();
+            metrics.AddMeter(FacilitatorTelemetry.Name).AddMeter(AspNetCoreMeters);
             if (otlp)
             {
                 metrics.AddOtlpExporter();

@@ -37,6 +37,38 @@ public sealed partial class MetricsEndpointsTests
     }
 
     [Fact]
+    public async Task Metrics_ServerErrorAnswered_DurationTaggedWithItsErrorTypeAndOnlyTheListenedMeters()
+    {
+        await using var upstream = await FakeFacilitator.StartAsync();
+        upstream.Answer("/verify", 500, """{"error":"boom"}""");
+        await using var gateway = await GatewayHost.StartAsync(GatewayHost.Upstreams(("failing-upstream", upstream.Url)));
+        using (var failed = await gateway.PostAsync("/verify", SignedPayments.V2))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
+        }
+
+        (await gateway.Client.GetAsync("/health")).Dispose();
+
+        var samples = new List<Sample>();
+        await Eventually.TrueAsync(async () =>
+        {
+            using var response = await gateway.Client.GetAsync("/metrics");
+            samples = Parse(await response.Content.ReadAsStringAsync());
+            return samples.Any(s => s.Name == "http_server_request_duration_seconds_count" && s.Labels.Contains("http_route=\"/health\"", StringComparison.Ordinal));
+        }, "both requests are in the scrape");
+
+        // Other hosts in this test process record into the same meters: only what this one answered is looked for.
+        var durations = samples.Where(s => s.Name == "http_server_request_duration_seconds_count").ToList();
+        Assert.Contains(durations, s => s.Labels.Contains("http_route=\"/verify\"", StringComparison.Ordinal)
+            && s.Labels.Contains("http_response_status_code=\"503\"", StringComparison.Ordinal)
+            && s.Labels.Contains("error_type=\"503\"", StringComparison.Ordinal));
+        Assert.DoesNotContain(durations, s => s.Labels.Contains("error_type", StringComparison.Ordinal)
+            && !ServerErrorStatus().IsMatch(s.Labels));
+        Assert.Contains(samples, s => s.Name.StartsWith("kestrel_", StringComparison.Ordinal));
+        Assert.DoesNotContain(samples, s => s.Name.StartsWith("aspnetcore_memory_pool", StringComparison.Ordinal) || s.Name.StartsWith("aspnetcore_routing", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Metrics_WithApiKeys_RequireAKeyForTheApiGroup()
     {
         await using var upstream = await FakeFacilitator.StartAsync();
@@ -65,6 +97,9 @@ public sealed partial class MetricsEndpointsTests
 
         Assert.Equal(HttpStatusCode.NotFound, (await gateway.Client.GetAsync("/metrics")).StatusCode);
     }
+
+    [GeneratedRegex("http_response_status_code=\"5[0-9][0-9]\"")]
+    private static partial Regex ServerErrorStatus();
 
     private static async Task<HttpResponseMessage> Scrape(GatewayHost gateway, string key)
     {
