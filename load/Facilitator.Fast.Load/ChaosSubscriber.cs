@@ -41,7 +41,7 @@ internal sealed class ChaosSubscriber : IPaymentEventSink, IDisposable
         var subscriber = new ChaosSubscriber(instance.Index, instance.Generation);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
         timeout.CancelAfter(TimeSpan.FromSeconds(10));
-        await subscriber._socket.ConnectAsync(instance.WebSocketUri, timeout.Token);
+        await Task.Run(() => subscriber._socket.Connect(instance.WebSocketUri, TimeSpan.FromSeconds(10)), timeout.Token);
         subscriber._receiving = subscriber._socket.ReceiveAsync(subscriber, stop);
         await subscriber._socket.Subscribed.WaitAsync(timeout.Token);
         subscriber.SubscribedAt = clock();

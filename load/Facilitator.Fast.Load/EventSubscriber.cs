@@ -15,10 +15,12 @@ namespace Facilitator.Fast.Load;
 /// <remarks>
 /// It speaks RFC 6455 over a plain socket — the handshake, masked frames out, unmasked frames in, several per read,
 /// pings answered — rather than through <c>ClientWebSocket</c>, whose per-message cost was as large as the service's:
-/// the client shares the service's cores, so what it spends is taken from what is measured. Anything the service sends
-/// that breaks the protocol (a masked or fragmented frame, a bad handshake) ends the subscriber with a failure.
+/// the client shares the service's cores, so what it spends is taken from what is measured. For the same reason the
+/// handshake is made with blocking calls and the frames are then read by a <see cref="SocketReadiness"/> loop, never
+/// through .NET's asynchronous socket engine. Anything the service sends that breaks the protocol (a masked or
+/// fragmented frame, a bad handshake) ends the subscriber with a failure.
 /// </remarks>
-internal sealed class EventSubscriber : IDisposable
+internal sealed class EventSubscriber : IReadyReader, IDisposable
 {
     private const int MaxFrameBytes = 1024 * 1024;
 
@@ -28,12 +30,18 @@ internal sealed class EventSubscriber : IDisposable
 
     private readonly Socket _socket = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
     private readonly TaskCompletionSource _subscribed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private byte[] _buffer = new byte[4096];
     private int _start;
     private int _length;
     private long _events;
     private long _dropped;
     private int _lagged;
+    private int _finished;
+    private IPaymentEventSink? _sink;
+    private SocketReadiness? _loop;
+    private long _registration;
+    private CancellationTokenRegistration _cancellation;
 
     /// <summary>Payment events of the run received.</summary>
     public long Events => Volatile.Read(ref _events);
@@ -44,22 +52,27 @@ internal sealed class EventSubscriber : IDisposable
     /// <summary>Events the service dropped for this subscriber, from its <c>lagged</c> notices.</summary>
     public long Dropped => Volatile.Read(ref _dropped);
 
-    /// <summary>Why the receive loop ended before it was asked to, if it did.</summary>
+    /// <summary>Why reading ended before it was asked to, if it did.</summary>
     public string? Failure { get; private set; }
 
     /// <summary>Completes when the service has answered the subscription.</summary>
     public Task Subscribed => _subscribed.Task;
 
-    /// <summary>Opens the WebSocket (the HTTP/1.1 upgrade, its accept key checked) and subscribes to <c>payments</c>.</summary>
+    /// <summary>
+    /// Opens the WebSocket (the HTTP/1.1 upgrade, its accept key checked) and subscribes to <c>payments</c>, blocking
+    /// the calling thread for at most <paramref name="timeout"/> per call to the socket.
+    /// </summary>
     /// <exception cref="IOException">The service refused the upgrade or answered it wrongly.</exception>
-    public async Task ConnectAsync(Uri uri, CancellationToken cancellationToken)
+    /// <exception cref="SocketException">The connection failed or timed out.</exception>
+    public void Connect(Uri uri, TimeSpan timeout)
     {
-        await _socket.ConnectAsync(uri.Host, uri.Port, cancellationToken);
+        _socket.SendTimeout = _socket.ReceiveTimeout = (int)timeout.TotalMilliseconds;
+        _socket.Connect(uri.Host, uri.Port);
         var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
         var request = Encoding.ASCII.GetBytes(
             $"GET {uri.PathAndQuery} HTTP/1.1\r\nHost: {uri.Authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
             $"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n");
-        await _socket.SendAsync(request, SocketFlags.None, cancellationToken);
+        _socket.Send(request);
 
         int end;
         while ((end = _buffer.AsSpan(0, _length).IndexOf("\r\n\r\n"u8)) < 0)
@@ -69,7 +82,7 @@ internal sealed class EventSubscriber : IDisposable
                 throw new IOException("The upgrade's answer has no end of headers.");
             }
 
-            var read = await _socket.ReceiveAsync(_buffer.AsMemory(_length), SocketFlags.None, cancellationToken);
+            var read = _socket.Receive(_buffer.AsSpan(_length));
             if (read == 0)
             {
                 throw new IOException("The service closed the connection during the upgrade.");
@@ -86,71 +99,134 @@ internal sealed class EventSubscriber : IDisposable
             throw new IOException("The service did not accept the upgrade: " + headers.Split("\r\n")[0]);
         }
 
-        // Frames that came with the answer stay in the buffer for the receive loop.
+        // Frames that came with the answer stay in the buffer for the first read.
         Consume(end + 4);
-        await SendAsync(0x1, SubscribeMessage.ToArray(), cancellationToken);
+        if (!Send(0x1, SubscribeMessage))
+        {
+            throw new IOException("The subscription could not be sent.");
+        }
+
+        _socket.Blocking = false;
     }
 
-    /// <summary>Reads until the socket closes or <paramref name="cancellationToken"/> fires.</summary>
-    public async Task ReceiveAsync(IPaymentEventSink sink, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads frames from now on, handing payment events to <paramref name="sink"/>, until the socket closes, the
+    /// service breaks the protocol or <paramref name="cancellationToken"/> fires; the task completes then.
+    /// </summary>
+    public Task ReceiveAsync(IPaymentEventSink sink, CancellationToken cancellationToken)
     {
+        _sink = sink;
+        if (!TakeFrames())
+        {
+            Finish();
+            return _ended.Task;
+        }
+
+        _loop = SocketReadiness.Next();
+        _registration = _loop.NewRegistration();
+        _loop.Add(_socket, _registration, this);
+        _cancellation = cancellationToken.Register(static state => ((EventSubscriber)state!).Finish(), this);
+        return _ended.Task;
+    }
+
+    /// <summary>Called by the <see cref="SocketReadiness"/> loop (its one thread) when the socket can be read.</summary>
+    public void Readable(bool hungUp)
+    {
+        if (Volatile.Read(ref _finished) != 0)
+        {
+            return;
+        }
+
+        Compact();
+        if (_length == _buffer.Length)
+        {
+            Array.Resize(ref _buffer, _buffer.Length * 2);
+        }
+
+        int read;
+        SocketError error;
         try
         {
-            while (true)
+            read = _socket.Receive(_buffer.AsSpan(_length), SocketFlags.None, out error);
+        }
+        catch (ObjectDisposedException)
+        {
+            Finish();
+            return;
+        }
+
+        if (error == SocketError.WouldBlock && !hungUp)
+        {
+            return;
+        }
+
+        if (error != SocketError.Success || read == 0)
+        {
+            Failure = error == SocketError.Success || error == SocketError.WouldBlock
+                ? "the service closed the connection without a close frame"
+                : new SocketException((int)error).Message;
+            Finish();
+            return;
+        }
+
+        _length += read;
+        if (!TakeFrames())
+        {
+            Finish();
+        }
+    }
+
+    /// <summary>Takes every whole frame in the buffer; false when reading must end (a close, or a frame that breaks the protocol).</summary>
+    private bool TakeFrames()
+    {
+        while (TryTakeFrame(out var opcode, out var payload))
+        {
+            switch (opcode)
             {
-                while (TryTakeFrame(out var opcode, out var payload))
-                {
-                    switch (opcode)
+                case 0x1:
+                    Take(_buffer.AsSpan(payload), _sink!);
+                    break;
+                case 0x8:
+                    var close = _buffer.AsSpan(payload);
+                    Failure = $"closed by the service: {(close.Length >= 2 ? BinaryPrimitives.ReadUInt16BigEndian(close) : 0)} " +
+                        Encoding.UTF8.GetString(close.Length > 2 ? close[2..] : default);
+                    return false;
+                case 0x9:
+                    if (!Send(0xA, _buffer.AsSpan(payload)))
                     {
-                        case 0x1:
-                            Take(_buffer.AsSpan(payload), sink);
-                            break;
-                        case 0x8:
-                            var close = _buffer.AsSpan(payload);
-                            Failure = $"closed by the service: {(close.Length >= 2 ? BinaryPrimitives.ReadUInt16BigEndian(close) : 0)} " +
-                                Encoding.UTF8.GetString(close.Length > 2 ? close[2..] : default);
-                            return;
-                        case 0x9:
-                            await SendAsync(0xA, _buffer.AsSpan(payload).ToArray(), cancellationToken);
-                            break;
-                        case 0xA:
-                            break;
-                        default:
-                            Failure = $"a frame this stream never sends (opcode {opcode})";
-                            return;
+                        Failure = "a ping could not be answered";
+                        return false;
                     }
 
-                    Consume(payload.End.Value);
-                }
-
-                if (Failure is not null)
-                {
-                    return;
-                }
-
-                Compact();
-                if (_length == _buffer.Length)
-                {
-                    Array.Resize(ref _buffer, _buffer.Length * 2);
-                }
-
-                var read = await _socket.ReceiveAsync(_buffer.AsMemory(_length), SocketFlags.None, cancellationToken);
-                if (read == 0)
-                {
-                    Failure = "the service closed the connection without a close frame";
-                    return;
-                }
-
-                _length += read;
+                    break;
+                case 0xA:
+                    break;
+                default:
+                    Failure = $"a frame this stream never sends (opcode {opcode})";
+                    return false;
             }
+
+            Consume(payload.End.Value);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+
+        return Failure is null;
+    }
+
+    /// <summary>Stops reading (once): the socket leaves its loop and the receive task completes.</summary>
+    private void Finish()
+    {
+        if (Interlocked.Exchange(ref _finished, 1) != 0)
         {
+            return;
         }
-        catch (SocketException ex)
+
+        if (_loop is not null)
         {
-            Failure = ex.Message;
+            _loop.Remove(_socket, _registration);
         }
+
+        _cancellation.Dispose();
+        _ended.TrySetResult();
     }
 
     /// <summary>The next whole frame in the buffer: its opcode and where its payload is; false when it has not all come.</summary>
@@ -213,24 +289,31 @@ internal sealed class EventSubscriber : IDisposable
         }
     }
 
-    /// <summary>Sends one whole frame, masked as a client must.</summary>
-    private async Task SendAsync(int opcode, byte[] payload, CancellationToken cancellationToken)
+    /// <summary>Sends one whole short frame, masked as a client must, without waiting; false when the socket did not take it all.</summary>
+    private bool Send(int opcode, ReadOnlySpan<byte> payload)
     {
         if (payload.Length > 125)
         {
             throw new ArgumentOutOfRangeException(nameof(payload), "Only short client frames are sent.");
         }
 
-        var frame = new byte[6 + payload.Length];
+        Span<byte> frame = stackalloc byte[6 + payload.Length];
         frame[0] = (byte)(0x80 | opcode);
         frame[1] = (byte)(0x80 | payload.Length);
-        RandomNumberGenerator.Fill(frame.AsSpan(2, 4));
+        RandomNumberGenerator.Fill(frame.Slice(2, 4));
         for (var i = 0; i < payload.Length; i++)
         {
             frame[6 + i] = (byte)(payload[i] ^ frame[2 + (i & 3)]);
         }
 
-        await _socket.SendAsync(frame, SocketFlags.None, cancellationToken);
+        try
+        {
+            return _socket.Send(frame, SocketFlags.None, out var error) == frame.Length && error == SocketError.Success;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
     }
 
     private void Take(ReadOnlySpan<byte> message, IPaymentEventSink sink)
@@ -259,5 +342,9 @@ internal sealed class EventSubscriber : IDisposable
         }
     }
 
-    public void Dispose() => _socket.Dispose();
+    public void Dispose()
+    {
+        Finish();
+        _socket.Dispose();
+    }
 }

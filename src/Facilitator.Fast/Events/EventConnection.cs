@@ -20,9 +20,6 @@ internal sealed partial class EventConnection(
 
     private readonly TimeProvider _time = hub.Time;
 
-    /// <summary>An event (not only the welcome or an answer) was sent: the connection carries traffic worth moving to the socket.</summary>
-    private bool _eventSent;
-
     public async Task RunAsync()
     {
         stream?.WentDirect = hub.Statistics.CountDirectConnection;
@@ -55,10 +52,11 @@ internal sealed partial class EventConnection(
             {
                 if (frames.Count == 0 && !(subscriber.Closing is null && subscriber.HasDropped))
                 {
-                    if (stream is not null && _eventSent && subscriber.Closing is null)
+                    if (stream is not null && subscriber.HasSubscribed && subscriber.Closing is null)
                     {
-                        // Idle after events: a moment to prove Kestrel's pipe empty, for the writes to move to the socket. A
-                        // connection that has had no event yet is left alone (an idle one costs nothing more).
+                        // Idle once subscribed: a moment to prove Kestrel's pipe empty, for the writes to move to the socket
+                        // before its first event rather than during the first fan-outs. A connection that has not subscribed
+                        // is left alone (it may never carry an event).
                         await stream.ProbeAsync().ConfigureAwait(false);
                     }
 
@@ -165,7 +163,6 @@ internal sealed partial class EventConnection(
             }
 
             hub.Statistics.CountDelivered();
-            _eventSent |= frame.Channel != EventChannel.None;
         }
         finally
         {

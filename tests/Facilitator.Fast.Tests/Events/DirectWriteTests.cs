@@ -22,12 +22,15 @@ public sealed class DirectWriteTests
     {
         private readonly Socket _socket = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 2048 };
         private volatile bool _paused;
+        private bool _subscribe = true;
 
         public long Texts;
 
-        public static async Task<PausableClient> ConnectAsync(GatewayHost gateway)
+        public long Pings;
+
+        public static async Task<PausableClient> ConnectAsync(GatewayHost gateway, bool subscribe = true)
         {
-            var client = new PausableClient();
+            var client = new PausableClient { _subscribe = subscribe };
             var uri = gateway.Client.BaseAddress!;
             await client._socket.ConnectAsync(uri.Host, uri.Port);
             var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
@@ -68,7 +71,10 @@ public sealed class DirectWriteTests
 
                         upgraded = true;
                         offset = end + 4;
-                        await _socket.SendAsync(PongWatcherTests.ClientFrame(0x1, """{"type":"subscribe","channels":["errors"]}"""u8.ToArray()), SocketFlags.None);
+                        if (_subscribe)
+                        {
+                            await _socket.SendAsync(PongWatcherTests.ClientFrame(0x1, """{"type":"subscribe","channels":["errors"]}"""u8.ToArray()), SocketFlags.None);
+                        }
                     }
 
                     while (length - offset >= 2)
@@ -93,6 +99,7 @@ public sealed class DirectWriteTests
 
                         if (buffer[offset] == 0x89)
                         {
+                            Interlocked.Increment(ref Pings);
                             await _socket.SendAsync(PongWatcherTests.ClientFrame(0xA, buffer.AsSpan(start, size).ToArray()), SocketFlags.None);
                         }
                         else if (buffer[offset] == 0x81)
@@ -150,6 +157,28 @@ public sealed class DirectWriteTests
         var received = client.OfType("facilitator:failures").Select(m => m.GetProperty("data").GetProperty("failures").GetInt64()).Where(n => n < 1_000_000).ToArray();
         Assert.Equal(Enumerable.Range(0, 2000).Select(i => (long)i), received);
         Assert.Equal(1, hub.Statistics.DirectConnections);
+    }
+
+    [Fact]
+    public async Task Stream_Subscribed_ProvedEmptyBeforeItsFirstEventWhileOneThatNeverSubscribesIsNotPinged()
+    {
+        var (gateway, upstream) = await StartAsync();
+        await using var _ = gateway;
+        await using var __ = upstream;
+        var hub = gateway.Services.GetRequiredService<EventHub>();
+        using var silent = await PausableClient.ConnectAsync(gateway, subscribe: false);
+        using var subscribed = await PausableClient.ConnectAsync(gateway);
+        await Eventually.TrueAsync(() => hub.Subscribers().Count() == 2 && hub.Subscribers().Any(s => s.HasSubscribed), "both connected, one subscribed");
+
+        // No event published: the subscription alone starts the proof that Kestrel's pipe is empty (a ping), so the
+        // first fan-outs do not carry the probes of every new subscriber.
+        await Eventually.TrueAsync(() => Interlocked.Read(ref subscribed.Pings) == 1, "the subscribed connection was pinged before any event");
+        Assert.Equal(0, Interlocked.Read(ref silent.Pings));
+
+        await MakeDirectAsync(hub, 1);
+        Assert.Equal(1, hub.Statistics.DirectConnections);
+        Assert.Equal(0, Interlocked.Read(ref silent.Pings));
+        Assert.Equal(1, Interlocked.Read(ref silent.Texts)); // the welcome only
     }
 
     [Fact]
