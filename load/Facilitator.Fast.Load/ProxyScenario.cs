@@ -52,6 +52,8 @@ internal static partial class ProxyScenario
             rows.Add(nginx.Row("nginx (failover proxy)"));
             var aot = await MeasureGatewayAsync(binary, null, upstreamPort, backupPort, "off", forward, duration, connections);
             rows.Add(aot.Row("gateway, Native AOT"));
+            var inline = await MeasureGatewayAsync(binary, null, upstreamPort, backupPort, "off", forward, duration, connections, InlineIo);
+            rows.Add(inline.Row("gateway, Native AOT, inline I/O (opt-in)"));
             if (jitAssembly is not null)
             {
                 rows.Add((await MeasureGatewayAsync("dotnet", jitAssembly, upstreamPort, backupPort, "off", forward, duration, connections)).Row("gateway, JIT"));
@@ -64,11 +66,14 @@ internal static partial class ProxyScenario
             rows.ForEach(Console.WriteLine);
             Console.WriteLine();
             Console.WriteLine($"gateway / nginx: {aot.RequestsPerSecond / nginx.RequestsPerSecond:0.00} × the rate, {aot.CpuPerRequestUs / nginx.CpuPerRequestUs:0.00} × the CPU per request");
+            Console.WriteLine($"gateway with inline I/O / nginx: {inline.RequestsPerSecond / nginx.RequestsPerSecond:0.00} × the rate, {inline.CpuPerRequestUs / nginx.CpuPerRequestUs:0.00} × the CPU per request");
             Console.WriteLine();
 
             // Recovery measured on either side of the refusals and averaged: on a shared machine the core's speed drifts.
             var (recoveryBefore, perCpuBefore) = RecoveriesPerSecond(wronglySigned, TimeSpan.FromSeconds(3));
-            var refuse = await MeasureGatewayAsync(binary, null, upstreamPort, backupPort, "enforce", WrkScript(work, "refuse.lua", wronglySigned), duration, connections);
+            var refuseScript = WrkScript(work, "refuse.lua", wronglySigned);
+            var refuse = await MeasureGatewayAsync(binary, null, upstreamPort, backupPort, "enforce", refuseScript, duration, connections);
+            var refuseInline = await MeasureGatewayAsync(binary, null, upstreamPort, backupPort, "enforce", refuseScript, duration, connections, InlineIo);
             var (recoveryAfter, perCpuAfter) = RecoveriesPerSecond(wronglySigned, TimeSpan.FromSeconds(3));
             var recovery = (recoveryBefore + recoveryAfter) / 2;
             var recoveryPerCpu = (perCpuBefore + perCpuAfter) / 2;
@@ -79,9 +84,11 @@ internal static partial class ProxyScenario
             Console.WriteLine("|---|---:|");
             Console.WriteLine($"| libsecp256k1 recovery (in process, one thread on core 0 when run by eng/measure-proxy.sh) | {recovery:0} |");
             Console.WriteLine($"| gateway refusals over HTTP (Native AOT, core 0) | {refuse.RequestsPerSecond:0} (p99 {refuse.P99Ms:0.00} ms) |");
+            Console.WriteLine($"| the same with inline I/O (opt-in) | {refuseInline.RequestsPerSecond:0} (p99 {refuseInline.P99Ms:0.00} ms) |");
             Console.WriteLine();
             Console.WriteLine($"| libsecp256k1 recoveries per CPU-second of the thread | {recoveryPerCpu:0} |");
             Console.WriteLine($"| gateway refusals per CPU-second of the gateway ({refuse.CpuPerRequestUs:0.0} µs each) | {refusalsPerCpu:0} |");
+            Console.WriteLine($"| the same with inline I/O ({refuseInline.CpuPerRequestUs:0.0} µs each) | {1e6 / refuseInline.CpuPerRequestUs:0} |");
             Console.WriteLine();
             Console.WriteLine($"refusals / recoveries: {refuse.RequestsPerSecond / recovery:0.00} per second; {refusalsPerCpu / recoveryPerCpu:0.00} per CPU-second "
                 + "(the second holds on a shared machine, where a process of many threads gets more of a core than one thread does)");
@@ -171,11 +178,15 @@ internal static partial class ProxyScenario
         return await WrkAsync(proxy.Process, port, script, duration, connections);
     }
 
+    /// <summary>The runtime's switch that the gateway's opt-in inline I/O follows (README, "Inline I/O").</summary>
+    private static readonly Dictionary<string, string> InlineIo = new() { ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1" };
+
     private static async Task<Measurement> MeasureGatewayAsync(
-        string binary, string? assembly, int upstreamPort, int backupPort, string localVerification, string script, TimeSpan duration, int connections)
+        string binary, string? assembly, int upstreamPort, int backupPort, string localVerification, string script, TimeSpan duration, int connections,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var port = FreePort();
-        using var process = await StartGatewayAsync(binary, assembly, port, upstreamPort, backupPort, localVerification);
+        using var process = await StartGatewayAsync(binary, assembly, port, upstreamPort, backupPort, localVerification, environment);
         try
         {
             return await WrkAsync(process, port, script, duration, connections);

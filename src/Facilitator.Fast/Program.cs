@@ -11,6 +11,7 @@ using Facilitator.Fast.Settlement;
 using Facilitator.Fast.State;
 using Facilitator.Fast.Telemetry;
 using Facilitator.Fast;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 
 namespace Facilitator.Fast;
 
@@ -45,6 +46,12 @@ public static partial class Program
         app.DisposeAsync().AsTask().GetAwaiter().GetResult();
         return 0;
     }
+
+    /// <summary>
+    /// Whether the runtime completes socket operations on its event threads (<c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c>,
+    /// off by default); Kestrel's scheduling follows it, so the switch is one.
+    /// </summary>
+    internal static bool InlineSocketCompletions { get; } = Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1";
 
     /// <summary>Where the service listens when neither <c>--urls</c>, <c>ASPNETCORE_URLS</c> nor <c>Urls</c> says.</summary>
     public const string DefaultUrl = "http://localhost:4020";
@@ -110,6 +117,10 @@ public static partial class Program
             kestrel.ConfigureEndpointDefaults(listen => listen.Use(guard.Wrap));
         });
         builder.Services.AddCors();
+        // Opt-in, with the runtime's own switch for inline socket completions (read by the runtime before any socket
+        // exists): Kestrel then runs requests on the socket threads too, rather than half of the I/O inline and half not
+        // (README, "Inline I/O").
+        builder.Services.Configure<SocketTransportOptions>(transport => transport.UnsafePreferInlineScheduling = InlineSocketCompletions);
 
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);

@@ -52,13 +52,17 @@ internal sealed class EventStreamClient : IAsyncDisposable
         new UriBuilder(gateway.Client.BaseAddress!) { Scheme = "ws", Path = path, Query = query ?? "" }.Uri;
 
     /// <summary>Connects and starts reading (unless <paramref name="read"/> is false).</summary>
-    public static async Task<EventStreamClient> ConnectAsync(
-        GatewayHost gateway, Action<ClientWebSocketOptions>? configure = null, string path = "/ws", string? query = null, bool read = true)
+    public static Task<EventStreamClient> ConnectAsync(
+        GatewayHost gateway, Action<ClientWebSocketOptions>? configure = null, string path = "/ws", string? query = null, bool read = true) =>
+        ConnectAsync(UriOf(gateway, path, query), configure, read);
+
+    /// <summary>Connects to the event stream at <paramref name="uri"/> (a service in another process) and starts reading, unless <paramref name="read"/> is false.</summary>
+    public static async Task<EventStreamClient> ConnectAsync(Uri uri, Action<ClientWebSocketOptions>? configure = null, bool read = true)
     {
         var (socket, invoker) = Create(configure, read ? null : 2048);
         try
         {
-            await socket.ConnectAsync(UriOf(gateway, path, query), invoker, CancellationToken.None);
+            await socket.ConnectAsync(uri, invoker, CancellationToken.None);
         }
         catch
         {

@@ -239,6 +239,62 @@ public sealed class AotBinaryTests
         }
     }
 
+    /// <summary>
+    /// The opt-in inline I/O (the runtime's <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c>, which Kestrel's
+    /// scheduling follows) changes only which threads run the work: the binary forwards, refuses locally, settles and
+    /// streams the payment's events as it does by default.
+    /// </summary>
+    [Fact]
+    public async Task AotBinary_InlineIo_ForwardsRefusesSettlesAndStreamsEvents()
+    {
+        RepositoryPaths.RequireFreshAotBinary();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        var port = LoopbackPorts.Free();
+        var url = $"http://127.0.0.1:{port}";
+        using var process = ProcessRunner.Start(Binary, [], Path.GetDirectoryName(Binary)!, new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = url,
+            ["FACILITATOR_1_URL"] = upstream.Url,
+            ["FACILITATOR_2_ENABLED"] = "false",
+            ["FACILITATOR_3_ENABLED"] = "false",
+            ["Logging__LogLevel__Default"] = "Warning",
+            ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1",
+        });
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            using var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(5) };
+            var payment = PaymentSigner.ValidNow(2, seed: 13);
+            using var verified = await FirstAnswerAsync(client, process, payment);
+            Assert.Equal(HttpStatusCode.OK, verified.StatusCode);
+            Assert.Contains("\"isValid\":true", await verified.Content.ReadAsStringAsync());
+
+            await using var events = await Events.EventStreamClient.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/ws"));
+            await events.SendAsync("""{"type":"subscribe","channels":["payments"]}""");
+            await events.NextAsync("subscribed");
+
+            using var settled = await client.PostAsync("/settle", new StringContent(payment, Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, settled.StatusCode);
+            Assert.Contains("\"success\":true", await settled.Content.ReadAsStringAsync());
+            var settledEvent = await events.NextAsync("payment:settled");
+            Assert.Equal("0xabc123", settledEvent.GetProperty("data").GetProperty("transaction").GetString());
+            Assert.Equal(1, upstream.CountOf("/settle"));
+
+            var other = PaymentSigner.ValidNow(1, seed: 14);
+            var tampered = other.Replace("\"value\":\"10000\"", "\"value\":\"10001\"", StringComparison.Ordinal);
+            Assert.NotEqual(other, tampered);
+            using var rejected = await client.PostAsync("/verify", new StringContent(tampered, Encoding.UTF8, "application/json"));
+            Assert.Contains("invalid_exact_evm_payload_signature", await rejected.Content.ReadAsStringAsync());
+            Assert.Equal(1, upstream.CountOf("/verify"));
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
     [Fact]
     public async Task AotBinary_Libsecp256k1_LinkedStatically()
     {
