@@ -26,46 +26,13 @@ public sealed class RateLimiterPassThroughReviewTests
     private const string Leaked = "review-secret-detail";
 
     /// <summary>The real service with two extra /v1 endpoints that fail (one throws before returning a task, one returns a faulted task) and a PUT /settle that throws.</summary>
-    private sealed class FailingHost : IAsyncDisposable
-    {
-        private readonly WebApplication _app;
-
-        private FailingHost(WebApplication app)
+    private static Task<ServiceWithExtraEndpoints> StartFailingAsync(Dictionary<string, string?> settings) =>
+        ServiceWithExtraEndpoints.StartAsync(settings, app =>
         {
-            _app = app;
-            Client = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(30) };
-        }
-
-        public HttpClient Client { get; }
-
-        public static async Task<FailingHost> StartAsync(Dictionary<string, string?> settings)
-        {
-            var all = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
-            {
-                ["Logging:LogLevel:Default"] = "Critical",
-                ["FACILITATOR_HEALTH_CHECK"] = "false",
-                ["Edge:Limits:MaxConnectionsPerClient"] = "0",
-            };
-            foreach (var (key, value) in settings)
-            {
-                all[key] = value;
-            }
-
-            var app = Program.Build(["--urls", "http://127.0.0.1:0"], configuration => configuration.AddInMemoryCollection(all));
             app.MapGet(ThrowingPath, (RequestDelegate)(_ => throw new InvalidOperationException(Leaked)));
             app.MapGet(FaultingPath, (RequestDelegate)(_ => Task.FromException(new InvalidOperationException(Leaked))));
             app.MapPut("/settle", (RequestDelegate)(_ => throw new InvalidOperationException(Leaked)));
-            await app.StartAsync();
-            return new FailingHost(app);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            Client.Dispose();
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-    }
+        });
 
     private static Dictionary<string, string?> Settings(FakeFacilitator upstream, RedisServer? redis)
     {
@@ -102,7 +69,7 @@ public sealed class RateLimiterPassThroughReviewTests
     {
         await using var redis = shared ? await RedisServer.StartAsync() : null;
         await using var upstream = await FakeFacilitator.StartAsync();
-        await using var host = await FailingHost.StartAsync(Settings(upstream, redis));
+        await using var host = await StartFailingAsync(Settings(upstream, redis));
 
         for (var i = 0; i < 4; i++)
         {
@@ -147,7 +114,7 @@ public sealed class RateLimiterPassThroughReviewTests
         await using var upstream = await FakeFacilitator.StartAsync();
         var settings = Settings(upstream, redis);
         settings["RateLimit:FailClosed"] = failClosed ? "true" : "false";
-        await using var host = await FailingHost.StartAsync(settings);
+        await using var host = await StartFailingAsync(settings);
         using (var first = await host.Client.PostAsync("/verify", new StringContent(SignedPayments.V1, Encoding.UTF8, "application/json")))
         {
             Assert.Equal(HttpStatusCode.OK, first.StatusCode);
