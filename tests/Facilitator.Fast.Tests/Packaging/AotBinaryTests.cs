@@ -25,14 +25,7 @@ public sealed class AotBinaryTests
         var url = $"http://127.0.0.1:{port}";
 
         var started = Stopwatch.StartNew();
-        using var process = ProcessRunner.Start(Binary, [], Path.GetDirectoryName(Binary)!, new Dictionary<string, string>
-        {
-            ["ASPNETCORE_URLS"] = url,
-            ["FACILITATOR_1_URL"] = upstream.Url,
-            ["FACILITATOR_2_ENABLED"] = "false",
-            ["FACILITATOR_3_ENABLED"] = "false",
-            ["Logging__LogLevel__Default"] = "Warning",
-        });
+        using var process = StartAgainst(upstream, url);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         try
@@ -251,15 +244,7 @@ public sealed class AotBinaryTests
         await using var upstream = await FakeFacilitator.StartAsync();
         var port = LoopbackPorts.Free();
         var url = $"http://127.0.0.1:{port}";
-        using var process = ProcessRunner.Start(Binary, [], Path.GetDirectoryName(Binary)!, new Dictionary<string, string>
-        {
-            ["ASPNETCORE_URLS"] = url,
-            ["FACILITATOR_1_URL"] = upstream.Url,
-            ["FACILITATOR_2_ENABLED"] = "false",
-            ["FACILITATOR_3_ENABLED"] = "false",
-            ["Logging__LogLevel__Default"] = "Warning",
-            ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1",
-        });
+        using var process = StartAgainst(upstream, url, ("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1"));
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         try
@@ -304,6 +289,25 @@ public sealed class AotBinaryTests
 
         Assert.Equal(0, ldd.ExitCode);
         Assert.DoesNotContain("secp256k1", ldd.StandardOutput, StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>The binary listening on <paramref name="url"/> with <paramref name="upstream"/> as its only upstream, and <paramref name="environment"/> besides.</summary>
+    private static Process StartAgainst(FakeFacilitator upstream, string url, params (string Name, string Value)[] environment)
+    {
+        var variables = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = url,
+            ["FACILITATOR_1_URL"] = upstream.Url,
+            ["FACILITATOR_2_ENABLED"] = "false",
+            ["FACILITATOR_3_ENABLED"] = "false",
+            ["Logging__LogLevel__Default"] = "Warning",
+        };
+        foreach (var (name, value) in environment)
+        {
+            variables[name] = value;
+        }
+
+        return ProcessRunner.Start(Binary, [], Path.GetDirectoryName(Binary)!, variables);
     }
 
     private static async Task<HttpResponseMessage> FirstAnswerAsync(HttpClient client, Process process, string body)
