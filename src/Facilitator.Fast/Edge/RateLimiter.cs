@@ -94,14 +94,26 @@ public sealed class RateLimiter
     private async Task ApplyWhenDecidedAsync(HttpContext context, RequestDelegate next, RateLimitPolicy policy, ValueTask<RateLimitDecision> deciding) =>
         await Apply(context, next, policy, await deciding.ConfigureAwait(false)).ConfigureAwait(false);
 
-    /// <summary>Lets the request through (its own task) or refuses it with 429.</summary>
+    /// <summary>
+    /// Lets the request through (its own task) or refuses it with 429. A request let through gets its rate-limit
+    /// headers when its answer starts, whatever the handler did to the headers meanwhile (the shield's 500 clears them).
+    /// </summary>
     private Task Apply(HttpContext context, RequestDelegate next, RateLimitPolicy policy, RateLimitDecision decision)
     {
-        WriteHeaders(context.Response, policy, decision);
         if (decision.Allowed)
         {
+            context.Response.OnStarting(
+                static state =>
+                {
+                    var (limiter, response, policy, decision) = ((RateLimiter, HttpResponse, RateLimitPolicy, RateLimitDecision))state;
+                    limiter.WriteHeaders(response, policy, decision);
+                    return Task.CompletedTask;
+                },
+                (this, context.Response, policy, decision));
             return next(context);
         }
+
+        WriteHeaders(context.Response, policy, decision);
 
         Interlocked.Increment(ref _refusals);
         Telemetry.FacilitatorTelemetry.RateLimitRefusals.Add(1, new KeyValuePair<string, object?>("facilitator.policy", policy.Name));

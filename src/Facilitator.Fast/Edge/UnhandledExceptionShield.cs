@@ -1,6 +1,5 @@
 using Facilitator.Fast.Protocol;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Primitives;
 
 namespace Facilitator.Fast.Edge;
 
@@ -37,7 +36,9 @@ public sealed partial class UnhandledExceptionShield(ILogger logger)
         catch (Exception ex) when (!context.Response.HasStarted)
         {
             Log.Unhandled(logger, context.Request.Method, context.Request.Path.Value ?? "", ex.GetType().Name, ex);
-            ClearKeepingEdgeHeaders(context.Response);
+            // Everything the handler began goes, headers included; the edge's own come back: the request id and security
+            // headers here, CORS's and the rate limit's when the answer starts (they are written then).
+            context.Response.Clear();
             EdgeHeaders.Apply(context);
             if (EdgeRefusal.IsPaymentEndpoint(context.Request.Path, out var operation))
             {
@@ -60,36 +61,6 @@ public sealed partial class UnhandledExceptionShield(ILogger logger)
         finally
         {
             TagServerError(context);
-        }
-    }
-
-    /// <summary>
-    /// Headers the edge set before the handler ran, which still hold for the 500 that replaces its answer: without
-    /// CORS's a browser cannot read the error at all, and the rate limit's describe a decision already counted. Whatever
-    /// the handler itself set goes.
-    /// </summary>
-    private static readonly string[] s_edgeHeaders =
-    [
-        "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Expose-Headers", "Vary",
-        "RateLimit-Policy", "RateLimit",
-    ];
-
-    /// <summary>Clears the answer a handler began (status, headers, body) but for <see cref="s_edgeHeaders"/>.</summary>
-    private static void ClearKeepingEdgeHeaders(HttpResponse response)
-    {
-        var kept = new StringValues[s_edgeHeaders.Length];
-        for (var i = 0; i < kept.Length; i++)
-        {
-            kept[i] = response.Headers[s_edgeHeaders[i]];
-        }
-
-        response.Clear();
-        for (var i = 0; i < kept.Length; i++)
-        {
-            if (kept[i].Count > 0)
-            {
-                response.Headers[s_edgeHeaders[i]] = kept[i];
-            }
         }
     }
 

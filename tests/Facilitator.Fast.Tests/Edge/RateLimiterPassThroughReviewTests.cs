@@ -283,7 +283,8 @@ public sealed class RateLimiterPassThroughReviewTests
         var task = limiter.InvokeAsync(allowed, _ => request.Task);
 
         Assert.Same(request.Task, task);
-        Assert.Equal("0", allowed.Response.Headers["X-RateLimit-Remaining"].ToString());
+        // A request let through gets its rate-limit headers when its answer starts (the real service's tests read them there).
+        Assert.False(allowed.Response.Headers.ContainsKey("X-RateLimit-Remaining"));
         request.SetResult();
 
         var refused = Context();
