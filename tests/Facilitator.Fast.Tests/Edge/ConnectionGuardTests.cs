@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using Facilitator.Fast.Edge;
 using Facilitator.Fast.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
 
 namespace Facilitator.Fast.Tests.Edge;
 
@@ -77,6 +78,60 @@ public sealed class ConnectionGuardTests
 
         Assert.NotNull(closedAfter);
         Assert.True(closedAfter >= TimeSpan.FromMilliseconds(900), $"closed after {closedAfter}");
+    }
+
+    [Fact]
+    public async Task Connections_ResetBeforeOrDuringTheirFirstRequest_ForgottenWithoutAnErrorLogged()
+    {
+        using var logs = new CapturedLogs();
+        await using var upstream = await FakeFacilitator.StartAsync();
+        var settings = GatewayHost.Upstreams(("only", upstream.Url));
+        settings["Edge:Limits:MaxConnectionsPerClient"] = "8";
+        await using var gateway = await GatewayHost.StartAsync(settings, logs: logs);
+
+        for (var i = 0; i < 24; i++)
+        {
+            using var reset = await ConnectAsync(gateway);
+            if (i % 3 == 1)
+            {
+                await reset.GetStream().WriteAsync("GET /health/live HTTP/1.1\r\n"u8.ToArray());
+            }
+            else if (i % 3 == 2)
+            {
+                await reset.GetStream().WriteAsync(Encoding.ASCII.GetBytes($"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+            }
+
+            reset.LingerState = new LingerOption(true, 0);
+            reset.Close();
+        }
+
+        // Every reset connection's place under the per-client cap is given back: eight new ones are all served.
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                var clients = new List<TcpClient>();
+                try
+                {
+                    for (var i = 0; i < 8; i++)
+                    {
+                        clients.Add(await ConnectAsync(gateway));
+                    }
+
+                    var answers = await Task.WhenAll(clients.Select(c => GetHealthAsync(c, gateway)));
+                    return answers.All(a => a == "HTTP/1.1 200 OK");
+                }
+                catch (IOException)
+                {
+                    return false;
+                }
+                finally
+                {
+                    clients.ForEach(c => c.Dispose());
+                }
+            },
+            "the reset connections were forgotten");
+
+        Assert.DoesNotContain(logs.Entries, e => e.Level >= LogLevel.Error);
     }
 
     [Fact]
