@@ -317,10 +317,10 @@ internal sealed class CoalescingStream(Stream inner, Socket? socket = null) : St
 
         var before = _pongs.Pongs;
         _pongs.Observe(read);
-        if (_pongs.Pongs != before)
+        if (_pongs.Pongs != before && _pongs.LastPong == Interlocked.Read(ref _probePayload))
         {
-            // Whichever ping it answers: only the current probe's payload counts (each is random), so a late pong of an
-            // earlier probe can never stand for a later one.
+            // Only the current probe's payload counts (each is random): a late pong of an earlier probe can never stand
+            // for a later one, and a pong to the WebSocket's own keep-alive ping read after the probe's never hides it.
             Interlocked.Exchange(ref _answeredPayload, _pongs.LastPong);
         }
     }

@@ -220,6 +220,31 @@ public sealed class CoalescingStreamDirectTests
     }
 
     [Fact]
+    public async Task ProbeAsync_AnotherPongReadAfterTheProbesAnswer_NextWriteStillGoesToTheSocket()
+    {
+        var (server, clientSocket) = await ConnectedPairAsync();
+        using var _ = server;
+        using var __ = clientSocket;
+        var pipe = new HeldPipeStream(server);
+        await using var stream = new CoalescingStream(pipe, server);
+        var client = new Client(clientSocket, answerPings: true);
+        var receiving = client.RunAsync();
+        var reading = DrainReadsAsync(stream);
+
+        await stream.ProbeAsync();
+        pipe.Release();
+        await Eventually.TrueAsync(() => stream.PongsSeen == 1, "the probe's pong is read");
+
+        // An 8-byte pong of another ping (the WebSocket's keep-alive sends such pings) read before the next write.
+        await clientSocket.SendAsync(PongWatcherTests.ClientFrame(0xA, BitConverter.GetBytes(0x0102030405060708L)), SocketFlags.None);
+        await Eventually.TrueAsync(() => stream.PongsSeen == 2, "the other pong is read");
+        await stream.WriteAsync(Text(0));
+
+        Assert.True(stream.IsDirect);
+        await Eventually.TrueAsync(() => client.Received == 1, "the frame arrives");
+    }
+
+    [Fact]
     public async Task ProbeAsync_KestrelWrittenAfterThePing_PongDoesNotSwitchAndTheNextProbeDoes()
     {
         var (server, clientSocket) = await ConnectedPairAsync();
