@@ -100,20 +100,22 @@ public sealed class RateLimiter
     /// </summary>
     private Task Apply(HttpContext context, RequestDelegate next, RateLimitPolicy policy, RateLimitDecision decision)
     {
+        // The instant the bucket is full again, as of the decision (not of whenever the answer starts).
+        var fullAt = _time.GetUtcNow().ToUnixTimeSeconds() + (long)Math.Ceiling(decision.SecondsUntilFull);
         if (decision.Allowed)
         {
             context.Response.OnStarting(
                 static state =>
                 {
-                    var (limiter, response, policy, decision) = ((RateLimiter, HttpResponse, RateLimitPolicy, RateLimitDecision))state;
-                    limiter.WriteHeaders(response, policy, decision);
+                    var (response, policy, decision, fullAt) = ((HttpResponse, RateLimitPolicy, RateLimitDecision, long))state;
+                    WriteHeaders(response, policy, decision, fullAt);
                     return Task.CompletedTask;
                 },
-                (this, context.Response, policy, decision));
+                (context.Response, policy, decision, fullAt));
             return next(context);
         }
 
-        WriteHeaders(context.Response, policy, decision);
+        WriteHeaders(context.Response, policy, decision, fullAt);
 
         Interlocked.Increment(ref _refusals);
         Telemetry.FacilitatorTelemetry.RateLimitRefusals.Add(1, new KeyValuePair<string, object?>("facilitator.policy", policy.Name));
@@ -232,7 +234,7 @@ public sealed class RateLimiter
     /// <summary>Redis script calls made for decisions (lease mode makes this well under one per request).</summary>
     public long SharedScriptCalls => _shared?.ScriptCalls ?? 0;
 
-    private void WriteHeaders(HttpResponse response, RateLimitPolicy policy, RateLimitDecision decision)
+    private static void WriteHeaders(HttpResponse response, RateLimitPolicy policy, RateLimitDecision decision, long fullAt)
     {
         var headers = response.Headers;
         var capacity = policy.Capacity.ToString(CultureInfo.InvariantCulture);
@@ -240,7 +242,7 @@ public sealed class RateLimiter
         var untilFull = ((int)Math.Ceiling(decision.SecondsUntilFull)).ToString(CultureInfo.InvariantCulture);
         headers["X-RateLimit-Limit"] = capacity;
         headers["X-RateLimit-Remaining"] = remaining;
-        headers["X-RateLimit-Reset"] = (_time.GetUtcNow().ToUnixTimeSeconds() + (long)Math.Ceiling(decision.SecondsUntilFull)).ToString(CultureInfo.InvariantCulture);
+        headers["X-RateLimit-Reset"] = fullAt.ToString(CultureInfo.InvariantCulture);
         headers["RateLimit-Policy"] = $"\"{policy.Name}\";q={capacity};w={policy.WindowSeconds.ToString(CultureInfo.InvariantCulture)}";
         headers["RateLimit"] = $"\"{policy.Name}\";r={remaining};t={untilFull}";
     }
