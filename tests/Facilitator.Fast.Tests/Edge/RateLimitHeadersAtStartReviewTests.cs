@@ -25,57 +25,6 @@ public sealed class RateLimitHeadersAtStartReviewTests
     private const string Elsewhere = "https://evil.example.net";
     private const string Leaked = "review-leak-s24b";
 
-    /// <summary>The real service (Program.Build on loopback) with a test's endpoints and, optionally, a clock of its own.</summary>
-    private sealed class Host : IAsyncDisposable
-    {
-        private readonly WebApplication _app;
-
-        private Host(WebApplication app)
-        {
-            _app = app;
-            Client = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(30) };
-        }
-
-        public HttpClient Client { get; }
-
-        public Uri BaseUri => Client.BaseAddress!;
-
-        public static async Task<Host> StartAsync(Dictionary<string, string?> settings, Action<WebApplication> map, TimeProvider? time = null)
-        {
-            var all = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
-            {
-                ["Logging:LogLevel:Default"] = "Critical",
-                ["FACILITATOR_HEALTH_CHECK"] = "false",
-                ["Edge:Limits:MaxConnectionsPerClient"] = "0",
-            };
-            foreach (var (key, value) in settings)
-            {
-                all[key] = value;
-            }
-
-            var app = Program.Build(
-                ["--urls", "http://127.0.0.1:0"],
-                configuration => configuration.AddInMemoryCollection(all),
-                services =>
-                {
-                    if (time is not null)
-                    {
-                        services.AddSingleton(time);
-                    }
-                });
-            map(app);
-            await app.StartAsync();
-            return new Host(app);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            Client.Dispose();
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-    }
-
     private static Dictionary<string, string?> Settings(FakeFacilitator upstream, RedisServer? redis)
     {
         var settings = redis is null ? GatewayHost.Upstreams(("only", upstream.Url)) : redis.GatewaySettings(("only", upstream.Url));
@@ -190,7 +139,7 @@ public sealed class RateLimitHeadersAtStartReviewTests
     {
         await using var redis = shared ? await RedisServer.StartAsync() : null;
         await using var upstream = await FakeFacilitator.StartAsync();
-        await using var host = await Host.StartAsync(Settings(upstream, redis), MapOddEndpoints);
+        await using var host = await ServiceWithExtraEndpoints.StartAsync(Settings(upstream, redis), MapOddEndpoints);
 
         using (var early = await host.Client.GetAsync("/v1/review/start-early"))
         {
@@ -247,7 +196,7 @@ public sealed class RateLimitHeadersAtStartReviewTests
     {
         await using var redis = shared ? await RedisServer.StartAsync() : null;
         await using var upstream = await FakeFacilitator.StartAsync();
-        await using var host = await Host.StartAsync(Settings(upstream, redis), MapOddEndpoints);
+        await using var host = await ServiceWithExtraEndpoints.StartAsync(Settings(upstream, redis), MapOddEndpoints);
 
         async Task<(HttpResponseMessage Response, string Body)> SendAsync(HttpMethod method, string path, string origin)
         {
@@ -322,7 +271,7 @@ public sealed class RateLimitHeadersAtStartReviewTests
         var settings = Settings(upstream, redis);
         settings["RateLimit:FailClosed"] = "false";
         settings["Aggregator:MaxRequestBodyBytes"] = "4096";
-        await using var host = await Host.StartAsync(settings, _ => { });
+        await using var host = await ServiceWithExtraEndpoints.StartAsync(settings, _ => { });
 
         Task<HttpResponseMessage> PostAsync(string path, string json) =>
             host.Client.PostAsync(path, new StringContent(json, Encoding.UTF8, new MediaTypeHeaderValue("application/json")));
@@ -369,7 +318,7 @@ public sealed class RateLimitHeadersAtStartReviewTests
         settings["Auth:RequireForX402"] = "true";
         settings["Auth:ApiKeys:0:Name"] = "shop";
         settings["Auth:ApiKeys:0:Sha256"] = Convert.ToHexStringLower(SHA256.HashData("key-shop"u8));
-        await using var host = await Host.StartAsync(settings, _ => { });
+        await using var host = await ServiceWithExtraEndpoints.StartAsync(settings, _ => { });
 
         var statuses = new List<HttpStatusCode>();
         for (var i = 0; i < 25; i++)
@@ -397,7 +346,7 @@ public sealed class RateLimitHeadersAtStartReviewTests
         await using var upstream = await FakeFacilitator.StartAsync();
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var sawAbort = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var host = await Host.StartAsync(Settings(upstream, null), app =>
+        await using var host = await ServiceWithExtraEndpoints.StartAsync(Settings(upstream, null), app =>
         {
             app.MapGet("/v1/review/hangs", (RequestDelegate)(async context =>
             {
@@ -447,7 +396,7 @@ public sealed class RateLimitHeadersAtStartReviewTests
         await using var upstream = await FakeFacilitator.StartAsync();
         WeakReference? state = null;
         var upgraded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var host = await Host.StartAsync(Settings(upstream, null), app =>
+        await using var host = await ServiceWithExtraEndpoints.StartAsync(Settings(upstream, null), app =>
         {
             app.UseWebSockets();
             app.Map("/v1/review/ws", (RequestDelegate)(async context =>
@@ -508,7 +457,7 @@ public sealed class RateLimitHeadersAtStartReviewTests
         var settings = Settings(upstream, null);
         settings["RateLimit:Policies:v1:Capacity"] = "10";
         settings["RateLimit:Policies:v1:RefillPerSecond"] = "1";
-        await using var host = await Host.StartAsync(settings, app => app.MapGet("/v1/review/slow", (RequestDelegate)(async context =>
+        await using var host = await ServiceWithExtraEndpoints.StartAsync(settings, app => app.MapGet("/v1/review/slow", (RequestDelegate)(async context =>
         {
             entered.TrySetResult();
             await release.Task;

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Facilitator.Fast.Tests.Infrastructure;
 
@@ -19,7 +20,10 @@ internal sealed class ServiceWithExtraEndpoints : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    public static async Task<ServiceWithExtraEndpoints> StartAsync(Dictionary<string, string?> settings, Action<WebApplication> map)
+    public Uri BaseUri => Client.BaseAddress!;
+
+    /// <param name="time">The service's clock, when the test moves it.</param>
+    public static async Task<ServiceWithExtraEndpoints> StartAsync(Dictionary<string, string?> settings, Action<WebApplication> map, TimeProvider? time = null)
     {
         var all = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
@@ -32,7 +36,16 @@ internal sealed class ServiceWithExtraEndpoints : IAsyncDisposable
             all[key] = value;
         }
 
-        var app = Program.Build(["--urls", "http://127.0.0.1:0"], configuration => configuration.AddInMemoryCollection(all));
+        var app = Program.Build(
+            ["--urls", "http://127.0.0.1:0"],
+            configuration => configuration.AddInMemoryCollection(all),
+            services =>
+            {
+                if (time is not null)
+                {
+                    services.AddSingleton(time);
+                }
+            });
         map(app);
         await app.StartAsync();
         return new ServiceWithExtraEndpoints(app);
